@@ -1,0 +1,319 @@
+import { z } from 'zod';
+import pkg from '../../package.json' with { type: 'json' };
+import { ConfigError } from './errors.ts';
+import { REGION_PATTERN, resolveServiceUrl } from './service-url.ts';
+
+/** The activity markup's default session name (`SESSION`). */
+export const DEFAULT_SESSION = 'SESSession1';
+export const DEFAULT_USER_AGENT = `ses-stats/${pkg.version}`;
+export const DEFAULT_MAX_ERROR_RETRY = 2;
+export const MAX_ERROR_RETRY_LIMIT = 10;
+export const DEFAULT_TIMEOUT_SECONDS = 30;
+
+/** Dataset and activity names: safe in a DynamoDB key, a URL path segment and a file name. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const NAME_RULE =
+  '1-64 characters: letters, digits, "_", "-", "." (starting with a letter or digit)';
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
+const PRINTABLE = /^[\x20-\x7e]+$/;
+
+const SES_V4_ONLY =
+  'SES accepts only Signature Version 4 (HMAC-SHA256) since 2020-10-01 and rejects Signature Version 2 and 3';
+
+/** Strict object whose unknown-field error lists the allowed fields. */
+function strict<T extends z.ZodRawShape>(shape: T) {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; allowed: ${allowed}`
+        : 'expected an object',
+  });
+}
+
+const text = (rule: string, pattern: RegExp) =>
+  z.string({ error: `expected ${rule}` }).regex(pattern, `expected ${rule}`);
+
+/** Where a secret value lives: a Secrets Manager secret (name or ARN, optional JSON key) or, in the CLI, an env var. */
+export const secretRefSchema = z.union(
+  [
+    strict({
+      secretId: text('a Secrets Manager secret name or ARN', /^\S{1,2048}$/),
+      jsonKey: text('the key of the value inside a JSON secret', /^\S{1,256}$/).optional(),
+    }),
+    strict({ env: text('an environment variable name', ENV_NAME) }),
+  ],
+  {
+    error:
+      'expected a secret reference {"secretId": "name-or-arn"} (optionally with "jsonKey") or {"env": "VAR"}; a secret value never belongs in the config',
+  },
+);
+export type SecretRef = z.infer<typeof secretRefSchema>;
+
+const credentialsSchema = z.discriminatedUnion(
+  'type',
+  [
+    strict({ type: z.literal('role') }),
+    strict({
+      type: z.literal('assumeRole'),
+      roleArn: text('an IAM role ARN (arn:aws:iam::123456789012:role/name)', ROLE_ARN),
+      externalId: text('2-1224 characters without spaces', /^[\w+=,.@:/-]{2,1224}$/).optional(),
+    }),
+    strict({
+      type: z.literal('keys'),
+      accessKeyId: text('an access key id (16-128 upper-case letters and digits)', ACCESS_KEY_ID),
+      secretAccessKey: secretRefSchema,
+    }),
+  ],
+  { error: 'expected "type" to be one of "role", "assumeRole", "keys"' },
+);
+export type Credentials = z.infer<typeof credentialsSchema>;
+
+const proxySchema = strict({
+  host: text(
+    'a proxy host name or IP address, without scheme',
+    /^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/,
+  ),
+  port: z
+    .number({ error: 'expected a port number' })
+    .int('expected an integer port from 1 to 65535')
+    .min(1, 'expected an integer port from 1 to 65535')
+    .max(65535, 'expected an integer port from 1 to 65535'),
+  user: text('a user name (printable characters)', /^[\x21-\x7e]{1,256}$/).optional(),
+  passwordSecret: secretRefSchema.optional(),
+}).superRefine((p, ctx) => {
+  if (p.passwordSecret !== undefined && p.user === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['user'],
+      input: undefined,
+      message: 'expected a user name, since passwordSecret is set',
+    });
+});
+export type Proxy = z.infer<typeof proxySchema>;
+
+const signatureVersionSchema = z
+  .union([z.string(), z.number()], { error: 'expected 4' })
+  .transform((value, ctx) => {
+    const v = String(value).trim().toLowerCase().replace(/^v/, '');
+    if (v === '4') return '4' as const;
+    ctx.addIssue({
+      code: 'custom',
+      input: value,
+      message: v === '2' || v === '3' ? `${SES_V4_ONLY}; use 4` : 'expected 4',
+    });
+    return z.NEVER;
+  });
+
+const signatureMethodSchema = z.string({ error: 'expected HmacSHA256' }).transform((value, ctx) => {
+  const v = value.trim().toLowerCase().replace(/[-_]/g, '');
+  if (v === 'hmacsha256') return 'HmacSHA256' as const;
+  ctx.addIssue({
+    code: 'custom',
+    input: value,
+    message: v === 'hmacsha1' ? `${SES_V4_ONLY}; use HmacSHA256` : 'expected HmacSHA256',
+  });
+  return z.NEVER;
+});
+
+const connectionFields = {
+  region: text('an AWS region such as us-east-1', REGION_PATTERN).optional(),
+  serviceUrl: z.string({ error: 'expected a URL or host name' }).optional(),
+  credentials: credentialsSchema.default({ type: 'role' }),
+  userAgent: text('1-256 printable ASCII characters', PRINTABLE)
+    .max(256, 'expected at most 256 characters')
+    .default(DEFAULT_USER_AGENT),
+  maxErrorRetry: z
+    .number({ error: `expected an integer from 0 to ${MAX_ERROR_RETRY_LIMIT}` })
+    .int(`expected an integer from 0 to ${MAX_ERROR_RETRY_LIMIT}`)
+    .min(0, `expected an integer from 0 to ${MAX_ERROR_RETRY_LIMIT}`)
+    .max(MAX_ERROR_RETRY_LIMIT, `expected an integer from 0 to ${MAX_ERROR_RETRY_LIMIT}`)
+    .default(DEFAULT_MAX_ERROR_RETRY),
+  timeoutSeconds: z
+    .number({ error: 'expected a number of seconds from 0.1 to 300' })
+    .min(0.1, 'expected a number of seconds from 0.1 to 300')
+    .max(300, 'expected a number of seconds from 0.1 to 300')
+    .default(DEFAULT_TIMEOUT_SECONDS),
+  proxy: proxySchema.optional(),
+  signatureMethod: signatureMethodSchema.default('HmacSHA256'),
+  signatureVersion: signatureVersionSchema.default('4'),
+};
+
+/** A connection to SES (a named session or an activity's inline Host connection). */
+export const connectionSchema = strict(connectionFields).transform((c, ctx) => {
+  try {
+    return { ...c, serviceUrl: c.serviceUrl?.trim(), ...resolveServiceUrl(c.serviceUrl, c.region) };
+  } catch (error) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['serviceUrl'],
+      input: c.serviceUrl,
+      message: (error as Error).message,
+    });
+    return z.NEVER;
+  }
+});
+export type ConnectionInput = z.input<typeof connectionSchema>;
+export type Connection = z.output<typeof connectionSchema>;
+
+const nameSchema = text(NAME_RULE, NAME_PATTERN);
+
+const activitySchema = strict({
+  name: nameSchema.optional(),
+  session: z
+    .string({ error: 'expected a session name' })
+    .min(1, 'expected a session name')
+    .optional(),
+  connection: connectionSchema.optional(),
+  usageDataset: nameSchema,
+  statisticsDataset: nameSchema,
+});
+
+const configSchema = strict({
+  sessions: z
+    .record(nameSchema, connectionSchema, {
+      error: (issue) =>
+        issue.code === 'invalid_key'
+          ? `expected a session name of ${NAME_RULE}`
+          : 'expected an object of named sessions',
+    })
+    .default({}),
+  activities: z
+    .array(activitySchema, { error: 'expected a list of activities' })
+    .min(1, 'expected at least one activity'),
+});
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** An activity with its connection resolved: what the collector runs. */
+export interface Activity {
+  readonly name: string;
+  /** The session name, or `inline` for an activity's own Host connection. */
+  readonly source: string;
+  readonly connection: Connection;
+  readonly usageDataset: string;
+  readonly statisticsDataset: string;
+}
+
+export interface Config {
+  readonly activities: readonly Activity[];
+}
+
+/** The configuration used when none is given: the default credential chain, the default region. */
+export const DEFAULT_CONFIG: ConfigInput = {
+  sessions: { [DEFAULT_SESSION]: {} },
+  activities: [
+    { session: DEFAULT_SESSION, usageDataset: 'usageData', statisticsDataset: 'statsData' },
+  ],
+};
+
+/** Validates a parsed config document; throws ConfigError naming every field that is wrong. */
+export function parseConfig(input: unknown): Config {
+  const parsed = configSchema.safeParse(input, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatIssue));
+  const { sessions, activities } = parsed.data;
+  const problems: string[] = [];
+  const resolved = activities.map((a, i): Activity | undefined => {
+    const where = `activities[${i}]`;
+    if (a.connection !== undefined && a.session !== undefined) {
+      problems.push(`${where}: give either "session" or "connection", not both`);
+      return undefined;
+    }
+    const sessionName = a.session ?? DEFAULT_SESSION;
+    const connection = a.connection ?? sessions[sessionName];
+    if (connection === undefined) {
+      const known = Object.keys(sessions);
+      problems.push(
+        `${where}.session: received "${sessionName}"; allowed: ${known.length > 0 ? known.map((k) => `"${k}"`).join(', ') : 'none, "sessions" is empty'} (or an inline "connection")`,
+      );
+      return undefined;
+    }
+    const source = a.connection === undefined ? sessionName : 'inline';
+    return {
+      name: a.name ?? a.statisticsDataset,
+      source,
+      connection,
+      usageDataset: a.usageDataset,
+      statisticsDataset: a.statisticsDataset,
+    };
+  });
+  problems.push(
+    ...duplicates(
+      activities.flatMap(
+        (a, i) =>
+          [
+            [`activities[${i}].usageDataset`, a.usageDataset],
+            [`activities[${i}].statisticsDataset`, a.statisticsDataset],
+          ] as const,
+      ),
+      'dataset names must be unique across activities',
+    ),
+  );
+  problems.push(
+    ...duplicates(
+      resolved.flatMap((a, i) =>
+        a === undefined ? [] : [[`activities[${i}].name`, a.name] as const],
+      ),
+      'activity names (default: the statistics dataset name) must be unique',
+    ),
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { activities: resolved as Activity[] };
+}
+
+function duplicates(entries: ReadonlyArray<readonly [string, string]>, rule: string): string[] {
+  const first = new Map<string, string>();
+  const problems: string[] = [];
+  for (const [where, value] of entries) {
+    const earlier = first.get(value);
+    if (earlier === undefined) first.set(value, where);
+    else problems.push(`${where}: received "${value}", already used by ${earlier}; ${rule}`);
+  }
+  return problems;
+}
+
+const SECRET_PATH = /secretAccessKey|passwordSecret/;
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = formatPath(issue.path);
+  const secret = SECRET_PATH.test(path);
+  const received =
+    issue.code === 'unrecognized_keys' || secret || !('input' in issue)
+      ? ''
+      : `received ${describe(fieldValue(issue))}; `;
+  return `${path || 'config'}: ${received}${issue.message}`;
+}
+
+/** A discriminator issue carries the whole object; show only the field the path names. */
+function fieldValue(issue: z.core.$ZodIssue): unknown {
+  const key = issue.path.at(-1);
+  const input = issue.input;
+  if (
+    issue.code === 'invalid_union' &&
+    typeof key === 'string' &&
+    typeof input === 'object' &&
+    input !== null
+  ) {
+    return (input as Record<string, unknown>)[key];
+  }
+  return input;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, key) =>
+      typeof key === 'number'
+        ? `${out}[${key}]`
+        : out === ''
+          ? String(key)
+          : `${out}.${String(key)}`,
+    '',
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const json = JSON.stringify(value);
+  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+}

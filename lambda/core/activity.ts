@@ -1,0 +1,116 @@
+import {
+  buildStatisticsRows,
+  buildUsageRow,
+  type StatisticsRow,
+  type UsageRow,
+} from './datasets.ts';
+import { Pacer } from './pacer.ts';
+import { type Clock, SourceCallError, type StatisticsSource } from './ports.ts';
+
+/** What the activity needs to know about itself (a resolved config activity satisfies it). */
+export interface ActivitySpec {
+  readonly name: string;
+  /** The session name, or `inline`. */
+  readonly source: string;
+  readonly usageDataset: string;
+  readonly statisticsDataset: string;
+}
+
+export interface Dataset<Row> {
+  readonly name: string;
+  readonly rows: readonly Row[];
+}
+
+/** The email statistics activity's output: the usage and the statistics datasets. */
+export interface ActivityResult {
+  readonly activity: ActivitySpec;
+  readonly usage: Dataset<UsageRow>;
+  readonly statistics: Dataset<StatisticsRow>;
+}
+
+export interface ActivityFailure {
+  readonly activity: ActivitySpec;
+  /** One line: the activity, the call and the cause. */
+  readonly message: string;
+  readonly cause: unknown;
+}
+
+export interface ActivityRun {
+  readonly activity: ActivitySpec;
+  readonly source: StatisticsSource;
+}
+
+export interface CollectOutcome {
+  readonly results: ActivityResult[];
+  readonly failures: ActivityFailure[];
+}
+
+export interface CollectDeps {
+  readonly clock: Clock;
+  /** Shared across runs so activities on one account+region are paced together. */
+  readonly pacer?: Pacer;
+  /** Sources called at once. @default 4 */
+  readonly concurrency?: number;
+  /** Called after each activity ends, in completion order. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Runs one activity: GetSendQuota and GetSendStatistics, then the two datasets. */
+export async function runActivity(
+  run: ActivityRun,
+  clock: Clock,
+  pacer: Pacer,
+): Promise<ActivityResult> {
+  const { activity, source } = run;
+  const quotaCall = pacer.acquire(`${source.paceKey}|GetSendQuota`).then(() => {
+    const collectedAt = clock.now();
+    return source.getSendQuota().then((quota) => buildUsageRow(quota, collectedAt));
+  });
+  const statisticsCall = pacer
+    .acquire(`${source.paceKey}|GetSendStatistics`)
+    .then(() => source.getSendStatistics());
+  const [usage, points] = await Promise.all([quotaCall, statisticsCall]);
+  return {
+    activity,
+    usage: { name: activity.usageDataset, rows: [usage] },
+    statistics: { name: activity.statisticsDataset, rows: buildStatisticsRows(points) },
+  };
+}
+
+/** Runs every activity with bounded concurrency; one failing source never stops the others. */
+export async function collectAll(
+  runs: readonly ActivityRun[],
+  deps: CollectDeps,
+): Promise<CollectOutcome> {
+  const pacer = deps.pacer ?? new Pacer(deps.clock);
+  const results: ActivityResult[] = [];
+  const failures: ActivityFailure[] = [];
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    for (let run = runs[next++]; run !== undefined; run = runs[next++]) {
+      try {
+        results.push(await runActivity(run, deps.clock, pacer));
+      } catch (cause) {
+        failures.push({
+          activity: run.activity,
+          message: failureMessage(run.activity, cause),
+          cause,
+        });
+      }
+      deps.onProgress?.(++done, runs.length);
+    }
+  };
+  const workers = Math.max(1, Math.min(deps.concurrency ?? 4, runs.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  const order = new Map(runs.map((r, i) => [r.activity.name, i]));
+  const byInput = (a: { activity: ActivitySpec }, b: { activity: ActivitySpec }) =>
+    (order.get(a.activity.name) ?? 0) - (order.get(b.activity.name) ?? 0);
+  return { results: results.sort(byInput), failures: failures.sort(byInput) };
+}
+
+function failureMessage(activity: ActivitySpec, cause: unknown): string {
+  const where = `activity "${activity.name}" (session ${activity.source})`;
+  if (cause instanceof SourceCallError) return `${where}: ${cause.action} failed: ${cause.message}`;
+  return `${where} failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+}

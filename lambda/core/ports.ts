@@ -1,0 +1,29 @@
+import type { SendDataPoint, SendQuota } from './datasets.ts';
+
+/** The SES calls the activity makes, through one configured connection. */
+export interface StatisticsSource {
+  /** Calls sharing this key (same credentials and region) are paced to SES's 1 call/second per action. */
+  readonly paceKey: string;
+  getSendQuota(): Promise<SendQuota>;
+  getSendStatistics(): Promise<SendDataPoint[]>;
+}
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+/** The SES actions the activity calls. */
+export type SesAction = 'GetSendQuota' | 'GetSendStatistics';
+
+/** A source call that failed; `message` is one line naming the cause, never a secret. */
+export class SourceCallError extends Error {
+  constructor(
+    readonly action: SesAction,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'SourceCallError';
+  }
+}

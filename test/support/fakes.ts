@@ -1,0 +1,81 @@
+import type { SendDataPoint, SendQuota } from '../../lambda/core/datasets.ts';
+import {
+  type Clock,
+  type SesAction,
+  SourceCallError,
+  type StatisticsSource,
+} from '../../lambda/core/ports.ts';
+
+/**
+ * Virtual time. Concurrent sleeps overlap as they would in real time: once every pending promise
+ * has settled, the clock jumps to the earliest timer and wakes it. `sleeps` records each request.
+ */
+export class FakeClock implements Clock {
+  readonly sleeps: number[] = [];
+  private timers: Array<{ until: number; wake: () => void }> = [];
+  constructor(private ms = Date.parse('2026-11-28T12:00:00Z')) {}
+  now(): Date {
+    return new Date(this.ms);
+  }
+  sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    return new Promise((wake) => {
+      this.timers.push({ until: this.ms + ms, wake });
+      if (this.timers.length === 1) setImmediate(() => this.fire());
+    });
+  }
+  private fire(): void {
+    const until = Math.min(...this.timers.map((t) => t.until));
+    this.ms = Math.max(this.ms, until);
+    const due = this.timers.filter((t) => t.until <= this.ms);
+    this.timers = this.timers.filter((t) => t.until > this.ms);
+    for (const t of due) t.wake();
+    if (this.timers.length > 0) setImmediate(() => this.fire());
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+/** An in-memory StatisticsSource that records when each call started (clock time). */
+export class FakeSource implements StatisticsSource {
+  readonly calls: Array<{ action: SesAction; at: number }> = [];
+  failWith: Partial<Record<SesAction, string>> = {};
+
+  constructor(
+    private readonly clock: Clock,
+    readonly paceKey = 'default@us-east-1',
+    public quota: SendQuota = { max24HourSend: 50000, maxSendRate: 14, sentLast24Hours: 1234 },
+    public points: SendDataPoint[] = [],
+  ) {}
+
+  async getSendQuota(): Promise<SendQuota> {
+    this.record('GetSendQuota');
+    return this.quota;
+  }
+
+  async getSendStatistics(): Promise<SendDataPoint[]> {
+    this.record('GetSendStatistics');
+    return this.points;
+  }
+
+  private record(action: SesAction): void {
+    this.calls.push({ action, at: this.clock.now().getTime() });
+    const failure = this.failWith[action];
+    if (failure !== undefined) throw new SourceCallError(action, failure);
+  }
+}
+
+export const point = (
+  timestamp: string,
+  deliveryAttempts: number,
+  bounces = 0,
+  complaints = 0,
+  rejects = 0,
+): SendDataPoint => ({
+  timestamp: new Date(timestamp),
+  deliveryAttempts,
+  bounces,
+  complaints,
+  rejects,
+});

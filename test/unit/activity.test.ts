@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { type ActivitySpec, collectAll } from '../../lambda/core/activity.ts';
+import { buildStatisticsRows, isoUtc } from '../../lambda/core/datasets.ts';
+import { Pacer } from '../../lambda/core/pacer.ts';
+import { FakeClock, FakeSource, point } from '../support/fakes.ts';
+
+const spec = (name: string, source = 'SESSession1'): ActivitySpec => ({
+  name,
+  source,
+  usageDataset: `${name}-usage`,
+  statisticsDataset: name,
+});
+
+describe('collectAll', () => {
+  it('builds the usage dataset with CollectedAt and the statistics sorted ascending', async () => {
+    const clock = new FakeClock();
+    const source = new FakeSource(
+      clock,
+      'k',
+      { max24HourSend: -1, maxSendRate: 14.5, sentLast24Hours: 12 },
+      [
+        point('2026-11-28T11:37:00Z', 3, 1),
+        point('2026-11-28T11:07:00Z', 5),
+        point('2026-11-28T11:22:00Z', 0, 0, 0, 2),
+      ],
+    );
+
+    const { results, failures } = await collectAll([{ activity: spec('stats'), source }], {
+      clock,
+    });
+
+    expect(failures).toEqual([]);
+    expect(results[0]?.usage).toEqual({
+      name: 'stats-usage',
+      rows: [
+        {
+          CollectedAt: '2026-11-28T12:00:00Z',
+          Max24HourSend: -1,
+          MaxSendRate: 14.5,
+          SentLast24Hours: 12,
+        },
+      ],
+    });
+    expect(results[0]?.statistics.rows.map((r) => r.Timestamp)).toEqual([
+      '2026-11-28T11:07:00Z',
+      '2026-11-28T11:22:00Z',
+      '2026-11-28T11:37:00Z',
+    ]);
+    expect(results[0]?.statistics.rows[2]).toEqual({
+      Timestamp: '2026-11-28T11:37:00Z',
+      DeliveryAttempts: 3,
+      Bounces: 1,
+      Complaints: 0,
+      Rejects: 0,
+    });
+  });
+
+  it('paces activities on one account and region to one call per second per action', async () => {
+    const clock = new FakeClock();
+    const shared = [
+      new FakeSource(clock, 'same'),
+      new FakeSource(clock, 'same'),
+      new FakeSource(clock, 'same'),
+    ];
+
+    await collectAll(
+      shared.map((source, i) => ({ activity: spec(`a${i}`), source })),
+      { clock, concurrency: 3 },
+    );
+
+    const starts = shared.map(
+      (s) => s.calls.find((c) => c.action === 'GetSendStatistics')?.at ?? Number.NaN,
+    );
+    const t0 = Date.parse('2026-11-28T12:00:00Z');
+    expect(starts.map((t) => t - t0).sort((a, b) => a - b)).toEqual([0, 1000, 2000]);
+  });
+
+  it('does not pace sources on different accounts or regions', async () => {
+    const clock = new FakeClock();
+    const sources = [new FakeSource(clock, 'a@us-east-1'), new FakeSource(clock, 'a@eu-west-1')];
+
+    await collectAll(
+      sources.map((source, i) => ({ activity: spec(`a${i}`), source })),
+      { clock },
+    );
+
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('reports a failing source and still collects the others', async () => {
+    const clock = new FakeClock();
+    const broken = new FakeSource(clock, 'x');
+    broken.failWith.GetSendStatistics = 'access denied (AccessDenied: not authorized)';
+    const healthy = new FakeSource(clock, 'y', undefined, [point('2026-11-28T11:07:00Z', 1)]);
+
+    const { results, failures } = await collectAll(
+      [
+        { activity: spec('broken', 'S1'), source: broken },
+        { activity: spec('healthy'), source: healthy },
+      ],
+      { clock },
+    );
+
+    expect(results.map((r) => r.activity.name)).toEqual(['healthy']);
+    expect(failures.map((f) => f.message)).toEqual([
+      'activity "broken" (session S1): GetSendStatistics failed: access denied (AccessDenied: not authorized)',
+    ]);
+  });
+
+  it('reports progress once per activity', async () => {
+    const clock = new FakeClock();
+    const seen: string[] = [];
+
+    await collectAll(
+      [1, 2, 3].map((i) => ({ activity: spec(`a${i}`), source: new FakeSource(clock, `k${i}`) })),
+      {
+        clock,
+        onProgress: (done, total) => seen.push(`${done}/${total}`),
+      },
+    );
+
+    expect(seen).toEqual(['1/3', '2/3', '3/3']);
+  });
+
+  it('keeps the input order of results whatever order the sources finish in', async () => {
+    const clock = new FakeClock();
+    const runs = ['c', 'a', 'b'].map((name) => ({
+      activity: spec(name),
+      source: new FakeSource(clock, 'same'),
+    }));
+
+    const { results } = await collectAll(runs, { clock, concurrency: 3 });
+
+    expect(results.map((r) => r.activity.name)).toEqual(['c', 'a', 'b']);
+  });
+});
+
+describe('Pacer', () => {
+  it('spaces starts under one key by the interval and leaves other keys alone', async () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer(clock, 1000);
+    const starts: Array<[string, number]> = [];
+    const start = (key: string) =>
+      pacer.acquire(key).then(() => starts.push([key, clock.now().getTime()]));
+
+    await Promise.all([start('a'), start('a'), start('b'), start('a')]);
+
+    const t0 = Date.parse('2026-11-28T12:00:00Z');
+    expect(starts.filter(([k]) => k === 'a').map(([, t]) => t - t0)).toEqual([0, 1000, 2000]);
+    expect(starts.filter(([k]) => k === 'b').map(([, t]) => t - t0)[0]).toBeLessThan(1000);
+  });
+
+  it('does not wait when the interval has already passed', async () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer(clock, 1000);
+    await pacer.acquire('a');
+    clock.advance(1500);
+
+    await pacer.acquire('a');
+
+    expect(clock.sleeps).toEqual([]);
+  });
+});
+
+describe('datasets', () => {
+  it('formats instants in UTC at second precision and keeps milliseconds when present', () => {
+    expect(isoUtc(new Date('2026-11-28T10:07:00.000Z'))).toBe('2026-11-28T10:07:00Z');
+    expect(isoUtc(new Date('2026-11-28T10:07:00.250Z'))).toBe('2026-11-28T10:07:00.250Z');
+  });
+
+  it('keeps every point, including identical timestamps from different sources, never merging them', () => {
+    const rows = buildStatisticsRows([
+      point('2026-11-28T10:22:00Z', 2),
+      point('2026-11-28T10:07:00Z', 1),
+    ]);
+
+    expect(rows.map((r) => [r.Timestamp, r.DeliveryAttempts])).toEqual([
+      ['2026-11-28T10:07:00Z', 1],
+      ['2026-11-28T10:22:00Z', 2],
+    ]);
+  });
+});

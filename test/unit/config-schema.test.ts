@@ -1,0 +1,288 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../lambda/config/errors.ts';
+import { type ConfigInput, DEFAULT_CONFIG, parseConfig } from '../../lambda/config/schema.ts';
+
+const activity = { usageDataset: 'usageData', statisticsDataset: 'statsData' };
+const withSession = (session: Record<string, unknown>): unknown => ({
+  sessions: { SESSession1: session },
+  activities: [activity],
+});
+
+function problemsOf(input: unknown): string[] {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  it('applies every default to the default config', () => {
+    const [only] = parseConfig(DEFAULT_CONFIG).activities;
+
+    expect(only).toEqual({
+      name: 'statsData',
+      source: 'SESSession1',
+      usageDataset: 'usageData',
+      statisticsDataset: 'statsData',
+      connection: {
+        credentials: { type: 'role' },
+        userAgent: 'ses-stats/0.1.0',
+        maxErrorRetry: 2,
+        timeoutSeconds: 30,
+        signatureMethod: 'HmacSHA256',
+        signatureVersion: '4',
+      },
+    });
+  });
+
+  it('resolves a session shared by several activities and an inline connection', () => {
+    const input: ConfigInput = {
+      sessions: { main: { region: 'eu-west-1', maxErrorRetry: 5, userAgent: 'AutoMate' } },
+      activities: [
+        { session: 'main', usageDataset: 'u1', statisticsDataset: 's1' },
+        { name: 'second', session: 'main', usageDataset: 'u2', statisticsDataset: 's2' },
+        {
+          connection: { serviceUrl: 'email.us-west-2.amazonaws.com ' },
+          usageDataset: 'u3',
+          statisticsDataset: 's3',
+        },
+      ],
+    };
+
+    const { activities } = parseConfig(input);
+
+    expect(
+      activities.map((a) => [a.name, a.source, a.connection.region, a.connection.maxErrorRetry]),
+    ).toEqual([
+      ['s1', 'main', 'eu-west-1', 5],
+      ['second', 'main', 'eu-west-1', 5],
+      ['s3', 'inline', 'us-west-2', 2],
+    ]);
+    expect(activities[2]?.connection.endpoint).toBe('https://email.us-west-2.amazonaws.com');
+    expect(activities[2]?.connection.serviceUrl).toBe('email.us-west-2.amazonaws.com');
+  });
+
+  it('accepts each credentials type and a proxy with a password reference', () => {
+    const sessions = {
+      a: {
+        credentials: {
+          type: 'assumeRole',
+          roleArn: 'arn:aws:iam::123456789012:role/ses-reader',
+          externalId: 'ext-1',
+        },
+      },
+      b: {
+        credentials: {
+          type: 'keys',
+          accessKeyId: 'AKIAJ25JAKOPAC7GSQ7A',
+          secretAccessKey: { secretId: 'ses/key', jsonKey: 'secret' },
+        },
+      },
+      c: {
+        proxy: { host: 'proxy.corp', port: 3128, user: 'me', passwordSecret: { env: 'PROXY_PWD' } },
+      },
+    };
+    const activities = ['a', 'b', 'c'].map((s) => ({
+      session: s,
+      usageDataset: `u${s}`,
+      statisticsDataset: `s${s}`,
+    }));
+
+    const parsed = parseConfig({ sessions, activities });
+
+    expect(parsed.activities.map((a) => a.connection.credentials.type)).toEqual([
+      'assumeRole',
+      'keys',
+      'role',
+    ]);
+    expect(parsed.activities[2]?.connection.proxy).toEqual(sessions.c.proxy);
+  });
+
+  it.each([[4], ['4'], ['v4'], [' V4 ']])('accepts signature version %j as "4"', (version) => {
+    expect(
+      parseConfig(withSession({ signatureVersion: version })).activities[0]?.connection
+        .signatureVersion,
+    ).toBe('4');
+  });
+
+  it.each([['HmacSHA256'], ['hmac-sha256'], ['HMACSHA256']])(
+    'accepts signature method %j',
+    (method) => {
+      expect(
+        parseConfig(withSession({ signatureMethod: method })).activities[0]?.connection
+          .signatureMethod,
+      ).toBe('HmacSHA256');
+    },
+  );
+
+  it.each([
+    [
+      { signatureVersion: '2' },
+      'sessions.SESSession1.signatureVersion: received "2"; SES accepts only Signature Version 4 (HMAC-SHA256) since 2020-10-01',
+    ],
+    [
+      { signatureVersion: 3 },
+      'sessions.SESSession1.signatureVersion: received 3; SES accepts only Signature Version 4',
+    ],
+    [{ signatureVersion: '5' }, 'sessions.SESSession1.signatureVersion: received "5"; expected 4'],
+    [
+      { signatureMethod: 'HmacSHA1' },
+      'sessions.SESSession1.signatureMethod: received "HmacSHA1"; SES accepts only Signature Version 4 (HMAC-SHA256) since 2020-10-01',
+    ],
+    [
+      { signatureMethod: 'md5' },
+      'sessions.SESSession1.signatureMethod: received "md5"; expected HmacSHA256',
+    ],
+    [
+      { maxErrorRetry: -1 },
+      'sessions.SESSession1.maxErrorRetry: received -1; expected an integer from 0 to 10',
+    ],
+    [
+      { maxErrorRetry: 11 },
+      'sessions.SESSession1.maxErrorRetry: received 11; expected an integer from 0 to 10',
+    ],
+    [
+      { maxErrorRetry: 1.5 },
+      'sessions.SESSession1.maxErrorRetry: received 1.5; expected an integer from 0 to 10',
+    ],
+    [
+      { maxErrorRetry: '3' },
+      'sessions.SESSession1.maxErrorRetry: received "3"; expected an integer from 0 to 10',
+    ],
+    [
+      { userAgent: '' },
+      'sessions.SESSession1.userAgent: received ""; expected 1-256 printable ASCII characters',
+    ],
+    [
+      { userAgent: 'a\nb' },
+      'sessions.SESSession1.userAgent: received "a\\nb"; expected 1-256 printable ASCII characters',
+    ],
+    [
+      { region: 'mars-1' },
+      'sessions.SESSession1.region: received "mars-1"; expected an AWS region such as us-east-1',
+    ],
+    [
+      { serviceUrl: 'http://localhost:4566' },
+      'sessions.SESSession1.serviceUrl: received "http://localhost:4566"; host "localhost:4566" is not an SES endpoint',
+    ],
+    [
+      { timeoutSeconds: 0 },
+      'sessions.SESSession1.timeoutSeconds: received 0; expected a number of seconds from 0.1 to 300',
+    ],
+    [
+      { proxy: { host: 'http://proxy', port: 3128 } },
+      'sessions.SESSession1.proxy.host: received "http://proxy"; expected a proxy host name or IP address, without scheme',
+    ],
+    [
+      { proxy: { host: 'proxy', port: 0 } },
+      'sessions.SESSession1.proxy.port: received 0; expected an integer port from 1 to 65535',
+    ],
+    [
+      { proxy: { host: 'proxy', port: 3128, passwordSecret: { env: 'P' } } },
+      'sessions.SESSession1.proxy.user: received nothing; expected a user name, since passwordSecret is set',
+    ],
+    [
+      { proxy: { host: 'proxy', port: 3128, user: 'u', passwordSecret: { env: '1X' } } },
+      'sessions.SESSession1.proxy.passwordSecret.env: expected an environment variable name',
+    ],
+    [
+      { credentials: { type: 'password' } },
+      'sessions.SESSession1.credentials.type: received "password"; expected "type" to be one of "role", "assumeRole", "keys"',
+    ],
+    [
+      { credentials: { type: 'assumeRole', roleArn: 'ses-reader' } },
+      'sessions.SESSession1.credentials.roleArn: received "ses-reader"; expected an IAM role ARN',
+    ],
+    [
+      {
+        credentials: {
+          type: 'assumeRole',
+          roleArn: 'arn:aws:iam::123456789012:role/r',
+          externalId: 'x',
+        },
+      },
+      'sessions.SESSession1.credentials.externalId: received "x"; expected 2-1224 characters',
+    ],
+    [
+      { credentials: { type: 'keys', accessKeyId: 'short', secretAccessKey: { env: 'K' } } },
+      'sessions.SESSession1.credentials.accessKeyId: received "short"; expected an access key id',
+    ],
+    [
+      { colour: 'blue' },
+      'sessions.SESSession1: unknown field "colour"; allowed: region, serviceUrl, credentials, userAgent, maxErrorRetry',
+    ],
+  ])('rejects session %j naming the field, the value and what is allowed', (session, message) => {
+    expect(problemsOf(withSession(session))).toEqual([expect.stringContaining(message)]);
+  });
+
+  it('rejects a secret value in place of a secret reference without echoing it', () => {
+    const problems = problemsOf(
+      withSession({
+        credentials: {
+          type: 'keys',
+          accessKeyId: 'AKIAJ25JAKOPAC7GSQ7A',
+          secretAccessKey: 'AM3i6P77pVEBOw=aME',
+        },
+      }),
+    );
+
+    expect(problems).toEqual([
+      expect.stringContaining(
+        'sessions.SESSession1.credentials.secretAccessKey: expected a secret reference',
+      ),
+    ]);
+    expect(problems.join('\n')).not.toContain('AM3i6P77pVEBOw=aME');
+  });
+
+  it.each([
+    [{ activities: [] }, 'activities: received []; expected at least one activity'],
+    [
+      { activities: [{ usageDataset: 'u' }] },
+      'activities[0].statisticsDataset: received nothing; expected 1-64 characters',
+    ],
+    [
+      { activities: [{ usageDataset: 'my data', statisticsDataset: 's' }] },
+      'activities[0].usageDataset: received "my data"; expected 1-64 characters: letters, digits',
+    ],
+    [
+      { activities: [activity, activity] },
+      'activities[1].usageDataset: received "usageData", already used by activities[0].usageDataset; dataset names must be unique',
+    ],
+    [
+      { activities: [{ usageDataset: 'same', statisticsDataset: 'same' }] },
+      'activities[0].statisticsDataset: received "same", already used by activities[0].usageDataset',
+    ],
+    [
+      { activities: [activity] },
+      'activities[0].session: received "SESSession1"; allowed: none, "sessions" is empty',
+    ],
+    [
+      { sessions: { a: {} }, activities: [{ ...activity, session: 'b' }] },
+      'activities[0].session: received "b"; allowed: "a"',
+    ],
+    [
+      { sessions: { a: {} }, activities: [{ ...activity, session: 'a', connection: {} }] },
+      'activities[0]: give either "session" or "connection", not both',
+    ],
+    [
+      { sessions: { 'bad name': {} }, activities: [activity] },
+      'sessions.bad name: received "bad name"; expected a session name of 1-64 characters',
+    ],
+    [
+      { activities: [activity], schedule: 'hourly' },
+      'config: unknown field "schedule"; allowed: sessions, activities',
+    ],
+    [[], 'config: received []; expected an object'],
+  ])('rejects %j', (input, message) => {
+    expect(problemsOf(input).join('\n')).toContain(message);
+  });
+
+  it('reports every problem at once', () => {
+    expect(
+      problemsOf(withSession({ maxErrorRetry: -1, region: 'x', signatureVersion: '2' })),
+    ).toHaveLength(3);
+  });
+});
