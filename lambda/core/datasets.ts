@@ -14,7 +14,10 @@ export interface SendDataPoint {
   readonly rejects: number;
 }
 
-/** A usage dataset row; columns keep the activity's names. `Max24HourSend` −1 means unlimited. */
+/**
+ * A usage dataset row; columns keep the activity's names. `Max24HourSend` −1 means unlimited.
+ * `CollectedAt` is the fetch time in ISO-8601 UTC with milliseconds.
+ */
 export interface UsageRow {
   readonly CollectedAt: string;
   readonly Max24HourSend: number;
@@ -56,7 +59,8 @@ export function isoUtc(date: Date): string {
 
 export function buildUsageRow(quota: SendQuota, collectedAt: Date): UsageRow {
   return {
-    CollectedAt: isoUtc(collectedAt),
+    // Our own clock, always with milliseconds: one fixed width, so snapshot keys sort as time does.
+    CollectedAt: collectedAt.toISOString(),
     Max24HourSend: quota.max24HourSend,
     MaxSendRate: quota.maxSendRate,
     SentLast24Hours: quota.sentLast24Hours,

@@ -34,7 +34,7 @@ describe('collectAll', () => {
       name: 'stats-usage',
       rows: [
         {
-          CollectedAt: '2026-11-28T12:00:00Z',
+          CollectedAt: '2026-11-28T12:00:00.000Z',
           Max24HourSend: -1,
           MaxSendRate: 14.5,
           SentLast24Hours: 12,

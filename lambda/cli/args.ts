@@ -1,0 +1,42 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+/** Bad command-line usage: exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** `parseArgs`, strict, with its errors turned into UsageErrors that name the command. */
+export function parseFlags<T extends Options>(
+  command: string,
+  args: readonly string[],
+  options: T,
+  positionals = false,
+) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: positionals });
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new UsageError(`${command}: ${message} (see ses-stats ${command} --help)`);
+  }
+}
+
+/** A flag value as a number when it looks like one, so the schema reports anything else with its value. */
+export function numeric(value: string | undefined): number | string | undefined {
+  return value !== undefined && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
+}
+
+export function oneOf<T extends string>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag}: received "${value}"; allowed: ${allowed.join(', ')}`);
+}

@@ -1,0 +1,236 @@
+import { createSecretReader, redact } from '../adapters/secrets.ts';
+import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
+import { SesStatisticsSource } from '../adapters/ses-statistics-source.ts';
+import { systemClock } from '../adapters/system-clock.ts';
+import { ConfigError } from '../config/errors.ts';
+import { readJsonFile } from '../config/file.ts';
+import {
+  type Config,
+  type ConfigInput,
+  DEFAULT_CONFIG,
+  DEFAULT_SESSION,
+  parseConfig,
+} from '../config/schema.ts';
+import { type ActivityResult, collectAll } from '../core/activity.ts';
+import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
+import { numeric, oneOf, parseFlags, UsageError } from './args.ts';
+import { EXIT_FAILED, EXIT_OK, type Io } from './main.ts';
+import { FORMATS, formatTables, type Table } from './output.ts';
+
+const HELP = `Usage: ses-stats collect [options]
+
+Runs the email statistics activity (SES GetSendQuota + GetSendStatistics) for every activity in
+--config (default: one activity on the default credential chain and region, datasets usageData
+and statsData), or for one activity given by the flags below, and prints both datasets.
+
+Options:
+  --config FILE                a ses-stats JSON config (see README, "Configuration")
+  --format table|json|csv      output format (default: table on a terminal, json otherwise)
+  --no-store                   print only, do not store
+  --verbose                    stack traces with errors
+
+One activity from flags (each maps to an AMAWSSES attribute; flags override a --config session):
+  --session NAME               SESSION: session name; with --config, the session to start from
+  --region REGION              signing region (needed with a non-AWS --service-url)
+  --service-url URL            SERVICEURL: e.g. email.eu-west-1.amazonaws.com or http://127.0.0.1:4566
+  --user-agent TEXT            USERAGENT (default ses-stats/<version>)
+  --max-error-retry N          MAXERRORRETRY: retries after the first attempt, 0-10 (default 2)
+  --proxy-host HOST            PROXYHOST
+  --proxy-port PORT            PROXYPORT
+  --proxy-user USER            PROXYUSER
+  --proxy-password-env VAR     PROXYPWD: read the proxy password from environment variable VAR
+  --sign-method METHOD         SIGNMETHOD: HmacSHA256 (SES refuses HmacSHA1)
+  --sign-version VERSION       SIGNVERSION: 4 (SES refuses 2 and 3)
+  --usage-dataset NAME         RESULTDATSET: usage dataset name (default usageData)
+  --statistics-dataset NAME    STATISTICSDATASET: statistics dataset name (default statsData)
+
+Credentials come from the default AWS chain unless the config says otherwise.
+Exit codes: 0 ok, 1 a source failed, 2 usage or configuration error.
+`;
+
+const FLAGS = {
+  config: { type: 'string' },
+  format: { type: 'string' },
+  'no-store': { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  session: { type: 'string' },
+  region: { type: 'string' },
+  'service-url': { type: 'string' },
+  'user-agent': { type: 'string' },
+  'max-error-retry': { type: 'string' },
+  'proxy-host': { type: 'string' },
+  'proxy-port': { type: 'string' },
+  'proxy-user': { type: 'string' },
+  'proxy-password-env': { type: 'string' },
+  'sign-method': { type: 'string' },
+  'sign-version': { type: 'string' },
+  'usage-dataset': { type: 'string' },
+  'statistics-dataset': { type: 'string' },
+} as const;
+
+type Values = ReturnType<typeof parseFlags<typeof FLAGS>>['values'];
+
+/** Config field path (inside a session or activity) → the flag that sets it. */
+const FIELD_FLAGS: Readonly<Record<string, keyof typeof FLAGS>> = {
+  region: 'region',
+  serviceUrl: 'service-url',
+  userAgent: 'user-agent',
+  maxErrorRetry: 'max-error-retry',
+  'proxy.host': 'proxy-host',
+  'proxy.port': 'proxy-port',
+  'proxy.user': 'proxy-user',
+  'proxy.passwordSecret.env': 'proxy-password-env',
+  signatureMethod: 'sign-method',
+  signatureVersion: 'sign-version',
+  usageDataset: 'usage-dataset',
+  statisticsDataset: 'statistics-dataset',
+};
+
+export async function collectCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseFlags('collect', args, FLAGS);
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  const format = oneOf('--format', values.format, FORMATS, io.stdout.isTTY ? 'table' : 'json');
+  const config = loadConfig(values);
+  const secrets = createSecretReader({ env: io.env, secretsManager: powertoolsSecretsManager });
+  const runs = config.activities.map((activity) => ({
+    activity,
+    source: new SesStatisticsSource(activity.connection, { secrets }),
+  }));
+  const progress = io.stderr.isTTY === true && runs.length > 1;
+  const outcome = await collectAll(runs, {
+    clock: systemClock,
+    onProgress: progress
+      ? (done, total) =>
+          io.stderr.write(`\rcollected ${done}/${total} activities${done === total ? '\n' : ''}`)
+      : undefined,
+  });
+  for (const run of runs) run.source.destroy();
+  io.stdout.write(formatTables(outcome.results.flatMap(tablesOf), format));
+  for (const failure of outcome.failures) {
+    io.stderr.write(`error: ${redact(failure.message)}\n`);
+    if (values.verbose && failure.cause instanceof Error)
+      io.stderr.write(`${redact(String(failure.cause.stack))}\n`);
+  }
+  if (!values['no-store'])
+    io.stderr.write(
+      'note: nothing was stored: storage is not available in this version (use --no-store to silence this)\n',
+    );
+  return outcome.failures.length > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+function tablesOf(result: ActivityResult): Table[] {
+  return [
+    {
+      name: result.usage.name,
+      columns: USAGE_COLUMNS,
+      rows: result.usage.rows as unknown as Table['rows'],
+    },
+    {
+      name: result.statistics.name,
+      columns: STATISTICS_COLUMNS,
+      rows: result.statistics.rows as unknown as Table['rows'],
+    },
+  ];
+}
+
+const ACTIVITY_FLAGS = Object.values(FIELD_FLAGS).concat('session');
+
+function loadConfig(values: Values): Config {
+  const file = values.config === undefined ? undefined : readJsonFile(values.config);
+  const fromFlags = ACTIVITY_FLAGS.some((flag) => values[flag] !== undefined);
+  if (!fromFlags) return parseConfig(file ?? DEFAULT_CONFIG);
+  const session = values.session ?? DEFAULT_SESSION;
+  const base = sessionOf(file, session);
+  const input: ConfigInput = {
+    sessions: { [session]: { ...base, ...connectionFlags(values, base) } },
+    activities: [
+      {
+        session,
+        usageDataset: values['usage-dataset'] ?? 'usageData',
+        statisticsDataset: values['statistics-dataset'] ?? 'statsData',
+      },
+    ],
+  };
+  try {
+    return parseConfig(input);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(error.problems.map((p) => toFlagProblem(p, session, values, base)));
+  }
+}
+
+function sessionOf(file: unknown, name: string): Record<string, unknown> {
+  const sessions = (file as { sessions?: Record<string, unknown> } | undefined)?.sessions;
+  const session = sessions?.[name];
+  if (file !== undefined && session === undefined)
+    throw new UsageError(
+      `--session: received "${name}"; the config file has no such session (it has: ${Object.keys(sessions ?? {}).join(', ') || 'none'})`,
+    );
+  return typeof session === 'object' && session !== null
+    ? (session as Record<string, unknown>)
+    : {};
+}
+
+function connectionFlags(v: Values, base: Record<string, unknown>): Record<string, unknown> {
+  const proxyGiven = [
+    v['proxy-host'],
+    v['proxy-port'],
+    v['proxy-user'],
+    v['proxy-password-env'],
+  ].some((x) => x !== undefined);
+  const baseProxy = (base.proxy ?? {}) as Record<string, unknown>;
+  const fields: Record<string, unknown> = {
+    region: v.region,
+    serviceUrl: v['service-url'],
+    userAgent: v['user-agent'],
+    maxErrorRetry: numeric(v['max-error-retry']),
+    signatureMethod: v['sign-method'],
+    signatureVersion: v['sign-version'],
+    proxy: proxyGiven
+      ? {
+          ...baseProxy,
+          ...defined({
+            host: v['proxy-host'],
+            port: numeric(v['proxy-port']),
+            user: v['proxy-user'],
+            passwordSecret:
+              v['proxy-password-env'] === undefined ? undefined : { env: v['proxy-password-env'] },
+          }),
+        }
+      : undefined,
+  };
+  return defined(fields);
+}
+
+function defined(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
+}
+
+/** `sessions.S.maxErrorRetry: …` → `--max-error-retry: …` unless the value came from the config file. */
+function toFlagProblem(
+  problem: string,
+  session: string,
+  values: Values,
+  base: Record<string, unknown>,
+): string {
+  const match = /^(?:sessions\.[^.:]+\.|activities\[0\]\.)([\w.]+): (.*)$/s.exec(problem);
+  if (problem.startsWith(`sessions.${session}: received`) || /^sessions: /.test(problem))
+    return problem.replace(/^sessions(\.[^:]+)?/, '--session');
+  if (match === null) return problem;
+  const [, field = '', rest = ''] = match;
+  const flag = FIELD_FLAGS[field];
+  const fromFile =
+    field
+      .split('.')
+      .reduce<unknown>(
+        (node, key) => (node as Record<string, unknown> | undefined)?.[key],
+        base,
+      ) !== undefined;
+  return flag !== undefined && (values[flag] !== undefined || !fromFile)
+    ? `--${flag}: ${rest}`
+    : problem;
+}

@@ -1,0 +1,52 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ConfigError } from '../config/errors.ts';
+import { importAml } from '../config/import-aml.ts';
+import { parseFlags, UsageError } from './args.ts';
+import { EXIT_OK, type Io } from './main.ts';
+
+const HELP = `Usage: ses-stats import-aml FILE [--out CONFIG.json]
+
+Turns the <AMAWSSES .../> steps of a task file (ACTIVITY="email_statistics" and
+"create_session") into a ses-stats config, printed or written to --out. Each change it makes
+(secret references to fill in, Signature Version 2 upgraded to 4, skipped steps) is listed on
+stderr. Encrypted SECRETKEY and PROXYPWD values are never copied.
+`;
+
+const FLAGS = {
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  verbose: { type: 'boolean' },
+} as const;
+
+export async function importAmlCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseFlags('import-aml', args, FLAGS, true);
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  const [file, ...extra] = positionals;
+  if (file === undefined || extra.length > 0)
+    throw new UsageError(
+      `import-aml: expected exactly one FILE, received ${positionals.length} (see ses-stats import-aml --help)`,
+    );
+  const { config, notes } = importAml(readMarkup(file));
+  const json = `${JSON.stringify(config, null, 2)}\n`;
+  for (const note of notes) io.stderr.write(`note: ${note}\n`);
+  if (values.out === undefined) io.stdout.write(json);
+  else {
+    writeFileSync(values.out, json);
+    io.stderr.write(`wrote ${values.out}\n`);
+  }
+  return EXIT_OK;
+}
+
+function readMarkup(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError([
+      `${file}: cannot read the file (${code === 'ENOENT' ? 'not found' : code})`,
+    ]);
+  }
+}

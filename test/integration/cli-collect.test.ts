@@ -1,0 +1,399 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, scratchDir } from '../support/cli.ts';
+import {
+  FAKE_ACCESS_KEY_ID,
+  FAKE_SECRET_ACCESS_KEY,
+  type FakeSes,
+  startFakeSes,
+  twoWeekWindow,
+} from '../support/fake-ses.ts';
+import { startProxy, type TestProxy } from '../support/proxy.ts';
+
+const keys = {
+  AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
+};
+let fake: FakeSes;
+let target: string[];
+
+beforeAll(async () => {
+  fake = await startFakeSes();
+  target = ['--service-url', fake.url, '--region', 'us-east-1'];
+});
+afterEach(() => fake.reset());
+afterAll(() => fake.close());
+
+describe('ses-stats collect', () => {
+  it('prints both datasets under their names as JSON', async () => {
+    fake.points = twoWeekWindow(new Date());
+    fake.quota = { max24HourSend: 50000, maxSendRate: 14, sentLast24Hours: 321 };
+
+    const run = await runCli(
+      [
+        'collect',
+        '--no-store',
+        ...target,
+        '--usage-dataset',
+        'usageData',
+        '--statistics-dataset',
+        'statsData',
+        '--format',
+        'json',
+      ],
+      keys,
+    );
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(Object.keys(out)).toEqual(['usageData', 'statsData']);
+    expect(out.usageData).toEqual([
+      {
+        CollectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        Max24HourSend: 50000,
+        MaxSendRate: 14,
+        SentLast24Hours: 321,
+      },
+    ]);
+    const expected = [...fake.points].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+    expect(out.statsData).toEqual(
+      expected.map((p) => ({
+        Timestamp: p.timestamp,
+        DeliveryAttempts: p.deliveryAttempts,
+        Bounces: p.bounces,
+        Complaints: p.complaints,
+        Rejects: p.rejects,
+      })),
+    );
+  });
+
+  it('prints CSV sections with the activity’s column names', async () => {
+    fake.points = [
+      {
+        timestamp: '2026-11-28T10:07:00Z',
+        deliveryAttempts: 5,
+        bounces: 1,
+        complaints: 0,
+        rejects: 2,
+      },
+    ];
+    fake.quota = { max24HourSend: 50000, maxSendRate: 14, sentLast24Hours: 1234 };
+
+    const run = await runCli(['collect', '--no-store', ...target, '--format', 'csv'], keys);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^# usageData\nCollectedAt,Max24HourSend,MaxSendRate,SentLast24Hours\n[^\n]+,50000,14,1234\n\n# statsData\nTimestamp,DeliveryAttempts,Bounces,Complaints,Rejects\n2026-11-28T10:07:00Z,5,1,0,2\n$/,
+    );
+  });
+
+  it('prints an aligned table', async () => {
+    fake.points = [
+      {
+        timestamp: '2026-11-28T10:07:00Z',
+        deliveryAttempts: 5,
+        bounces: 1,
+        complaints: 0,
+        rejects: 2,
+      },
+    ];
+
+    const run = await runCli(['collect', '--no-store', ...target, '--format', 'table'], keys);
+
+    expect(run.stdout).toContain(
+      'statsData (1 row)\nTimestamp             DeliveryAttempts  Bounces  Complaints  Rejects\n2026-11-28T10:07:00Z                 5        1           0        2\n',
+    );
+  });
+
+  it('sends the --user-agent and makes --max-error-retry + 1 attempts', async () => {
+    fake.inject({ kind: 'status', status: 500 }, { times: 20, action: 'GetSendQuota' });
+
+    const run = await runCli(
+      [
+        'collect',
+        '--no-store',
+        ...target,
+        '--user-agent',
+        'AutoMate',
+        '--max-error-retry',
+        '1',
+        '--format',
+        'json',
+      ],
+      keys,
+    );
+
+    expect(run.code).toBe(1);
+    expect(fake.requests.filter((r) => r.action === 'GetSendQuota')).toHaveLength(2);
+    expect(
+      fake.requests.every((r) => `${r.userAgent} ${r.amzUserAgent}`.includes('AutoMate')),
+    ).toBe(true);
+    expect(run.stderr).toMatch(
+      /^error: activity "statsData" \(session SESSession1\): GetSendQuota failed: SES server error \(HTTP 500.*after 2 attempts/m,
+    );
+  });
+
+  it('runs every configured activity and reports the failing one without stopping the others', async () => {
+    const dir = scratchDir();
+    const config = {
+      sessions: {
+        good: { serviceUrl: fake.url, region: 'us-east-1', maxErrorRetry: 0 },
+        denied: {
+          serviceUrl: fake.url,
+          region: 'us-east-1',
+          maxErrorRetry: 0,
+          credentials: {
+            type: 'keys',
+            accessKeyId: 'AKIAUNKNOWNKEY000001',
+            secretAccessKey: { env: 'OTHER_SECRET' },
+          },
+        },
+      },
+      activities: [
+        { session: 'good', usageDataset: 'u1', statisticsDataset: 's1' },
+        { session: 'denied', usageDataset: 'u2', statisticsDataset: 's2' },
+        { session: 'good', usageDataset: 'u3', statisticsDataset: 's3' },
+      ],
+    };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+
+    const run = await runCli(
+      ['collect', '--no-store', '--config', 'config.json', '--format', 'json'],
+      { ...keys, OTHER_SECRET: 'x'.repeat(40) },
+      dir,
+    );
+
+    expect(run.code).toBe(1);
+    expect(Object.keys(JSON.parse(run.stdout))).toEqual(['u1', 's1', 'u3', 's3']);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^error: activity "s2" \(session denied\): GetSend\w+ failed: invalid access key id: /,
+      ),
+    ]);
+    expect(run.stderr).not.toContain('x'.repeat(40));
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('paces two activities on one account and region at least a second apart', async () => {
+    const dir = scratchDir();
+    const session = { serviceUrl: fake.url, region: 'us-east-1' };
+    writeFileSync(
+      join(dir, 'c.json'),
+      JSON.stringify({
+        sessions: { s: session },
+        activities: [
+          { session: 's', usageDataset: 'u1', statisticsDataset: 's1' },
+          { session: 's', usageDataset: 'u2', statisticsDataset: 's2' },
+        ],
+      }),
+    );
+
+    const run = await runCli(
+      ['collect', '--no-store', '--config', 'c.json', '--format', 'json'],
+      keys,
+      dir,
+    );
+
+    expect(run.code).toBe(0);
+    const [first, second] = fake.requests
+      .filter((r) => r.action === 'GetSendStatistics')
+      .map((r) => r.at.getTime());
+    // Arrival times carry connection set-up jitter; unpaced calls would arrive within a few ms.
+    expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(900);
+  });
+
+  it('prints the stack trace only with --verbose', async () => {
+    fake.inject(
+      { kind: 'error', status: 403, code: 'AccessDenied', message: 'denied' },
+      { times: 4 },
+    );
+
+    const quiet = await runCli(
+      ['collect', '--no-store', ...target, '--max-error-retry', '0'],
+      keys,
+    );
+    const verbose = await runCli(
+      ['collect', '--no-store', ...target, '--max-error-retry', '0', '--verbose'],
+      keys,
+    );
+
+    expect(quiet.stderr).toMatch(/access denied: IAM must allow/);
+    expect(quiet.stderr).not.toMatch(/\n\s+at /);
+    expect(verbose.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('refuses Signature Version 2 and HmacSHA1 with the reason', async () => {
+    const run = await runCli(
+      ['collect', '--no-store', ...target, '--sign-version', '2', '--sign-method', 'HmacSHA1'],
+      keys,
+    );
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      '--sign-version: received "2"; SES accepts only Signature Version 4 (HMAC-SHA256) since 2020-10-01',
+    );
+    expect(run.stderr).toContain(
+      '--sign-method: received "HmacSHA1"; SES accepts only Signature Version 4',
+    );
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('accepts --sign-version 4 and --sign-method HmacSHA256', async () => {
+    const run = await runCli(
+      [
+        'collect',
+        '--no-store',
+        ...target,
+        '--sign-version',
+        '4',
+        '--sign-method',
+        'HmacSHA256',
+        '--session',
+        'Mine',
+      ],
+      keys,
+    );
+
+    expect(run.code).toBe(0);
+  });
+
+  it.each([
+    [['--format', 'xml'], '--format: received "xml"; allowed: table, json, csv'],
+    [['--bogus'], "collect: Unknown option '--bogus'"],
+    [['--max-error-retry=-2'], '--max-error-retry: received -2; expected an integer from 0 to 10'],
+    [
+      ['--proxy-port', 'abc', '--proxy-host', 'p'],
+      '--proxy-port: received "abc"; expected a port number',
+    ],
+    [['--usage-dataset', 'a b'], '--usage-dataset: received "a b"; expected 1-64 characters'],
+    [['--usage-dataset', 'same', '--statistics-dataset', 'same'], 'dataset names must be unique'],
+    [
+      ['--service-url', 'http://127.0.0.1:9'],
+      '--service-url: received "http://127.0.0.1:9"; host "127.0.0.1:9" is not an SES endpoint',
+    ],
+    [['--region', 'moon'], '--region: received "moon"; expected an AWS region'],
+    [['--config', 'missing.json'], 'missing.json: cannot read the file (not found)'],
+  ])('exits 2 for %j naming the problem', async (args, message) => {
+    const run = await runCli(['collect', '--no-store', ...args], keys);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(run.stdout).toBe('');
+  });
+
+  it('names the field of an invalid config file', async () => {
+    const dir = scratchDir();
+    writeFileSync(
+      join(dir, 'c.json'),
+      JSON.stringify({
+        sessions: { s: { maxErrorRetry: 99 } },
+        activities: [{ session: 's', usageDataset: 'u', statisticsDataset: 's' }],
+      }),
+    );
+
+    const run = await runCli(['collect', '--config', 'c.json'], keys, dir);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      'sessions.s.maxErrorRetry: received 99; expected an integer from 0 to 10',
+    );
+  });
+
+  it('prints help', async () => {
+    const run = await runCli(['collect', '--help']);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('--proxy-password-env VAR');
+  });
+
+  describe('through a proxy', () => {
+    let proxy: TestProxy;
+    const password = 'c0rp-Pr0xy-pass';
+    beforeAll(async () => {
+      proxy = await startProxy('ops', password);
+    });
+    afterAll(() => proxy.close());
+
+    it('sends the calls through the proxy, the password read from --proxy-password-env', async () => {
+      const before = proxy.accepted;
+
+      const run = await runCli(
+        [
+          'collect',
+          '--no-store',
+          ...target,
+          '--proxy-host',
+          '127.0.0.1',
+          '--proxy-port',
+          String(proxy.port),
+          '--proxy-user',
+          'ops',
+          '--proxy-password-env',
+          'PROXY_PWD',
+          '--format',
+          'json',
+        ],
+        { ...keys, PROXY_PWD: password },
+      );
+
+      expect(run.code).toBe(0);
+      expect(proxy.accepted).toBeGreaterThan(before);
+      expect(fake.requests).toHaveLength(2);
+    });
+
+    it('fails clearly with a wrong password and never prints it', async () => {
+      const wrong = 'wr0ng-Pr0xy-pass';
+
+      const run = await runCli(
+        [
+          'collect',
+          '--no-store',
+          ...target,
+          '--max-error-retry',
+          '0',
+          '--proxy-host',
+          '127.0.0.1',
+          '--proxy-port',
+          String(proxy.port),
+          '--proxy-user',
+          'ops',
+          '--proxy-password-env',
+          'PROXY_PWD',
+          '--verbose',
+        ],
+        { ...keys, PROXY_PWD: wrong },
+      );
+
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        'the proxy refused the credentials (HTTP 407 Proxy Authentication Required)',
+      );
+      expect(`${run.stdout}${run.stderr}`).not.toContain(wrong);
+      expect(fake.requests).toHaveLength(0);
+    });
+
+    it('names an unset proxy password variable', async () => {
+      const run = await runCli(
+        [
+          'collect',
+          '--no-store',
+          ...target,
+          '--proxy-host',
+          '127.0.0.1',
+          '--proxy-port',
+          String(proxy.port),
+          '--proxy-user',
+          'ops',
+          '--proxy-password-env',
+          'NOPE',
+        ],
+        keys,
+      );
+
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('environment variable NOPE is not set');
+    });
+  });
+});

@@ -1,0 +1,539 @@
+/**
+ * A fake Amazon SES (Query protocol, API version 2010-12-01) with a minimal STS `AssumeRole`, for
+ * tests that drive the real AWS SDK against a local HTTP server.
+ *
+ * It verifies every request's SigV4 signature with an independent implementation (./sigv4.ts),
+ * answers in the XML shapes SES and STS use, records what it saw and can inject faults.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  parseAuthorization,
+  type SignedRequest,
+  type SigV4ErrorCode,
+  verifySigV4,
+} from './sigv4.ts';
+
+/** Access key id the fake accepts from the start (paired with {@link FAKE_SECRET_ACCESS_KEY}). */
+export const FAKE_ACCESS_KEY_ID = 'AKIAFAKESESTEST00001';
+/** Secret access key of {@link FAKE_ACCESS_KEY_ID}; 40 characters like a real one. */
+export const FAKE_SECRET_ACCESS_KEY = 'fakeSesSecretKey/0123456789abcdefghijklm';
+
+/** The numbers `GetSendQuota` returns; -1 means unlimited, as in SES. */
+export interface FakeQuota {
+  max24HourSend: number;
+  maxSendRate: number;
+  sentLast24Hours: number;
+}
+
+/** One `GetSendStatistics` data point; `timestamp` is ISO 8601 without milliseconds. */
+export interface FakePoint {
+  timestamp: string;
+  deliveryAttempts: number;
+  bounces: number;
+  complaints: number;
+  rejects: number;
+}
+
+export type SesAction = 'GetSendQuota' | 'GetSendStatistics';
+
+/**
+ * A fault answered instead of (or, for `slow`, before) a normal SES response.
+ * - `error`: an XML `ErrorResponse` with the given status and code (Type `Receiver` for 5xx).
+ * - `slow`: waits `delayMs`, then answers normally.
+ * - `malformed`: status 200 with a truncated XML body.
+ * - `status`: the bare status code with an empty body, like a failing load balancer.
+ */
+export type FakeFault =
+  | { kind: 'error'; status: number; code: string; message?: string }
+  | { kind: 'slow'; delayMs: number }
+  | { kind: 'malformed' }
+  | { kind: 'status'; status: number };
+
+export interface InjectOptions {
+  /** How many matching requests the fault answers; default 1. */
+  times?: number;
+  /** Only requests for this action consume the fault; default any SES action. */
+  action?: SesAction;
+}
+
+/** What the fake saw of one request, recorded on arrival (before any check). */
+export interface RecordedRequest {
+  /** The `Action` parameter, or '' when absent. */
+  action: string;
+  /** From the `Authorization` header, whether or not the signature turned out valid. */
+  accessKeyId?: string;
+  userAgent?: string;
+  amzUserAgent?: string;
+  sessionToken?: string;
+  /**
+   * An HTTP proxy brought the request: its request line carried an absolute URI (a forwarding
+   * proxy), or it came through a CONNECT tunnel opened to the fake itself (e.g. hpagent, which
+   * tunnels plain HTTP too).
+   */
+  viaProxy: boolean;
+  at: Date;
+}
+
+/** One `AssumeRole` call; `issuedAccessKeyId` is absent when the call was denied. */
+export interface AssumeRoleCall {
+  roleArn: string;
+  roleSessionName: string;
+  externalId?: string;
+  callerAccessKeyId: string;
+  issuedAccessKeyId?: string;
+  at: Date;
+}
+
+export interface FakeSesOptions {
+  /** Region the signatures must be scoped to; default 'us-east-1'. */
+  region?: string;
+  quota?: FakeQuota;
+  points?: FakePoint[];
+}
+
+export interface FakeSes {
+  /** Base URL, e.g. `http://127.0.0.1:PORT`; use it as the SDK `endpoint` or as a proxy. */
+  readonly url: string;
+  readonly region: string;
+  /** Answered by `GetSendQuota`; default 50000 / 14 / 1234. */
+  quota: FakeQuota;
+  /** Answered by `GetSendStatistics` in this order; default empty. */
+  points: FakePoint[];
+  /** Shifts the server's clock; beyond five minutes signatures are answered `RequestExpired`. */
+  clockSkewMs: number;
+  readonly requests: readonly RecordedRequest[];
+  readonly assumeRoleCalls: readonly AssumeRoleCall[];
+  /** Accepts another long-term key pair. */
+  addKey(accessKeyId: string, secretAccessKey: string): void;
+  /** Makes `AssumeRole` on `roleArn` answer AccessDenied unless `ExternalId` equals `externalId`. */
+  requireExternalId(roleArn: string, externalId: string): void;
+  /** Queues a fault; queued faults are consumed in the order they were injected. */
+  inject(fault: FakeFault, options?: InjectOptions): void;
+  /**
+   * Clears queued faults, recorded requests and calls, and the clock skew. Keys, issued
+   * sessions, external-id requirements, quota and points stay.
+   */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a fake SES on 127.0.0.1 with an ephemeral port. */
+export async function startFakeSes(options: FakeSesOptions = {}): Promise<FakeSes> {
+  const fake = new FakeSesServer(options);
+  await fake.listen();
+  return fake;
+}
+
+/**
+ * The last 14 days of 15-minute send statistics ending at `now`, as SES reports them: buckets at
+ * `phaseMinutes` past each quarter hour (default 7, i.e. :07/:22/:37/:52), empty buckets left out
+ * (every `emptyEvery`-th one, default 10; 0 for none) and the rest in shuffled order. Counts come
+ * from a PRNG seeded with `seed` (default 1), so equal arguments give equal output.
+ */
+export function twoWeekWindow(
+  now: Date,
+  opts: { phaseMinutes?: number; seed?: number; emptyEvery?: number } = {},
+): FakePoint[] {
+  const { phaseMinutes = 7, seed = 1, emptyEvery = 10 } = opts;
+  const random = mulberry32(seed);
+  const phaseMs = phaseMinutes * MINUTE_MS;
+  const newest = Math.floor((now.getTime() - phaseMs) / BUCKET_MS) * BUCKET_MS + phaseMs;
+  const points: FakePoint[] = [];
+  for (let t = newest, i = 0; t > now.getTime() - WINDOW_MS; t -= BUCKET_MS, i++) {
+    // Drawn even for empty buckets so that emptyEvery does not change the other buckets' counts.
+    const point = randomPoint(new Date(t), random);
+    if (emptyEvery <= 0 || i % emptyEvery !== emptyEvery - 1) points.push(point);
+  }
+  return shuffle(points, random);
+}
+
+const MINUTE_MS = 60_000;
+const BUCKET_MS = 15 * MINUTE_MS;
+const WINDOW_MS = 14 * 24 * 60 * MINUTE_MS;
+const SES_NS = 'http://ses.amazonaws.com/doc/2010-12-01/';
+const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+const VERSIONS: Record<string, string> = {
+  GetSendQuota: '2010-12-01',
+  GetSendStatistics: '2010-12-01',
+  AssumeRole: '2011-06-15',
+};
+const AUTH_STATUS: Record<SigV4ErrorCode, number> = {
+  IncompleteSignature: 403,
+  InvalidClientTokenId: 403,
+  SignatureDoesNotMatch: 403,
+  RequestExpired: 400,
+};
+const DEFAULT_MESSAGES: Record<string, string> = {
+  Throttling: 'Rate exceeded',
+  AccessDenied: 'User is not authorized to perform this action.',
+  InternalFailure: 'An internal error occurred.',
+  ServiceUnavailable: 'Service is unavailable.',
+};
+const INVALID_TOKEN = 'The security token included in the request is invalid.';
+
+interface QueuedFault {
+  fault: FakeFault;
+  remaining: number;
+  action?: SesAction;
+}
+
+interface Session {
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
+/** One request being answered: where to write and what every response carries. */
+interface Exchange {
+  res: ServerResponse;
+  requestId: string;
+  now: Date;
+  namespace: string;
+}
+
+interface Incoming {
+  action: string;
+  params: URLSearchParams;
+  signed: SignedRequest;
+  absoluteForm: boolean;
+}
+
+class FakeSesServer implements FakeSes {
+  url = '';
+  readonly region: string;
+  quota: FakeQuota;
+  points: FakePoint[];
+  clockSkewMs = 0;
+  readonly requests: RecordedRequest[] = [];
+  readonly assumeRoleCalls: AssumeRoleCall[] = [];
+  private readonly keys = new Map([[FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY]]);
+  private readonly sessions = new Map<string, Session>();
+  private readonly externalIds = new Map<string, string>();
+  private faults: QueuedFault[] = [];
+  private readonly closing = new AbortController();
+  private readonly server = createServer((req, res) => void this.handle(req, res));
+  private readonly tunnels = new WeakSet<object>();
+
+  constructor(options: FakeSesOptions) {
+    this.region = options.region ?? 'us-east-1';
+    this.quota = options.quota ?? { max24HourSend: 50000, maxSendRate: 14, sentLast24Hours: 1234 };
+    this.points = options.points ?? [];
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Act as the proxy's far end: serve the tunnelled requests on this same server.
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      this.tunnels.add(socket);
+      if (head.length > 0) socket.unshift(head);
+      this.server.emit('connection', socket);
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', resolve);
+    });
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // The SDK keeps connections alive; without this close() would wait for them to time out.
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  addKey(accessKeyId: string, secretAccessKey: string): void {
+    this.keys.set(accessKeyId, secretAccessKey);
+  }
+
+  requireExternalId(roleArn: string, externalId: string): void {
+    this.externalIds.set(roleArn, externalId);
+  }
+
+  inject(fault: FakeFault, options: InjectOptions = {}): void {
+    this.faults.push({ fault, remaining: options.times ?? 1, action: options.action });
+  }
+
+  reset(): void {
+    this.faults = [];
+    this.requests.length = 0;
+    this.assumeRoleCalls.length = 0;
+    this.clockSkewMs = 0;
+  }
+
+  private now(): Date {
+    return new Date(Date.now() + this.clockSkewMs);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const ex: Exchange = { res, requestId: randomUUID(), now: this.now(), namespace: SES_NS };
+    try {
+      const incoming = await readIncoming(req);
+      this.record(req, incoming);
+      if (incoming.action === 'AssumeRole') ex.namespace = STS_NS;
+      await this.dispatch(incoming, ex);
+    } catch (error) {
+      if (!res.headersSent && !res.destroyed) sendError(ex, 500, 'InternalFailure', String(error));
+    }
+  }
+
+  private record(req: IncomingMessage, incoming: Incoming): void {
+    const header = (name: string) => headerValue(req, name);
+    this.requests.push({
+      action: incoming.action,
+      accessKeyId: parseAuthorization(header('authorization'))?.accessKeyId,
+      userAgent: header('user-agent'),
+      amzUserAgent: header('x-amz-user-agent'),
+      sessionToken: header('x-amz-security-token'),
+      viaProxy: incoming.absoluteForm || this.tunnels.has(req.socket),
+      at: new Date(),
+    });
+  }
+
+  private async dispatch({ action, params, signed }: Incoming, ex: Exchange): Promise<void> {
+    const service = action === 'AssumeRole' ? 'sts' : 'ses';
+    const lookup = (id: string) => this.keys.get(id) ?? this.sessions.get(id)?.secretAccessKey;
+    const auth = verifySigV4(signed, lookup, { service, region: this.region, now: ex.now });
+    if (!auth.ok) return sendError(ex, AUTH_STATUS[auth.code], auth.code, auth.message);
+    const tokenError = this.checkSessionToken(auth.accessKeyId, auth.sessionToken, ex.now);
+    if (tokenError) return sendError(ex, 403, tokenError.code, tokenError.message);
+
+    const version = params.get('Version');
+    if (!action || VERSIONS[action] !== version) {
+      return sendError(
+        ex,
+        400,
+        'InvalidAction',
+        `Could not find operation ${action} for version ${version}`,
+      );
+    }
+    if (action === 'AssumeRole') return this.assumeRole(params, auth.accessKeyId, ex);
+    return this.answerSes(action as SesAction, ex);
+  }
+
+  // Temporary keys only work with the token they were issued with; long-term keys take none.
+  private checkSessionToken(accessKeyId: string, token: string | undefined, now: Date) {
+    const session = this.sessions.get(accessKeyId);
+    if (session ? session.sessionToken !== token : token !== undefined) {
+      return { code: 'InvalidClientTokenId', message: INVALID_TOKEN };
+    }
+    if (session && session.expiration <= now) {
+      return {
+        code: 'ExpiredToken',
+        message: 'The security token included in the request is expired',
+      };
+    }
+    return undefined;
+  }
+
+  private async answerSes(action: SesAction, ex: Exchange): Promise<void> {
+    const body = action === 'GetSendQuota' ? quotaXml(this.quota) : statisticsXml(this.points);
+    const fault = this.takeFault(action);
+    if (fault?.kind === 'slow') {
+      await delay(fault.delayMs, undefined, { signal: this.closing.signal });
+    }
+    switch (fault?.kind) {
+      case 'error':
+        return sendError(
+          ex,
+          fault.status,
+          fault.code,
+          fault.message ?? DEFAULT_MESSAGES[fault.code] ?? fault.code,
+        );
+      case 'status':
+        return send(ex, fault.status, '');
+      case 'malformed': {
+        const full = resultXml(action, body, ex);
+        return send(ex, 200, full.slice(0, Math.floor(full.length / 2)));
+      }
+      default:
+        return send(ex, 200, resultXml(action, body, ex));
+    }
+  }
+
+  private takeFault(action: SesAction): FakeFault | undefined {
+    const queued = this.faults.find((f) => f.action === undefined || f.action === action);
+    if (!queued) return undefined;
+    queued.remaining -= 1;
+    if (queued.remaining <= 0) this.faults.splice(this.faults.indexOf(queued), 1);
+    return queued.fault;
+  }
+
+  private assumeRole(params: URLSearchParams, callerAccessKeyId: string, ex: Exchange): void {
+    const roleArn = params.get('RoleArn') ?? '';
+    const roleSessionName = params.get('RoleSessionName') ?? '';
+    const externalId = params.get('ExternalId') ?? undefined;
+    const call: AssumeRoleCall = {
+      roleArn,
+      roleSessionName,
+      externalId,
+      callerAccessKeyId,
+      at: new Date(),
+    };
+    this.assumeRoleCalls.push(call);
+    if (!roleArn || !roleSessionName) {
+      sendError(ex, 400, 'ValidationError', 'RoleArn and RoleSessionName are required.');
+      return;
+    }
+    const required = this.externalIds.get(roleArn);
+    if (required !== undefined && required !== externalId) {
+      const message = `User: arn:aws:iam::123456789012:user/fake-ses is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`;
+      sendError(ex, 403, 'AccessDenied', message);
+      return;
+    }
+    const durationMs = Number(params.get('DurationSeconds') ?? 3600) * 1000;
+    const accessKeyId = `ASIA${randomBase32(16)}`;
+    const session: Session = {
+      secretAccessKey: randomBytes(30).toString('base64'),
+      sessionToken: randomBytes(96).toString('base64'),
+      expiration: new Date(ex.now.getTime() + durationMs),
+    };
+    this.sessions.set(accessKeyId, session);
+    call.issuedAccessKeyId = accessKeyId;
+    send(
+      ex,
+      200,
+      resultXml('AssumeRole', assumeRoleXml(accessKeyId, session, roleArn, roleSessionName), ex),
+    );
+  }
+}
+
+async function readIncoming(req: IncomingMessage): Promise<Incoming> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks);
+  const target = req.url ?? '/';
+  // A proxy-bound request names the whole URL ("absolute-form", RFC 9112 §3.2.2).
+  const origin = /^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i.exec(target)?.[0];
+  const pathAndQuery = origin ? target.slice(origin.length) : target;
+  const q = pathAndQuery.indexOf('?');
+  const path = (q < 0 ? pathAndQuery : pathAndQuery.slice(0, q)) || '/';
+  const query = q < 0 ? '' : pathAndQuery.slice(q + 1);
+  const params = new URLSearchParams(req.method === 'GET' ? query : body.toString('utf8'));
+  return {
+    action: params.get('Action') ?? '',
+    params,
+    // headersDistinct keeps repeated headers apart, which the canonical form needs.
+    signed: { method: req.method ?? 'GET', path, query, headers: req.headersDistinct, body },
+    absoluteForm: origin !== undefined,
+  };
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+function send(ex: Exchange, status: number, body: string): void {
+  ex.res.writeHead(status, {
+    'content-type': 'text/xml',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-requestid': ex.requestId,
+    // The SDK corrects its clock from this header, so it must show the (possibly skewed) server time.
+    date: ex.now.toUTCString(),
+  });
+  ex.res.end(body);
+}
+
+function sendError(ex: Exchange, status: number, code: string, message: string): void {
+  const type = status >= 500 ? 'Receiver' : 'Sender';
+  const error = `<Error><Type>${type}</Type><Code>${xml(code)}</Code><Message>${xml(message)}</Message></Error>`;
+  send(
+    ex,
+    status,
+    `<ErrorResponse xmlns="${ex.namespace}">${error}<RequestId>${ex.requestId}</RequestId></ErrorResponse>`,
+  );
+}
+
+function resultXml(action: string, result: string, ex: Exchange): string {
+  const metadata = `<ResponseMetadata><RequestId>${ex.requestId}</RequestId></ResponseMetadata>`;
+  return `<${action}Response xmlns="${ex.namespace}"><${action}Result>${result}</${action}Result>${metadata}</${action}Response>`;
+}
+
+function quotaXml(q: FakeQuota): string {
+  return [
+    `<SentLast24Hours>${double(q.sentLast24Hours)}</SentLast24Hours>`,
+    `<Max24HourSend>${double(q.max24HourSend)}</Max24HourSend>`,
+    `<MaxSendRate>${double(q.maxSendRate)}</MaxSendRate>`,
+  ].join('');
+}
+
+function statisticsXml(points: FakePoint[]): string {
+  const members = points.map(
+    (p) =>
+      `<member><DeliveryAttempts>${p.deliveryAttempts}</DeliveryAttempts><Timestamp>${xml(p.timestamp)}</Timestamp>` +
+      `<Rejects>${p.rejects}</Rejects><Bounces>${p.bounces}</Bounces><Complaints>${p.complaints}</Complaints></member>`,
+  );
+  return `<SendDataPoints>${members.join('')}</SendDataPoints>`;
+}
+
+function assumeRoleXml(
+  accessKeyId: string,
+  s: Session,
+  roleArn: string,
+  sessionName: string,
+): string {
+  // arn:aws:iam::ACCOUNT:role/NAME assumed as SESSION is arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION.
+  const assumedArn = `${roleArn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/${sessionName}`;
+  return (
+    `<Credentials><AccessKeyId>${accessKeyId}</AccessKeyId><SecretAccessKey>${xml(s.secretAccessKey)}</SecretAccessKey>` +
+    `<SessionToken>${xml(s.sessionToken)}</SessionToken><Expiration>${s.expiration.toISOString()}</Expiration></Credentials>` +
+    `<AssumedRoleUser><AssumedRoleId>AROA${randomBase32(17)}:${xml(sessionName)}</AssumedRoleId>` +
+    `<Arn>${xml(assumedArn)}</Arn></AssumedRoleUser>`
+  );
+}
+
+/** SES renders its quota numbers as doubles: 200.0, -1.0, 14.5. */
+function double(n: number): string {
+  return Number.isInteger(n) ? n.toFixed(1) : String(n);
+}
+
+function xml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c,
+  );
+}
+
+// Real key ids use this alphabet too.
+function randomBase32(length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  return [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+function randomPoint(at: Date, random: () => number): FakePoint {
+  const deliveryAttempts = 1 + Math.floor(random() * 200);
+  return {
+    timestamp: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    deliveryAttempts,
+    bounces: Math.floor(random() * deliveryAttempts * 0.05),
+    complaints: random() < 0.05 ? 1 : 0,
+    rejects: random() < 0.02 ? 1 : 0,
+  };
+}
+
+/** mulberry32: a tiny seeded PRNG, good enough for repeatable fixtures. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
