@@ -87,7 +87,7 @@ function validDate(value: Date | undefined): Date {
   return value;
 }
 
-/** Same identity and region means the same SES rate limit. */
+/** Same identity and region means the same SES rate limit (two identities of one account are not known to share it). */
 function paceKeyOf(c: Connection): string {
   const who =
     c.credentials.type === 'role'
@@ -95,7 +95,7 @@ function paceKeyOf(c: Connection): string {
       : c.credentials.type === 'assumeRole'
         ? c.credentials.roleArn
         : c.credentials.accessKeyId;
-  return `${who}@${c.endpoint ?? c.region ?? 'default-region'}`;
+  return `${who}@${c.region ?? 'default-region'}`;
 }
 
 async function createSesClient(c: Connection, options: SesSourceOptions): Promise<SESClient> {

@@ -21,7 +21,7 @@ export function parseFlags<T extends Options>(
     return parseArgs({ args: [...args], options, strict: true, allowPositionals: positionals });
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
-    throw new UsageError(`${command}: ${message} (see ses-stats ${command} --help)`);
+    throw new UsageError(`${message} (see ses-stats ${command} --help)`);
   }
 }
 

@@ -16,6 +16,7 @@ import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
 import { numeric, oneOf, parseFlags, UsageError } from './args.ts';
 import { EXIT_FAILED, EXIT_OK, type Io } from './main.ts';
 import { FORMATS, formatTables, type Table } from './output.ts';
+import { type OpenStore, openStore, STORE_FLAGS, STORE_HELP } from './store-options.ts';
 
 const HELP = `Usage: ses-stats collect [options]
 
@@ -44,6 +45,7 @@ One activity from flags (each maps to an AMAWSSES attribute; flags override a --
   --usage-dataset NAME         RESULTDATSET: usage dataset name (default usageData)
   --statistics-dataset NAME    STATISTICSDATASET: statistics dataset name (default statsData)
 
+${STORE_HELP}
 Credentials come from the default AWS chain unless the config says otherwise.
 Exit codes: 0 ok, 1 a source failed, 2 usage or configuration error.
 `;
@@ -67,6 +69,7 @@ const FLAGS = {
   'sign-version': { type: 'string' },
   'usage-dataset': { type: 'string' },
   'statistics-dataset': { type: 'string' },
+  ...STORE_FLAGS,
 } as const;
 
 type Values = ReturnType<typeof parseFlags<typeof FLAGS>>['values'];
@@ -100,26 +103,51 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
     activity,
     source: new SesStatisticsSource(activity.connection, { secrets }),
   }));
-  const progress = io.stderr.isTTY === true && runs.length > 1;
-  const outcome = await collectAll(runs, {
-    clock: systemClock,
-    onProgress: progress
-      ? (done, total) =>
-          io.stderr.write(`\rcollected ${done}/${total} activities${done === total ? '\n' : ''}`)
-      : undefined,
-  });
-  for (const run of runs) run.source.destroy();
-  io.stdout.write(formatTables(outcome.results.flatMap(tablesOf), format));
-  for (const failure of outcome.failures) {
-    io.stderr.write(`error: ${redact(failure.message)}\n`);
-    if (values.verbose && failure.cause instanceof Error)
-      io.stderr.write(`${redact(String(failure.cause.stack))}\n`);
+  if (
+    values['no-store'] &&
+    (values.table !== undefined || values['dynamodb-endpoint'] !== undefined)
+  ) {
+    throw new UsageError('--no-store: cannot be combined with --table or --dynamodb-endpoint');
   }
-  if (!values['no-store'])
+  const target: OpenStore | undefined = values['no-store']
+    ? undefined
+    : await openStore(values, io.cwd);
+  const progress = io.stderr.isTTY === true && runs.length > 1;
+  try {
+    const outcome = await collectAll(runs, {
+      clock: systemClock,
+      store: target?.store,
+      onProgress: progress
+        ? (done, total) =>
+            io.stderr.write(`\rcollected ${done}/${total} activities${done === total ? '\n' : ''}`)
+        : undefined,
+    });
+    io.stdout.write(formatTables(outcome.results.flatMap(tablesOf), format));
+    for (const result of outcome.results) reportStored(result, target?.where ?? '', io);
+    for (const failure of outcome.failures) {
+      io.stderr.write(`error: ${redact(failure.message)}\n`);
+      if (values.verbose && failure.cause instanceof Error)
+        io.stderr.write(`${redact(String(failure.cause.stack))}\n`);
+    }
+    return outcome.failures.length > 0 ? EXIT_FAILED : EXIT_OK;
+  } finally {
+    for (const run of runs) run.source.destroy();
+    await target?.close();
+  }
+}
+
+function reportStored(result: ActivityResult, where: string, io: Io): void {
+  const s = result.stored;
+  if (s === undefined) return;
+  const skipped = s.pointsSkipped > 0 ? `, ${s.pointsSkipped} points left to a newer fetch` : '';
+  io.stderr.write(
+    `stored ${result.statistics.name}: ${s.pointsWritten} points, ${s.hourlyWritten} hourly and ${s.dailyWritten} daily rollups written${skipped} (${where})\n`,
+  );
+  for (const gap of s.newGaps) {
     io.stderr.write(
-      'note: nothing was stored: storage is not available in this version (use --no-store to silence this)\n',
+      `warning: ${result.statistics.name}: no data from ${gap.from} to ${gap.to}: more than 14 days passed since the last collection and SES no longer has it\n`,
     );
-  return outcome.failures.length > 0 ? EXIT_FAILED : EXIT_OK;
+  }
 }
 
 function tablesOf(result: ActivityResult): Table[] {

@@ -27,7 +27,7 @@ export async function importAmlCommand(args: string[], io: Io): Promise<number> 
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0)
     throw new UsageError(
-      `import-aml: expected exactly one FILE, received ${positionals.length} (see ses-stats import-aml --help)`,
+      `expected exactly one FILE, received ${positionals.length} (see ses-stats import-aml --help)`,
     );
   const { config, notes } = importAml(readMarkup(file));
   const json = `${JSON.stringify(config, null, 2)}\n`;

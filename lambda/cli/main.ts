@@ -1,14 +1,18 @@
 import { redact } from '../adapters/secrets.ts';
 import { ConfigError } from '../config/errors.ts';
+import { QueryError } from '../core/query.ts';
+import { UnknownDatasetError } from '../core/store.ts';
 import { UsageError } from './args.ts';
 import { collectCommand } from './collect-command.ts';
 import { importAmlCommand } from './import-aml-command.ts';
+import { datasetsCommand, queryCommand, summaryCommand } from './read-commands.ts';
 
 /** Where the CLI writes and what it reads from its environment. */
 export interface Io {
   readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean };
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
   readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
 }
 
 export const EXIT_OK = 0;
@@ -17,6 +21,9 @@ export const EXIT_USAGE = 2;
 
 const COMMANDS: Readonly<Record<string, (args: string[], io: Io) => Promise<number>>> = {
   collect: collectCommand,
+  query: queryCommand,
+  datasets: datasetsCommand,
+  summary: summaryCommand,
   'import-aml': importAmlCommand,
 };
 
@@ -24,6 +31,9 @@ const USAGE = `Usage: ses-stats <command> [options]
 
 Commands:
   collect      run the email statistics activity (GetSendQuota + GetSendStatistics) and print both datasets
+  query        print a stored dataset's rows (raw 15-minute points, hourly or daily rollups, snapshots)
+  datasets     list the stored datasets with their coverage and gaps
+  summary      totals and window rates of a statistics dataset, or quota use of a usage dataset
   import-aml   turn <AMAWSSES .../> steps of a task file into a ses-stats config
 
 Run "ses-stats <command> --help" for a command's options.
@@ -47,7 +57,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
     return await run(args, io);
   } catch (error) {
-    const usage = error instanceof UsageError || error instanceof ConfigError;
+    const usage =
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      error instanceof QueryError ||
+      error instanceof UnknownDatasetError;
     io.stderr.write(`ses-stats ${command}: ${redact((error as Error).message)}\n`);
     if (!usage && args.includes('--verbose'))
       io.stderr.write(`${redact(String((error as Error).stack))}\n`);

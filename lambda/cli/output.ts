@@ -35,13 +35,20 @@ function textSection(table: Table): string {
   const widths = table.columns.map((c, i) =>
     Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)),
   );
+  // Numbers align right, text left.
+  const numeric = table.columns.map(
+    (c) =>
+      table.rows.length > 0 &&
+      table.rows.every((row) => typeof row[c] === 'number' || row[c] === null),
+  );
   const line = (values: readonly string[]) =>
     values
-      .map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0)))
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
   const body = cells.length === 0 ? ['(no rows)'] : cells.map(line);
-  return `${[`${table.name} (${table.rows.length} ${table.rows.length === 1 ? 'row' : 'rows'})`, line(table.columns), ...body].join('\n')}\n`;
+  const title = `${table.name} (${table.rows.length} ${table.rows.length === 1 ? 'row' : 'rows'})`;
+  return `${[title, line(table.columns), ...body].join('\n')}\n`;
 }
 
 function cellText(value: unknown): string {

@@ -235,7 +235,7 @@ function connectionOf(step: Step, owner: string, log: Log): ConnectionInput {
     region: value(step, 'REGION'),
     proxy: proxyOf(step, owner, log),
     signatureVersion: upgraded(step, 'SIGNVERSION', /^v?[23]$/i, '4', log),
-    signatureMethod: upgraded(step, 'SIGNMETHOD', /^hmac-?sha1$/i, 'HmacSHA256', log),
+    signatureMethod: upgraded(step, 'SIGNMETHOD', /^hmac[-_]?sha1$/i, 'HmacSHA256', log),
   });
 }
 

@@ -171,7 +171,54 @@ const activitySchema = strict({
   statisticsDataset: nameSchema,
 });
 
+export const MIN_SCHEDULE_MINUTES = 5;
+/** Seven days: a collector stopped for longer than SES's 14-day window loses data for good. */
+export const MAX_SCHEDULE_MINUTES = 7 * 24 * 60;
+export const MIN_RAW_RETENTION_DAYS = 30;
+
+const ratio = (rule: string) =>
+  z
+    .number({ error: `expected ${rule}` })
+    .gt(0, `expected ${rule}`)
+    .lte(1, `expected ${rule}`);
+
+/** Deployment settings (`cdk deploy`); the CLI ignores them. */
+const alarmsSchema = strict({
+  email: text('an e-mail address', /^[^\s@]+@[^\s@]+\.[^\s@]+$/).optional(),
+  bounceRate: ratio('a fraction above 0 and at most 1 (AWS reviews accounts at 0.05)').default(
+    0.05,
+  ),
+  complaintRate: ratio('a fraction above 0 and at most 1 (AWS reviews accounts at 0.001)').default(
+    0.001,
+  ),
+  quotaUtilisation: ratio('a fraction above 0 and at most 1').default(0.8),
+});
+export type AlarmSettings = z.output<typeof alarmsSchema>;
+
 const configSchema = strict({
+  scheduleMinutes: z
+    .number({
+      error: `expected whole minutes from ${MIN_SCHEDULE_MINUTES} to ${MAX_SCHEDULE_MINUTES} (7 days)`,
+    })
+    .int(`expected whole minutes from ${MIN_SCHEDULE_MINUTES} to ${MAX_SCHEDULE_MINUTES} (7 days)`)
+    .min(
+      MIN_SCHEDULE_MINUTES,
+      `expected whole minutes from ${MIN_SCHEDULE_MINUTES} to ${MAX_SCHEDULE_MINUTES} (7 days); SES allows these calls once per second and more often gains nothing`,
+    )
+    .max(
+      MAX_SCHEDULE_MINUTES,
+      `expected whole minutes from ${MIN_SCHEDULE_MINUTES} to ${MAX_SCHEDULE_MINUTES} (7 days); a longer pause risks losing data, since SES keeps only 14 days`,
+    )
+    .default(60),
+  rawRetentionDays: z
+    .number({ error: `expected whole days, at least ${MIN_RAW_RETENTION_DAYS}` })
+    .int(`expected whole days, at least ${MIN_RAW_RETENTION_DAYS}`)
+    .min(
+      MIN_RAW_RETENTION_DAYS,
+      `expected whole days, at least ${MIN_RAW_RETENTION_DAYS} (raw points must outlive SES's 14-day window)`,
+    )
+    .optional(),
+  alarms: alarmsSchema.default({ bounceRate: 0.05, complaintRate: 0.001, quotaUtilisation: 0.8 }),
   sessions: z
     .record(nameSchema, connectionSchema, {
       error: (issue) =>
@@ -198,6 +245,11 @@ export interface Activity {
 
 export interface Config {
   readonly activities: readonly Activity[];
+  /** How often the deployed collector runs. */
+  readonly scheduleMinutes: number;
+  /** Raw 15-minute points expire after this many days (DynamoDB TTL); rollups never expire. */
+  readonly rawRetentionDays?: number;
+  readonly alarms: AlarmSettings;
 }
 
 /** The configuration used when none is given: the default credential chain, the default region. */
@@ -212,7 +264,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
 export function parseConfig(input: unknown): Config {
   const parsed = configSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatIssue));
-  const { sessions, activities } = parsed.data;
+  const { sessions, activities, ...settings } = parsed.data;
   const problems: string[] = [];
   const resolved = activities.map((a, i): Activity | undefined => {
     const where = `activities[${i}]`;
@@ -259,7 +311,7 @@ export function parseConfig(input: unknown): Config {
     ),
   );
   if (problems.length > 0) throw new ConfigError(problems);
-  return { activities: resolved as Activity[] };
+  return { ...settings, activities: resolved as Activity[] };
 }
 
 function duplicates(entries: ReadonlyArray<readonly [string, string]>, rule: string): string[] {

@@ -5,7 +5,9 @@ import {
   type UsageRow,
 } from './datasets.ts';
 import { Pacer } from './pacer.ts';
+import { type StoreReport, storeActivityResult } from './persist.ts';
 import { type Clock, SourceCallError, type StatisticsSource } from './ports.ts';
+import type { DatasetStore } from './store.ts';
 
 /** What the activity needs to know about itself (a resolved config activity satisfies it). */
 export interface ActivitySpec {
@@ -26,6 +28,8 @@ export interface ActivityResult {
   readonly activity: ActivitySpec;
   readonly usage: Dataset<UsageRow>;
   readonly statistics: Dataset<StatisticsRow>;
+  /** What was written, when a store was given. */
+  readonly stored?: StoreReport;
 }
 
 export interface ActivityFailure {
@@ -51,6 +55,8 @@ export interface CollectDeps {
   readonly pacer?: Pacer;
   /** Sources called at once. @default 4 */
   readonly concurrency?: number;
+  /** Where results are stored; each activity's fetch is stored as soon as it arrives. */
+  readonly store?: DatasetStore;
   /** Called after each activity ends, in completion order. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -69,7 +75,15 @@ export async function runActivity(
   const statisticsCall = pacer
     .acquire(`${source.paceKey}|GetSendStatistics`)
     .then(() => source.getSendStatistics());
-  const [usage, points] = await Promise.all([quotaCall, statisticsCall]);
+  // Both calls settle before anything is reported, so a failure names every cause and no call is left running.
+  const [quota, statistics] = await Promise.allSettled([quotaCall, statisticsCall]);
+  if (quota.status === 'rejected' || statistics.status === 'rejected') {
+    throw new CallsFailedError(
+      [quota, statistics].flatMap((r) => (r.status === 'rejected' ? [r.reason] : [])),
+    );
+  }
+  const usage = quota.value;
+  const points = statistics.value;
   return {
     activity,
     usage: { name: activity.usageDataset, rows: [usage] },
@@ -90,7 +104,12 @@ export async function collectAll(
   const worker = async () => {
     for (let run = runs[next++]; run !== undefined; run = runs[next++]) {
       try {
-        results.push(await runActivity(run, deps.clock, pacer));
+        const result = await runActivity(run, deps.clock, pacer);
+        results.push(
+          deps.store === undefined
+            ? result
+            : { ...result, stored: await store(deps.store, result) },
+        );
       } catch (cause) {
         failures.push({
           activity: run.activity,
@@ -109,8 +128,38 @@ export async function collectAll(
   return { results: results.sort(byInput), failures: failures.sort(byInput) };
 }
 
+class CallsFailedError extends Error {
+  constructor(readonly causes: readonly unknown[]) {
+    super(causes.map(describeCause).join('; '), { cause: causes[0] });
+    this.name = 'CallsFailedError';
+  }
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof SourceCallError) return `${cause.action} failed: ${cause.message}`;
+  return `failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+}
+
+class StoringError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'StoringError';
+  }
+}
+
+async function store(target: DatasetStore, result: ActivityResult): Promise<StoreReport> {
+  const fetchedAt = new Date(result.usage.rows[0]?.CollectedAt ?? Number.NaN);
+  try {
+    return await storeActivityResult(target, result, fetchedAt);
+  } catch (error) {
+    throw new StoringError(error);
+  }
+}
+
 function failureMessage(activity: ActivitySpec, cause: unknown): string {
   const where = `activity "${activity.name}" (session ${activity.source})`;
-  if (cause instanceof SourceCallError) return `${where}: ${cause.action} failed: ${cause.message}`;
+  if (cause instanceof CallsFailedError) return `${where}: ${cause.message}`;
+  if (cause instanceof StoringError)
+    return `${where}: fetched, but storing failed: ${cause.message}`;
   return `${where} failed: ${cause instanceof Error ? cause.message : String(cause)}`;
 }

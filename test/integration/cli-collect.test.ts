@@ -261,7 +261,7 @@ describe('ses-stats collect', () => {
 
   it.each([
     [['--format', 'xml'], '--format: received "xml"; allowed: table, json, csv'],
-    [['--bogus'], "collect: Unknown option '--bogus'"],
+    [['--bogus'], "ses-stats collect: Unknown option '--bogus'"],
     [['--max-error-retry=-2'], '--max-error-retry: received -2; expected an integer from 0 to 10'],
     [
       ['--proxy-port', 'abc', '--proxy-host', 'p'],

@@ -273,7 +273,7 @@ describe('parseConfig', () => {
     ],
     [
       { activities: [activity], schedule: 'hourly' },
-      'config: unknown field "schedule"; allowed: sessions, activities',
+      'config: unknown field "schedule"; allowed: scheduleMinutes, rawRetentionDays, alarms, sessions, activities',
     ],
     [[], 'config: received []; expected an object'],
   ])('rejects %j', (input, message) => {

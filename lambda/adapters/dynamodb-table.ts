@@ -1,0 +1,62 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { TABLE } from '../constants.ts';
+import { StoreError } from '../core/store.ts';
+import { describeAwsError } from './aws-errors.ts';
+
+/**
+ * Creates the table if it does not exist (the CLI's stores; `cdk deploy` creates the real one):
+ * on-demand, string keys `pk`/`sk`, TTL on `expiresAt` when raw points expire.
+ */
+export async function ensureTable(
+  client: DynamoDBClient,
+  tableName: string,
+  options: { ttl?: boolean; where: string },
+): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return;
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException))
+      throw new StoreError(
+        `cannot reach DynamoDB at ${options.where}: ${describeAwsError(error)}`,
+        { cause: error },
+      );
+  }
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: TABLE.PARTITION_KEY, AttributeType: 'S' },
+          { AttributeName: TABLE.SORT_KEY, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: TABLE.PARTITION_KEY, KeyType: 'HASH' },
+          { AttributeName: TABLE.SORT_KEY, KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1 }, { TableName: tableName });
+    if (options.ttl) {
+      await client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: tableName,
+          TimeToLiveSpecification: { AttributeName: TABLE.TTL_ATTRIBUTE, Enabled: true },
+        }),
+      );
+    }
+  } catch (error) {
+    throw new StoreError(
+      `cannot create table "${tableName}" at ${options.where}: ${describeAwsError(error)}`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,36 @@
+/** Names shared by the CDK constructs (lib/) and the Lambda handlers: change both sides together. */
+
+/** Environment variables of the collector and API functions. */
+export const ENV = {
+  /** The DynamoDB table holding every dataset. */
+  TABLE_NAME: 'SES_STATS_TABLE_NAME',
+  /** The validated config document (JSON); it holds secret references only, never secret values. */
+  CONFIG: 'SES_STATS_CONFIG',
+} as const;
+
+/** CloudWatch (EMF) metrics the collector emits. */
+export const METRICS = {
+  NAMESPACE: 'SesStats',
+  SERVICE: 'ses-stats',
+  /** Dimension: the dataset name (statistics dataset for counts and rates, usage dataset for quota). */
+  DATASET_DIMENSION: 'Dataset',
+  /** Sums over the last 24 hours of the fetched window (statistics datasets). */
+  DELIVERY_ATTEMPTS: 'DeliveryAttempts',
+  BOUNCES: 'Bounces',
+  COMPLAINTS: 'Complaints',
+  REJECTS: 'Rejects',
+  /** Window rates over the whole fetched SES window (fractions, 0.05 = 5 %); absent with no attempts. */
+  BOUNCE_RATE: 'BounceRate',
+  COMPLAINT_RATE: 'ComplaintRate',
+  /** SentLast24Hours / Max24HourSend (fraction; usage datasets); never emitted when unlimited (−1). */
+  QUOTA_UTILISATION: 'QuotaUtilisation',
+  /** 1 per activity collected and stored successfully (dimension: its statistics dataset). */
+  COLLECTION_SUCCEEDED: 'CollectionSucceeded',
+} as const;
+
+/** The DynamoDB table's key attribute names and TTL attribute. */
+export const TABLE = {
+  PARTITION_KEY: 'pk',
+  SORT_KEY: 'sk',
+  TTL_ATTRIBUTE: 'expiresAt',
+} as const;

@@ -1,0 +1,243 @@
+import {
+  isoUtc,
+  STATISTICS_COLUMNS,
+  type StatisticsRow,
+  USAGE_COLUMNS,
+  type UsageRow,
+} from './datasets.ts';
+import {
+  type DatasetMeta,
+  type DatasetStore,
+  GRANULARITIES,
+  type Granularity,
+  type Span,
+  UnknownDatasetError,
+} from './store.ts';
+import { ALL_TIME, DAY_MS, HOUR_MS, planSpan } from './time.ts';
+import { isTimeZone, isUtc, localBucketStart, localIso, offsetAt } from './zones.ts';
+
+/** A query parameter that cannot be used; names the parameter. */
+export class QueryError extends Error {
+  constructor(
+    readonly parameter: string,
+    message: string,
+  ) {
+    super(`${parameter}: ${message}`);
+    this.name = 'QueryError';
+  }
+}
+
+export interface QueryOptions {
+  /** ISO-8601; inclusive. Without an offset, UTC. */
+  readonly from?: string;
+  /** ISO-8601; exclusive. */
+  readonly to?: string;
+  readonly granularity?: string;
+  /** IANA zone for hour and day boundaries (statistics rollups). */
+  readonly tz?: string;
+}
+
+export interface QueryResult {
+  readonly meta: DatasetMeta;
+  readonly columns: readonly string[];
+  readonly rows: ReadonlyArray<UsageRow | StatisticsRow>;
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** Rows of a dataset in time order: raw points or rollups for statistics, snapshots for usage. */
+export async function queryDataset(
+  store: DatasetStore,
+  name: string,
+  options: QueryOptions,
+): Promise<QueryResult> {
+  const span = parseSpan(options);
+  const granularity = parseGranularity(options.granularity);
+  const tz = parseZone(options.tz);
+  const meta = await requireMeta(store, name);
+  if (meta.kind === 'usage') {
+    if (options.granularity !== undefined)
+      throw new QueryError(
+        'granularity',
+        `"${name}" is a usage dataset of snapshots; granularity applies to statistics datasets only`,
+      );
+    return { meta, columns: USAGE_COLUMNS, rows: await store.readUsage(name, usageSpan(span)) };
+  }
+  return {
+    meta,
+    columns: STATISTICS_COLUMNS,
+    rows: await statisticsRows(store, name, span, granularity, tz),
+  };
+}
+
+export async function requireMeta(store: DatasetStore, name: string): Promise<DatasetMeta> {
+  const meta = await store.getMeta(name);
+  if (meta === undefined) throw new UnknownDatasetError(name);
+  return meta;
+}
+
+async function statisticsRows(
+  store: DatasetStore,
+  name: string,
+  span: Span,
+  granularity: Granularity,
+  tz: string | undefined,
+): Promise<StatisticsRow[]> {
+  if (granularity === '15m')
+    return (await store.readPoints(name, span)).map(({ fetchedAt: _, ...row }) => row);
+  if (isUtc(tz))
+    return (await store.readRollups(name, granularity, span)).map(({ Points: _, ...row }) => row);
+  const zone = tz as string;
+  const unit = granularity === '1h' ? HOUR_MS : DAY_MS;
+  // Local days (and hours) are whole UTC hours in most zones: sum hourly rollups. Zones with
+  // half- or quarter-hour offsets need the raw points. Reading one UTC day either side covers
+  // local days that straddle the span's UTC edges.
+  const wide = {
+    from: isoUtc(new Date(Math.max(Date.parse(span.from) - DAY_MS, Date.parse(ALL_TIME.from)))),
+    to: span.to,
+  };
+  const hourly = await store.readRollups(name, '1h', wide);
+  const whole = hourly.every((r) => offsetAt(zone, Date.parse(r.Timestamp)) % HOUR_MS === 0);
+  const source: StatisticsRow[] = whole ? hourly : await store.readPoints(name, wide);
+  const from = Date.parse(span.from);
+  const buckets = new Map<number, StatisticsRow>();
+  for (const row of source) {
+    const start = localBucketStart(zone, Date.parse(row.Timestamp), unit);
+    if (start < from || Date.parse(row.Timestamp) >= Date.parse(span.to)) continue;
+    const sum = buckets.get(start) ?? {
+      Timestamp: localIso(zone, start),
+      DeliveryAttempts: 0,
+      Bounces: 0,
+      Complaints: 0,
+      Rejects: 0,
+    };
+    buckets.set(start, {
+      Timestamp: sum.Timestamp,
+      DeliveryAttempts: sum.DeliveryAttempts + row.DeliveryAttempts,
+      Bounces: sum.Bounces + row.Bounces,
+      Complaints: sum.Complaints + row.Complaints,
+      Rejects: sum.Rejects + row.Rejects,
+    });
+  }
+  return [...buckets.entries()].sort(([a], [b]) => a - b).map(([, row]) => row);
+}
+
+/** Totals and window rates of a statistics dataset; latest and peak quota use of a usage dataset. */
+export async function summarize(
+  store: DatasetStore,
+  name: string,
+  options: Pick<QueryOptions, 'from' | 'to'>,
+): Promise<Record<string, unknown>> {
+  const span = parseSpan(options);
+  const meta = await requireMeta(store, name);
+  const range = {
+    from: options.from === undefined ? null : span.from,
+    to: options.to === undefined ? null : span.to,
+  };
+  if (meta.kind === 'usage')
+    return {
+      dataset: name,
+      kind: meta.kind,
+      ...range,
+      ...usageSummary(await store.readUsage(name, usageSpan(span))),
+    };
+  const pieces =
+    options.from === undefined && options.to === undefined
+      ? [{ ...ALL_TIME, granularity: '1d' as const }]
+      : planSpan(span);
+  const parts = await Promise.all(
+    pieces.map((p) =>
+      p.granularity === '15m'
+        ? store.readPoints(name, p)
+        : store.readRollups(name, p.granularity, p),
+    ),
+  );
+  const totals = { DeliveryAttempts: 0, Bounces: 0, Complaints: 0, Rejects: 0 };
+  for (const row of parts.flat())
+    for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += row[key];
+  const rate = (count: number) =>
+    totals.DeliveryAttempts === 0 ? null : count / totals.DeliveryAttempts;
+  return {
+    dataset: name,
+    kind: meta.kind,
+    ...range,
+    ...totals,
+    BounceRate: rate(totals.Bounces),
+    ComplaintRate: rate(totals.Complaints),
+    RejectRate: rate(totals.Rejects),
+    gaps: meta.gaps.filter((g) => g.to > span.from && g.from < span.to),
+  };
+}
+
+/** −1 (unlimited) is never divided by: its utilisation is null. */
+export function utilisation(row: UsageRow): number | null {
+  return row.Max24HourSend > 0 ? row.SentLast24Hours / row.Max24HourSend : null;
+}
+
+function usageSummary(rows: readonly UsageRow[]): Record<string, unknown> {
+  const latest = rows.at(-1);
+  let peak: UsageRow | undefined;
+  for (const row of rows) {
+    const u = utilisation(row);
+    if (u !== null && (peak === undefined || u > (utilisation(peak) ?? -1))) peak = row;
+  }
+  return {
+    snapshots: rows.length,
+    latest:
+      latest === undefined
+        ? null
+        : { ...latest, Utilisation: utilisation(latest), Unlimited: latest.Max24HourSend === -1 },
+    peak: peak === undefined ? null : { ...peak, Utilisation: utilisation(peak) },
+  };
+}
+
+export function parseSpan(options: Pick<QueryOptions, 'from' | 'to'>): Span {
+  const from = options.from === undefined ? ALL_TIME.from : parseTime('from', options.from);
+  const to = options.to === undefined ? ALL_TIME.to : parseTime('to', options.to);
+  if (from >= to)
+    throw new QueryError(
+      'from',
+      `received "${options.from}", which is not before to "${options.to}"`,
+    );
+  return { from, to };
+}
+
+/** Whole seconds, UTC, in the stored keys' form; fractions round up so that bounds stay exact. */
+function parseTime(parameter: string, value: string): string {
+  const ms = ISO.test(value)
+    ? Date.parse(
+        value.length === 10
+          ? `${value}T00:00:00Z`
+          : /Z|[+-]\d{2}:\d{2}$/.test(value)
+            ? value
+            : `${value}Z`,
+      )
+    : Number.NaN;
+  if (Number.isNaN(ms))
+    throw new QueryError(
+      parameter,
+      `received "${value}"; expected an ISO-8601 date or time such as 2026-11-28 or 2026-11-28T10:00:00Z`,
+    );
+  return isoUtc(new Date(Math.ceil(ms / 1000) * 1000));
+}
+
+/** Usage keys carry milliseconds; the same bounds in that form. */
+function usageSpan(span: Span): Span {
+  const form = (iso: string) =>
+    iso === ALL_TIME.from || iso === ALL_TIME.to ? iso : new Date(iso).toISOString();
+  return { from: form(span.from), to: form(span.to) };
+}
+
+function parseGranularity(value: string | undefined): Granularity {
+  if (value === undefined) return '15m';
+  if ((GRANULARITIES as readonly string[]).includes(value)) return value as Granularity;
+  throw new QueryError('granularity', `received "${value}"; allowed: ${GRANULARITIES.join(', ')}`);
+}
+
+function parseZone(value: string | undefined): string | undefined {
+  if (value === undefined || isTimeZone(value)) return value;
+  throw new QueryError(
+    'tz',
+    `received "${value}"; expected an IANA time zone such as Europe/Paris or UTC`,
+  );
+}

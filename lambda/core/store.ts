@@ -1,0 +1,76 @@
+import type { StatisticsRow, UsageRow } from './datasets.ts';
+
+export type DatasetKind = 'usage' | 'statistics';
+/** `15m` is the raw SES bucket; `1h` and `1d` are rollups (UTC). */
+export type Granularity = '15m' | '1h' | '1d';
+export const GRANULARITIES: readonly Granularity[] = ['15m', '1h', '1d'];
+
+/** A time span [from, to) in ISO-8601 UTC. */
+export interface Span {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** What is known about one dataset: its kind, where it comes from, what it covers and what was lost. */
+export interface DatasetMeta {
+  readonly name: string;
+  readonly kind: DatasetKind;
+  /** The session (or `inline`) and activity that last wrote it. */
+  readonly source: string;
+  readonly activity: string;
+  /** Earliest and latest row time stored (Timestamp or CollectedAt). */
+  readonly firstTime?: string;
+  readonly lastTime?: string;
+  /** Rows stored: raw points or usage snapshots. */
+  readonly count: number;
+  /** The span successful fetches have covered (statistics: each fetch covers the 14-day SES window). */
+  readonly coverage?: Span;
+  /** Spans inside the coverage that no fetch saw: data SES no longer has. */
+  readonly gaps: readonly Span[];
+  /** Optimistic-concurrency version; 0 for a dataset not stored yet. */
+  readonly version: number;
+}
+
+/** A raw point as stored, with the fetch that wrote it. */
+export interface StoredPoint extends StatisticsRow {
+  readonly fetchedAt: string;
+}
+
+/** A rollup bucket: sums over the raw points whose Timestamp falls in [Timestamp, next bucket). */
+export interface RollupRow extends StatisticsRow {
+  /** Raw points summed. */
+  readonly Points: number;
+}
+
+/** The storage port: one dataset table, read by key ranges only. */
+export interface DatasetStore {
+  getMeta(name: string): Promise<DatasetMeta | undefined>;
+  listMeta(): Promise<DatasetMeta[]>;
+  /** Writes `meta` if the stored version is still `meta.version`; stores version + 1. False on a conflict. */
+  putMeta(meta: DatasetMeta): Promise<boolean>;
+  /** Raw points with from <= Timestamp < to, ascending. */
+  readPoints(name: string, span: Span): Promise<StoredPoint[]>;
+  /** Writes a point unless a fetch at least as new as `fetchedAt` already wrote it; false if it lost. */
+  writePoint(name: string, point: StatisticsRow, fetchedAt: string): Promise<boolean>;
+  /** Rollups with from <= Timestamp < to, ascending. */
+  readRollups(name: string, granularity: '1h' | '1d', span: Span): Promise<RollupRow[]>;
+  writeRollups(name: string, granularity: '1h' | '1d', rows: readonly RollupRow[]): Promise<void>;
+  putUsage(name: string, row: UsageRow): Promise<void>;
+  /** Usage snapshots with from <= CollectedAt < to, ascending. */
+  readUsage(name: string, span: Span): Promise<UsageRow[]>;
+}
+
+/** Stored data that cannot take this write or read (a kind mismatch, an unreachable store). */
+export class StoreError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+export class UnknownDatasetError extends Error {
+  constructor(readonly dataset: string) {
+    super(`unknown dataset "${dataset}"`);
+    this.name = 'UnknownDatasetError';
+  }
+}

@@ -1,0 +1,72 @@
+/** Time-zone arithmetic on IANA zones with Intl only (no tz database of our own). */
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** True when `zone` is an IANA time zone this runtime knows. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    formatter(zone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function isUtc(zone: string | undefined): boolean {
+  return (
+    zone === undefined || ['UTC', 'ETC/UTC', 'Z', 'GMT', 'ETC/GMT'].includes(zone.toUpperCase())
+  );
+}
+
+/** The zone's offset from UTC at `ms`, in milliseconds (+01:00 → 3 600 000). */
+export function offsetAt(zone: string, ms: number): number {
+  const parts = Object.fromEntries(
+    formatter(zone)
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  );
+  const local = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
+  return local - Math.floor(ms / 1000) * 1000;
+}
+
+/** `2026-11-28T00:00:00+01:00`: the instant `ms` written in the zone's local time. */
+export function localIso(zone: string, ms: number): string {
+  const offset = offsetAt(zone, ms);
+  const local = new Date(ms + offset).toISOString().slice(0, 19);
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset) / 60_000;
+  return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+/** The instant at which the local bucket (hour or day) holding `ms` starts. */
+export function localBucketStart(zone: string, ms: number, unit: number): number {
+  const localStart = Math.floor((ms + offsetAt(zone, ms)) / unit) * unit;
+  // Guess with the offset at `ms`, then correct with the offset at the guess (a DST change in between).
+  const guess = localStart - offsetAt(zone, ms);
+  return localStart - offsetAt(zone, guess);
+}
+
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}

@@ -1,0 +1,103 @@
+import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { describe, expect, it } from 'vitest';
+import { DynamoDbDatasetStore } from '../../lambda/adapters/dynamodb-dataset-store.ts';
+import type { ActivityResult } from '../../lambda/core/activity.ts';
+import type { StatisticsRow } from '../../lambda/core/datasets.ts';
+import { storeActivityResult } from '../../lambda/core/persist.ts';
+import { ALL_TIME } from '../../lambda/core/time.ts';
+import { freshStore, localClient } from '../support/dynamodb.ts';
+import { injectDynamoDbFaults } from '../support/dynamodb-faults.ts';
+import { SesWorld } from '../support/ses-world.ts';
+
+const activity = { name: 'stats', source: 'S1', usageDataset: 'usage', statisticsDataset: 'stats' };
+const NOW = Date.parse('2026-11-28T12:00:00Z');
+
+function fetchAt(now: number): ActivityResult {
+  const rows: StatisticsRow[] = new SesWorld()
+    .view(now)
+    .map((p) => ({
+      Timestamp: p.timestamp,
+      DeliveryAttempts: p.deliveryAttempts,
+      Bounces: p.bounces,
+      Complaints: p.complaints,
+      Rejects: p.rejects,
+    }))
+    .sort((a, b) => a.Timestamp.localeCompare(b.Timestamp));
+  return {
+    activity,
+    usage: {
+      name: 'usage',
+      rows: [
+        {
+          CollectedAt: new Date(now).toISOString(),
+          Max24HourSend: 200,
+          MaxSendRate: 1,
+          SentLast24Hours: 2,
+        },
+      ],
+    },
+    statistics: { name: 'stats', rows },
+  };
+}
+
+/** Everything stored, for comparing a faulty run with a clean one. */
+async function snapshot(store: DynamoDbDatasetStore) {
+  const strip = <T extends { fetchedAt?: string }>(rows: T[]) =>
+    rows.map(({ fetchedAt: _, ...r }) => r);
+  return {
+    points: strip(await store.readPoints('stats', ALL_TIME)),
+    hourly: await store.readRollups('stats', '1h', ALL_TIME),
+    daily: await store.readRollups('stats', '1d', ALL_TIME),
+    usage: await store.readUsage('usage', ALL_TIME),
+  };
+}
+
+describe('DynamoDbDatasetStore under DynamoDB faults', () => {
+  it('loses nothing when calls are throttled and batches come back unprocessed', async () => {
+    const clean = await freshStore();
+    const faultyClient = localClient(undefined, new ConfiguredRetryStrategy(4, () => 10));
+    const log = injectDynamoDbFaults(faultyClient, { throttleEvery: 7, unprocessedBatches: 10 });
+    const faulty = await freshStore({}, faultyClient);
+
+    for (const now of [NOW, NOW + 3_600_000]) {
+      await storeActivityResult(clean.store, fetchAt(now), new Date(now));
+      await storeActivityResult(faulty.store, fetchAt(now), new Date(now));
+    }
+
+    expect(log.throttled).toBeGreaterThan(10);
+    expect(log.unprocessed).toBeGreaterThan(10);
+    expect(await snapshot(faulty.store)).toEqual(await snapshot(clean.store));
+  });
+
+  it('fails clearly when batches stay unprocessed, and the next run completes what is missing', async () => {
+    const client = localClient();
+    injectDynamoDbFaults(client, { unprocessedBatches: Number.POSITIVE_INFINITY });
+    const { tableName } = await freshStore({}, client);
+    const stuck = new DynamoDbDatasetStore(client, { tableName, unprocessedDeadlineMs: 300 });
+    const healthy = new DynamoDbDatasetStore(localClient(), { tableName });
+    const reference = await freshStore();
+    await storeActivityResult(reference.store, fetchAt(NOW), new Date(NOW));
+
+    await expect(storeActivityResult(stuck, fetchAt(NOW), new Date(NOW))).rejects.toThrow(
+      /rollup items stayed unprocessed \(throttled\) until the 300 ms deadline; rerun to complete them/,
+    );
+    const report = await storeActivityResult(healthy, fetchAt(NOW), new Date(NOW));
+
+    expect(report.pointsWritten).toBe(0);
+    expect(report.hourlyWritten).toBeGreaterThan(0);
+    const after = await snapshot(healthy);
+    const expected = await snapshot(reference.store);
+    // Both runs fetched at the same instant: one usage snapshot key.
+    expect(after).toEqual(expected);
+  });
+
+  it('names the table and the cause when DynamoDB cannot be reached', async () => {
+    const store = new DynamoDbDatasetStore(localClient('http://127.0.0.1:9'), {
+      tableName: 'nowhere',
+    });
+
+    await expect(storeActivityResult(store, fetchAt(NOW), new Date(NOW))).rejects.toThrow(
+      /DynamoDB GetItem on table "nowhere" failed: network error: .*ECONNREFUSED 127\.0\.0\.1:9/,
+    );
+  });
+});

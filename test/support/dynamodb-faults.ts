@@ -1,0 +1,68 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/** Counts of what the fault wrapper did, to show the faults really happened. */
+export interface FaultLog {
+  throttled: number;
+  unprocessed: number;
+}
+
+type Input = { RequestItems?: Record<string, unknown[]> };
+type Output = { output: { UnprocessedItems?: Record<string, unknown[]> } };
+
+/**
+ * A thin wrapper on a real DynamoDBClient (talking to DynamoDB Local) that injects what DynamoDB
+ * Local never does: `ProvisionedThroughputExceededException` on chosen calls (inside the SDK's
+ * retry loop, as a real throttle would be) and `UnprocessedItems` on BatchWriteItem (half of each
+ * batch is held back and reported unprocessed, never written).
+ */
+export function injectDynamoDbFaults(
+  client: DynamoDBClient,
+  options: { throttleEvery?: number; unprocessedBatches?: number },
+): FaultLog {
+  const log: FaultLog = { throttled: 0, unprocessed: 0 };
+  let calls = 0;
+  let batches = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls++;
+      if (options.throttleEvery !== undefined && calls % options.throttleEvery === 0) {
+        log.throttled++;
+        throw Object.assign(
+          new Error(`Throughput exceeded (injected into ${context.commandName})`),
+          {
+            name: 'ProvisionedThroughputExceededException',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 400 },
+          },
+        );
+      }
+      return next(args);
+    },
+    { step: 'deserialize', name: 'injectThrottling', priority: 'high' },
+  );
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as Input;
+      if (
+        context.commandName !== 'BatchWriteItemCommand' ||
+        batches >= (options.unprocessedBatches ?? 0) ||
+        input.RequestItems === undefined
+      )
+        return next(args);
+      batches++;
+      const held: Record<string, unknown[]> = {};
+      const sent: Record<string, unknown[]> = {};
+      for (const [table, requests] of Object.entries(input.RequestItems)) {
+        const keep = Math.ceil(requests.length / 2);
+        sent[table] = requests.slice(0, keep);
+        if (requests.length > keep) held[table] = requests.slice(keep);
+        log.unprocessed += requests.length - keep;
+      }
+      const result = (await next({ ...args, input: { ...input, RequestItems: sent } })) as Output;
+      result.output.UnprocessedItems = { ...result.output.UnprocessedItems, ...held };
+      return result as never;
+    },
+    { step: 'initialize', name: 'injectUnprocessedItems' },
+  );
+  return log;
+}
