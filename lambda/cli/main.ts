@@ -62,7 +62,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       error instanceof ConfigError ||
       error instanceof QueryError ||
       error instanceof UnknownDatasetError;
-    io.stderr.write(`ses-stats ${command}: ${redact((error as Error).message)}\n`);
+    // Query parameters are flags here.
+    const message = error instanceof QueryError ? `--${error.message}` : (error as Error).message;
+    io.stderr.write(`ses-stats ${command}: ${redact(message)}\n`);
     if (!usage && args.includes('--verbose'))
       io.stderr.write(`${redact(String((error as Error).stack))}\n`);
     return usage ? EXIT_USAGE : EXIT_FAILED;

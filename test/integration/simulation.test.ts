@@ -106,7 +106,7 @@ describe('60 days of hourly-ish collection against a moving SES window', () => {
     const hourly = await store.readRollups('stats', '1h', ALL_TIME);
     const daily = await store.readRollups('stats', '1d', ALL_TIME);
     const sum = (rows: Array<{ DeliveryAttempts: number; Bounces: number }>) =>
-      rows.reduce((a, r) => [a[0] + r.DeliveryAttempts, a[1] + r.Bounces], [0, 0]);
+      rows.reduce<[number, number]>(([a, b], r) => [a + r.DeliveryAttempts, b + r.Bounces], [0, 0]);
     expect(sum(hourly)).toEqual(sum(points));
     expect(sum(daily)).toEqual(sum(points));
     for (const h of hourly) {

@@ -1,0 +1,2 @@
+// `npm run bench`: every benchmark in one run, each printing ratios against its naive baseline.
+await import('./storage.ts');

@@ -1,0 +1,70 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbDatasetStore } from '../adapters/dynamodb-dataset-store.ts';
+import { createSecretReader, redact } from '../adapters/secrets.ts';
+import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
+import { SesStatisticsSource } from '../adapters/ses-statistics-source.ts';
+import { systemClock } from '../adapters/system-clock.ts';
+import { parseConfig } from '../config/schema.ts';
+import { ENV, METRICS } from '../constants.ts';
+import { collectAll } from '../core/activity.ts';
+import { datasetMetrics } from '../core/metrics.ts';
+
+// Composition root: everything below is built once per cold start; a bad config fails the init.
+const logger = new Logger({ serviceName: METRICS.SERVICE });
+const metrics = new Metrics({ namespace: METRICS.NAMESPACE, serviceName: METRICS.SERVICE });
+const config = parseConfig(JSON.parse(requiredEnv(ENV.CONFIG)));
+// A function has no secret environment variables: only Secrets Manager references resolve.
+const secrets = createSecretReader({ secretsManager: powertoolsSecretsManager });
+const store = new DynamoDbDatasetStore(new DynamoDBClient({}), {
+  tableName: requiredEnv(ENV.TABLE_NAME),
+  rawRetentionDays: config.rawRetentionDays,
+});
+const runs = config.activities.map((activity) => ({
+  activity,
+  source: new SesStatisticsSource(activity.connection, { secrets }),
+}));
+
+/** The scheduled collector: every activity, stored; ends in error if any failed, after the others. */
+export const handler = async (): Promise<{ collected: number; failed: number }> => {
+  const outcome = await collectAll(runs, { clock: systemClock, store });
+  for (const result of outcome.results) {
+    logger.info('collected', {
+      activity: result.activity.name,
+      dataset: result.statistics.name,
+      points: result.statistics.rows.length,
+      stored: result.stored,
+    });
+    for (const gap of result.stored?.newGaps ?? [])
+      logger.warn('data lost: SES no longer had this span', {
+        dataset: result.statistics.name,
+        gap,
+      });
+    for (const m of datasetMetrics(result)) {
+      const single = metrics.singleMetric();
+      single.addDimension(METRICS.DATASET_DIMENSION, m.dataset);
+      single.addMetric(m.name, m.unit === 'Count' ? MetricUnit.Count : MetricUnit.NoUnit, m.value);
+    }
+  }
+  for (const failure of outcome.failures)
+    logger.error('activity failed', {
+      activity: failure.activity.name,
+      error: redact(failure.message),
+    });
+  if (outcome.failures.length > 0) {
+    throw new Error(
+      redact(
+        `${outcome.failures.length} of ${runs.length} activities failed: ${outcome.failures.map((f) => f.message).join(' | ')}`,
+      ),
+    );
+  }
+  return { collected: outcome.results.length, failed: 0 };
+};
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '')
+    throw new Error(`environment variable ${name} is not set`);
+  return value;
+}

@@ -1,0 +1,201 @@
+import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli, scratchDir } from '../support/cli.ts';
+import {
+  FAKE_ACCESS_KEY_ID,
+  FAKE_SECRET_ACCESS_KEY,
+  type FakeSes,
+  startFakeSes,
+  twoWeekWindow,
+} from '../support/fake-ses.ts';
+
+const keys = {
+  AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
+};
+let fake: FakeSes;
+let collect: string[];
+
+beforeAll(async () => {
+  fake = await startFakeSes();
+  fake.points = twoWeekWindow(new Date(), { seed: 7 });
+  collect = [
+    'collect',
+    '--service-url',
+    fake.url,
+    '--region',
+    'us-east-1',
+    '--usage-dataset',
+    'usageData',
+    '--statistics-dataset',
+    'statsData',
+    '--format',
+    'json',
+  ];
+});
+afterAll(() => fake.close());
+
+describe('ses-stats with the embedded store', () => {
+  it('stores by default under ./.ses-stats and round-trips the statistics exactly', {
+    timeout: 180_000,
+  }, async () => {
+    const dir = scratchDir();
+
+    const collected = await runCli(collect, keys, dir);
+    const queried = await runCli(
+      ['query', 'statsData', '--granularity', '15m', '--format', 'json'],
+      keys,
+      dir,
+    );
+    const listed = await runCli(['datasets', '--format', 'json'], keys, dir);
+
+    expect(collected.code).toBe(0);
+    expect(collected.stderr).toMatch(
+      /^stored statsData: \d+ points, \d+ hourly and 15 daily rollups written \(the embedded store in .*\.ses-stats\)$/m,
+    );
+    expect(existsSync(join(dir, '.ses-stats'))).toBe(true);
+    expect(queried.code).toBe(0);
+    expect(JSON.parse(queried.stdout).statsData).toEqual(JSON.parse(collected.stdout).statsData);
+    expect(
+      JSON.parse(listed.stdout).datasets.map((d: { name: string; kind: string }) => [
+        d.name,
+        d.kind,
+      ]),
+    ).toEqual([
+      ['statsData', 'statistics'],
+      ['usageData', 'usage'],
+    ]);
+  });
+});
+
+describe('ses-stats with --table and --dynamodb-endpoint', () => {
+  const table = ['--table', `cli-${Date.now()}`, '--dynamodb-endpoint', inject('dynamodbEndpoint')];
+
+  it('creates the table, stores, and round-trips the statistics exactly', {
+    timeout: 120_000,
+  }, async () => {
+    const collected = await runCli([...collect, ...table], keys);
+    const again = await runCli([...collect, ...table], keys);
+    const queried = await runCli(
+      ['query', 'statsData', '--granularity', '15m', '--format', 'json', ...table],
+      keys,
+    );
+
+    expect(collected.code).toBe(0);
+    expect(again.stderr).toMatch(
+      /^stored statsData: 0 points, 0 hourly and 0 daily rollups written/m,
+    );
+    expect(JSON.parse(queried.stdout).statsData).toEqual(JSON.parse(collected.stdout).statsData);
+  });
+
+  it('summarises the stored statistics and the quota use', async () => {
+    const stats = await runCli(['summary', 'statsData', '--format', 'json', ...table], keys);
+    const usage = await runCli(['summary', 'usageData', '--format', 'json', ...table], keys);
+
+    const total = fake.points.reduce((sum, p) => sum + p.deliveryAttempts, 0);
+    const bounces = fake.points.reduce((sum, p) => sum + p.bounces, 0);
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      dataset: 'statsData',
+      kind: 'statistics',
+      DeliveryAttempts: total,
+      Bounces: bounces,
+      BounceRate: bounces / total,
+    });
+    expect(JSON.parse(usage.stdout)).toMatchObject({
+      kind: 'usage',
+      snapshots: 2,
+      latest: { Max24HourSend: 50000, Utilisation: 1234 / 50000 },
+    });
+  });
+
+  it('prints daily rollups in a time zone as CSV', async () => {
+    const run = await runCli(
+      [
+        'query',
+        'statsData',
+        '--granularity',
+        '1d',
+        '--tz',
+        'Europe/Paris',
+        '--format',
+        'csv',
+        ...table,
+      ],
+      keys,
+    );
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^# statsData\nTimestamp,DeliveryAttempts,Bounces,Complaints,Rejects\n\d{4}-\d\d-\d\dT00:00:00\+01:00,\d+/,
+    );
+  });
+
+  it.each([
+    [['query', 'nope'], 'unknown dataset "nope"'],
+    [['summary', 'nope'], 'unknown dataset "nope"'],
+    [
+      ['query', 'statsData', '--from', '2026-11-20', '--to', '2026-11-10'],
+      '--from: received "2026-11-20", which is not before to "2026-11-10"',
+    ],
+    [
+      ['query', 'statsData', '--from', 'last week'],
+      '--from: received "last week"; expected an ISO-8601 date or time',
+    ],
+    [
+      ['query', 'statsData', '--granularity', '5m'],
+      '--granularity: received "5m"; allowed: 15m, 1h, 1d',
+    ],
+    [
+      ['query', 'statsData', '--tz', 'Mars/Olympus'],
+      '--tz: received "Mars/Olympus"; expected an IANA time zone',
+    ],
+    [
+      ['query', 'usageData', '--granularity', '1h'],
+      '--granularity: "usageData" is a usage dataset of snapshots',
+    ],
+    [['query'], 'expected exactly one DATASET, received 0'],
+  ])('exits 2 for %j naming the problem', async (args, message) => {
+    const run = await runCli([...args, ...table], keys);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+
+  it('exits 1 naming the endpoint when the store cannot be reached', async () => {
+    const run = await runCli([
+      'datasets',
+      '--table',
+      'table1',
+      '--dynamodb-endpoint',
+      'http://127.0.0.1:9',
+    ]);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /cannot reach DynamoDB at http:\/\/127\.0\.0\.1:9: network error: .*ECONNREFUSED/,
+    );
+  });
+
+  it('exits 2 for --dynamodb-endpoint without --table', async () => {
+    const run = await runCli(['datasets', '--dynamodb-endpoint', 'http://127.0.0.1:9']);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--dynamodb-endpoint: needs --table NAME as well');
+  });
+});
+
+describe('ses-stats without Java', () => {
+  it('explains that the embedded store needs Java 17+', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'node-only-'));
+    symlinkSync(process.execPath, join(bin, 'node'));
+
+    const run = await runCli(['datasets'], { PATH: bin });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      'the embedded local store needs Java 17+ ("java" was not found on PATH)',
+    );
+  });
+});

@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ENV, METRICS } from '../../lambda/constants.ts';
+import { ALL_TIME } from '../../lambda/core/time.ts';
+import { freshStore } from '../support/dynamodb.ts';
+import {
+  FAKE_ACCESS_KEY_ID,
+  FAKE_SECRET_ACCESS_KEY,
+  type FakeSes,
+  startFakeSes,
+  twoWeekWindow,
+} from '../support/fake-ses.ts';
+
+let fake: FakeSes;
+let bundle: string;
+
+beforeAll(async () => {
+  fake = await startFakeSes();
+  const outdir = mkdtempSync(join(tmpdir(), 'collect-bundle-'));
+  // The same esbuild settings the CDK NodejsFunction uses for the collector (minified ESM with source maps).
+  await build({
+    entryPoints: ['lambda/handlers/collect.ts'],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: true,
+    sourcemap: true,
+    outfile: join(outdir, 'index.mjs'),
+    banner: {
+      js: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
+    },
+    logLevel: 'silent',
+  });
+  bundle = join(outdir, 'index.mjs');
+}, 120_000);
+afterAll(() => fake.close());
+
+/** Invokes the bundled handler in a fresh Node process, as a Lambda cold start would. */
+function invoke(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const script = `import(${JSON.stringify(bundle)}).then((m) => m.handler({})).then((r) => console.log('RESULT ' + JSON.stringify(r)), (e) => { console.log('ERROR ' + e.message); process.exitCode = 1; });`;
+  return new Promise((done) => {
+    const child = spawn(
+      process.execPath,
+      ['--enable-source-maps', '--input-type=module', '-e', script],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          ...env,
+        },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+    });
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe('the bundled collect handler', () => {
+  it('collects from SES, stores both datasets in DynamoDB and prints EMF metrics', async () => {
+    fake.points = twoWeekWindow(new Date(), { seed: 3 });
+    const { tableName, store } = await freshStore();
+    const config = {
+      sessions: { main: { serviceUrl: fake.url, region: 'us-east-1' } },
+      activities: [{ session: 'main', usageDataset: 'usageData', statisticsDataset: 'statsData' }],
+    };
+
+    const run = await invoke({
+      [ENV.CONFIG]: JSON.stringify(config),
+      [ENV.TABLE_NAME]: tableName,
+      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
+    });
+
+    expect(run.stdout).toContain('RESULT {"collected":1,"failed":0}');
+    expect((await store.readPoints('statsData', ALL_TIME)).length).toBe(fake.points.length);
+    expect(await store.readUsage('usageData', ALL_TIME)).toHaveLength(1);
+    const emf = run.stdout
+      .split('\n')
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l));
+    const names = emf.flatMap((e) =>
+      e._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name),
+    );
+    expect(names).toEqual(
+      expect.arrayContaining([
+        METRICS.DELIVERY_ATTEMPTS,
+        METRICS.BOUNCE_RATE,
+        METRICS.COMPLAINT_RATE,
+        METRICS.QUOTA_UTILISATION,
+        METRICS.COLLECTION_SUCCEEDED,
+      ]),
+    );
+    const quota = emf.find((e) => e[METRICS.QUOTA_UTILISATION] !== undefined);
+    expect(quota).toMatchObject({
+      Dataset: 'usageData',
+      [METRICS.QUOTA_UTILISATION]: 1234 / 50000,
+      _aws: { CloudWatchMetrics: [{ Namespace: METRICS.NAMESPACE }] },
+    });
+  });
+
+  it('ends in error naming the failed activity after storing the others', async () => {
+    const { tableName, store } = await freshStore();
+    const config = {
+      sessions: {
+        main: { serviceUrl: fake.url, region: 'us-east-1', maxErrorRetry: 0 },
+        other: { serviceUrl: fake.url, region: 'eu-west-1', maxErrorRetry: 0 },
+      },
+      activities: [
+        { session: 'main', usageDataset: 'u1', statisticsDataset: 's1' },
+        { session: 'other', usageDataset: 'u2', statisticsDataset: 's2' },
+      ],
+    };
+
+    const run = await invoke({
+      [ENV.CONFIG]: JSON.stringify(config),
+      [ENV.TABLE_NAME]: tableName,
+      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
+    });
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(
+      /ERROR 1 of 2 activities failed: activity "s2" \(session other\): GetSend/,
+    );
+    expect(await store.getMeta('s1')).toBeDefined();
+    expect(run.stdout).not.toContain(FAKE_SECRET_ACCESS_KEY);
+  });
+
+  it('fails its cold start naming the field of a bad config', async () => {
+    const run = await invoke({
+      [ENV.CONFIG]: JSON.stringify({
+        activities: [{ usageDataset: 'u', statisticsDataset: 's' }],
+        scheduleMinutes: 1,
+      }),
+      [ENV.TABLE_NAME]: 't',
+    });
+
+    expect(run.stdout).toContain('ERROR');
+    expect(run.stdout).toContain('scheduleMinutes: received 1');
+  });
+});
