@@ -54,13 +54,25 @@ export async function storeActivityResult(
   checkKind(usageMeta, result.usage.name, 'usage');
   checkKind(statsMeta, result.statistics.name, 'statistics');
 
-  for (const row of result.usage.rows) await store.putUsage(result.usage.name, row);
-  const points = await writeStatistics(
-    store,
-    result.statistics.name,
-    result.statistics.rows,
-    fetched,
-  );
+  const tally = { usage: 0, inserted: 0 };
+  let points: PointsReport;
+  try {
+    for (const row of result.usage.rows) {
+      await store.putUsage(result.usage.name, row);
+      tally.usage++;
+    }
+    points = await writeStatistics(
+      store,
+      result.statistics.name,
+      result.statistics.rows,
+      fetched,
+      tally,
+    );
+  } catch (error) {
+    // What was written before the failure still counts; coverage moves only on success.
+    await recordCounts(store, result, tally).catch(() => undefined);
+    throw error;
+  }
 
   const origin = { source: activity.source, activity: activity.name };
   await updateMeta(store, result.usage.name, 'usage', (meta) => ({
@@ -79,10 +91,15 @@ export async function storeActivityResult(
       to: fetched,
     };
     const coverage = meta.coverage;
+    // A window that does not touch the coverage leaves the span between them unseen.
     newGaps =
-      coverage !== undefined && coverage.to < window.from
-        ? [{ from: coverage.to, to: window.from }]
-        : [];
+      coverage === undefined
+        ? []
+        : coverage.to < window.from
+          ? [{ from: coverage.to, to: window.from }]
+          : window.to < coverage.from
+            ? [{ from: window.to, to: coverage.from }]
+            : [];
     return {
       ...meta,
       ...origin,
@@ -90,7 +107,7 @@ export async function storeActivityResult(
         meta,
         result.statistics.rows.map((r) => r.Timestamp),
       ),
-      count: meta.count + points.inserted,
+      count: meta.count + tally.inserted,
       coverage: {
         from: coverage === undefined || window.from < coverage.from ? window.from : coverage.from,
         to: coverage === undefined || window.to > coverage.to ? window.to : coverage.to,
@@ -98,8 +115,28 @@ export async function storeActivityResult(
       gaps: [...subtractSpan(meta.gaps, window), ...newGaps],
     };
   });
-  const { inserted: _, ...written } = points;
-  return { ...written, newGaps };
+  return { ...points, newGaps };
+}
+
+async function recordCounts(
+  store: DatasetStore,
+  result: ActivityResult,
+  tally: { usage: number; inserted: number },
+): Promise<void> {
+  const { activity } = result;
+  const origin = { source: activity.source, activity: activity.name };
+  if (tally.usage > 0)
+    await updateMeta(store, result.usage.name, 'usage', (meta) => ({
+      ...meta,
+      ...origin,
+      count: meta.count + tally.usage,
+    }));
+  if (tally.inserted > 0)
+    await updateMeta(store, result.statistics.name, 'statistics', (meta) => ({
+      ...meta,
+      ...origin,
+      count: meta.count + tally.inserted,
+    }));
 }
 
 function checkKind(meta: DatasetMeta | undefined, name: string, kind: DatasetKind): void {
@@ -150,7 +187,6 @@ interface PointsReport {
   pointsSkipped: number;
   hourlyWritten: number;
   dailyWritten: number;
-  inserted: number;
 }
 
 async function writeStatistics(
@@ -158,11 +194,12 @@ async function writeStatistics(
   name: string,
   rows: readonly StatisticsRow[],
   fetchedAt: string,
+  tally: { inserted: number },
 ): Promise<PointsReport> {
   const first = rows[0];
   const last = rows.at(-1);
   if (first === undefined || last === undefined)
-    return { pointsWritten: 0, pointsSkipped: 0, hourlyWritten: 0, dailyWritten: 0, inserted: 0 };
+    return { pointsWritten: 0, pointsSkipped: 0, hourlyWritten: 0, dailyWritten: 0 };
   // Whole hours and days around the window, so the rollups at its edges are summed from every point.
   const hours = { from: hourStart(first.Timestamp), to: addMs(hourStart(last.Timestamp), HOUR_MS) };
   const days = { from: dayStart(first.Timestamp), to: addMs(dayStart(last.Timestamp), DAY_MS) };
@@ -180,17 +217,17 @@ async function writeStatistics(
       old === undefined || (!sameCounts(old, row) && Date.parse(row.Timestamp) >= Date.parse(edge))
     );
   });
-  const outcomes = await mapLimited(changed, WRITE_CONCURRENCY, (row) =>
-    store.writePoint(name, row, fetchedAt),
-  );
+  const outcomes = await mapLimited(changed, WRITE_CONCURRENCY, async (row) => {
+    const won = await store.writePoint(name, row, fetchedAt);
+    if (won && !current.has(row.Timestamp)) tally.inserted++;
+    return won;
+  });
   const lostHours = new Set<string>();
-  let inserted = 0;
   changed.forEach((row, i) => {
     if (!outcomes[i]) {
       lostHours.add(hourStart(row.Timestamp));
       return;
     }
-    if (!current.has(row.Timestamp)) inserted++;
     current.set(row.Timestamp, row);
   });
   // An hour where a newer fetch won is left to that fetch: our view of it is stale.
@@ -211,7 +248,6 @@ async function writeStatistics(
     pointsSkipped: changed.length - written,
     hourlyWritten: hourly.length,
     dailyWritten: daily.length,
-    inserted,
   };
 }
 
@@ -262,8 +298,17 @@ async function mapLimited<T, R>(
 ): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
+  // After a failure no new item starts: the caller is about to report it.
   const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T);
+    for (let i = next++; i < items.length && !failed; i = next++) {
+      try {
+        out[i] = await fn(items[i] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;

@@ -91,10 +91,11 @@ async function statisticsRows(
   const unit = granularity === '1h' ? HOUR_MS : DAY_MS;
   // Local days (and hours) are whole UTC hours in most zones: sum hourly rollups. Zones with
   // half- or quarter-hour offsets need the raw points. Reading one UTC day either side covers
-  // local days that straddle the span's UTC edges.
+  // local days that straddle the span's UTC edges; as in UTC, a bucket is whole and belongs to
+  // the span when it starts inside it.
   const wide = {
     from: isoUtc(new Date(Math.max(Date.parse(span.from) - DAY_MS, Date.parse(ALL_TIME.from)))),
-    to: span.to,
+    to: isoUtc(new Date(Math.min(Date.parse(span.to) + DAY_MS, Date.parse(ALL_TIME.to)))),
   };
   const hourly = await store.readRollups(name, '1h', wide);
   const whole = hourly.every((r) => offsetAt(zone, Date.parse(r.Timestamp)) % HOUR_MS === 0);
@@ -103,7 +104,7 @@ async function statisticsRows(
   const buckets = new Map<number, StatisticsRow>();
   for (const row of source) {
     const start = localBucketStart(zone, Date.parse(row.Timestamp), unit);
-    if (start < from || Date.parse(row.Timestamp) >= Date.parse(span.to)) continue;
+    if (start < from || start >= Date.parse(span.to)) continue;
     const sum = buckets.get(start) ?? {
       Timestamp: localIso(zone, start),
       DeliveryAttempts: 0,
@@ -165,7 +166,9 @@ export async function summarize(
     BounceRate: rate(totals.Bounces),
     ComplaintRate: rate(totals.Complaints),
     RejectRate: rate(totals.Rejects),
-    gaps: meta.gaps.filter((g) => g.to > span.from && g.from < span.to),
+    gaps: meta.gaps.filter(
+      (g) => Date.parse(g.to) > Date.parse(span.from) && Date.parse(g.from) < Date.parse(span.to),
+    ),
   };
 }
 
@@ -204,21 +207,38 @@ export function parseSpan(options: Pick<QueryOptions, 'from' | 'to'>): Span {
 
 /** Whole seconds, UTC, in the stored keys' form; fractions round up so that bounds stay exact. */
 function parseTime(parameter: string, value: string): string {
-  const ms = ISO.test(value)
-    ? Date.parse(
-        value.length === 10
-          ? `${value}T00:00:00Z`
-          : /Z|[+-]\d{2}:\d{2}$/.test(value)
-            ? value
-            : `${value}Z`,
-      )
-    : Number.NaN;
-  if (Number.isNaN(ms))
+  const ms =
+    ISO.test(value) && realCalendar(value)
+      ? Date.parse(
+          value.length === 10
+            ? `${value}T00:00:00Z`
+            : /Z|[+-]\d{2}:\d{2}$/.test(value)
+              ? value
+              : `${value}Z`,
+        )
+      : Number.NaN;
+  if (Number.isNaN(ms)) {
     throw new QueryError(
       parameter,
       `received "${value}"; expected an ISO-8601 date or time such as 2026-11-28 or 2026-11-28T10:00:00Z`,
     );
+  }
   return isoUtc(new Date(Math.ceil(ms / 1000) * 1000));
+}
+
+/** Date.parse rolls 2026-02-30 over to March; a date must exist, and hours run 00-23. */
+function realCalendar(value: string): boolean {
+  const [y, m, d] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  const [hh = 0, mm = 0, ss = 0] = (value.slice(11, 19).match(/\d{2}/g) ?? []).map(Number);
+  return (
+    date.getUTCFullYear() === y &&
+    date.getUTCMonth() === m - 1 &&
+    date.getUTCDate() === d &&
+    hh < 24 &&
+    mm < 60 &&
+    ss < 60
+  );
 }
 
 /** Usage keys carry milliseconds; the same bounds in that form. */

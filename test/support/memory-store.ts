@@ -1,0 +1,125 @@
+import type { StatisticsRow, UsageRow } from '../../lambda/core/datasets.ts';
+import type {
+  DatasetMeta,
+  DatasetStore,
+  RollupRow,
+  Span,
+  StoredPoint,
+} from '../../lambda/core/store.ts';
+
+/** Items written, per kind: the observable cost of a store call. */
+export interface WriteCounts {
+  points: number;
+  hourly: number;
+  daily: number;
+  usage: number;
+  meta: number;
+}
+
+type Table<Row> = Map<string, Map<string, Row>>;
+
+/**
+ * The DatasetStore port in memory, with the DynamoDB adapter's semantics: key-ordered reads over
+ * half-open spans (`from <= key < to`, keys compared as strings), optimistic meta versions and
+ * fetch-time-conditional point writes. Counts what it writes and can simulate failures.
+ */
+export class MemoryDatasetStore implements DatasetStore {
+  readonly writes: WriteCounts = { points: 0, hourly: 0, daily: 0, usage: 0, meta: 0 };
+  private readonly metas = new Map<string, DatasetMeta>();
+  private readonly points: Table<StoredPoint> = new Map();
+  private readonly rollups: Record<'1h' | '1d', Table<RollupRow>> = {
+    '1h': new Map(),
+    '1d': new Map(),
+  };
+  private readonly usage: Table<UsageRow> = new Map();
+  private metaLosses = 0;
+  private pointFailure: Error | undefined;
+
+  /** The next `count` putMeta calls lose, as if another writer had written first (its version moves on). */
+  losePutMeta(count: number): void {
+    this.metaLosses = count;
+  }
+
+  /** The next writePoint call throws `error` (an unreachable store), then writes work again. */
+  failNextWritePoint(error = new Error('simulated writePoint failure')): void {
+    this.pointFailure = error;
+  }
+
+  async getMeta(name: string): Promise<DatasetMeta | undefined> {
+    return this.metas.get(name);
+  }
+
+  async listMeta(): Promise<DatasetMeta[]> {
+    return sorted(this.metas).map(([, meta]) => meta);
+  }
+
+  async putMeta(meta: DatasetMeta): Promise<boolean> {
+    const stored = this.metas.get(meta.name);
+    if (this.metaLosses > 0) {
+      this.metaLosses--;
+      if (stored !== undefined)
+        this.metas.set(meta.name, { ...stored, version: stored.version + 1 });
+      return false;
+    }
+    if ((stored?.version ?? 0) !== meta.version) return false;
+    this.metas.set(meta.name, { ...meta, version: meta.version + 1 });
+    this.writes.meta++;
+    return true;
+  }
+
+  async readPoints(name: string, span: Span): Promise<StoredPoint[]> {
+    return within(this.points.get(name), span);
+  }
+
+  async writePoint(name: string, point: StatisticsRow, fetchedAt: string): Promise<boolean> {
+    const failure = this.pointFailure;
+    if (failure !== undefined) {
+      this.pointFailure = undefined;
+      throw failure;
+    }
+    const stored = this.points.get(name)?.get(point.Timestamp);
+    if (stored !== undefined && stored.fetchedAt >= fetchedAt) return false;
+    put(this.points, name, point.Timestamp, { ...point, fetchedAt });
+    this.writes.points++;
+    return true;
+  }
+
+  async readRollups(name: string, granularity: '1h' | '1d', span: Span): Promise<RollupRow[]> {
+    return within(this.rollups[granularity].get(name), span);
+  }
+
+  async writeRollups(
+    name: string,
+    granularity: '1h' | '1d',
+    rows: readonly RollupRow[],
+  ): Promise<void> {
+    for (const row of rows) put(this.rollups[granularity], name, row.Timestamp, { ...row });
+    this.writes[granularity === '1h' ? 'hourly' : 'daily'] += rows.length;
+  }
+
+  async putUsage(name: string, row: UsageRow): Promise<void> {
+    put(this.usage, name, row.CollectedAt, { ...row });
+    this.writes.usage++;
+  }
+
+  async readUsage(name: string, span: Span): Promise<UsageRow[]> {
+    return within(this.usage.get(name), span);
+  }
+}
+
+function put<Row>(table: Table<Row>, name: string, key: string, row: Row): void {
+  const rows = table.get(name) ?? new Map<string, Row>();
+  rows.set(key, row);
+  table.set(name, rows);
+}
+
+function within<Row>(rows: Map<string, Row> | undefined, span: Span): Row[] {
+  if (rows === undefined) return [];
+  return sorted(rows)
+    .filter(([key]) => span.from <= key && key < span.to)
+    .map(([, row]) => ({ ...row }));
+}
+
+function sorted<Row>(rows: Map<string, Row>): Array<[string, Row]> {
+  return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
