@@ -1,2 +1,4 @@
 // `npm run bench`: every benchmark in one run, each printing ratios against its naive baseline.
 await import('./storage.ts');
+console.log();
+await import('./cold-init.ts');

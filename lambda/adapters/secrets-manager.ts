@@ -1,8 +1,11 @@
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerGet } from './secrets.ts';
 
-/** Secrets Manager through Powertools Parameters (cached for its default 5 seconds). */
+/**
+ * Secrets Manager through Powertools Parameters (cached for its default 5 seconds), loaded on
+ * first use so that configurations without secrets never pay for its client at cold start.
+ */
 export const powertoolsSecretsManager: SecretsManagerGet = async (secretId) => {
+  const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
   const value = await getSecret(secretId);
   return typeof value === 'string' ? value : undefined;
 };

@@ -1,8 +1,6 @@
 import { GetSendQuotaCommand, GetSendStatisticsCommand, SESClient } from '@aws-sdk/client-ses';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider, RetryStrategyV2 } from '@smithy/types';
-import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
 import type { Connection } from '../config/schema.ts';
 import type { SendDataPoint, SendQuota } from '../core/datasets.ts';
 import { type SesAction, SourceCallError, type StatisticsSource } from '../core/ports.ts';
@@ -120,15 +118,20 @@ function credentialsFor(
   const creds = c.credentials;
   if (creds.type === 'role') return undefined;
   if (creds.type === 'assumeRole') {
-    return fromTemporaryCredentials({
-      params: {
-        RoleArn: creds.roleArn,
-        ExternalId: creds.externalId,
-        RoleSessionName: 'ses-stats',
-        DurationSeconds: 900,
-      },
-      clientConfig: { region: c.region, requestHandler, customUserAgent: c.userAgent },
-    });
+    // Loaded only when a session assumes a role: STS code stays out of every other cold start.
+    let provider: AwsCredentialIdentityProvider | undefined;
+    return async (props) => {
+      provider ??= (await import('@aws-sdk/credential-providers')).fromTemporaryCredentials({
+        params: {
+          RoleArn: creds.roleArn,
+          ExternalId: creds.externalId,
+          RoleSessionName: 'ses-stats',
+          DurationSeconds: 900,
+        },
+        clientConfig: { region: c.region, requestHandler, customUserAgent: c.userAgent },
+      });
+      return provider(props);
+    };
   }
   return once(async () => ({
     accessKeyId: creds.accessKeyId,
@@ -152,6 +155,7 @@ async function handlerOptions(
   if (c.proxy.passwordSecret !== undefined)
     proxy.password = encodeURIComponent(await secrets.read(c.proxy.passwordSecret));
   const agent = { proxy, keepAlive: true, timeout: timeoutMs };
+  const { HttpProxyAgent, HttpsProxyAgent } = await import('hpagent');
   return { ...base, httpAgent: new HttpProxyAgent(agent), httpsAgent: new HttpsProxyAgent(agent) };
 }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import pkg from '../../package.json' with { type: 'json' };
 import { ConfigError } from './errors.ts';
 import { REGION_PATTERN, resolveServiceUrl } from './service-url.ts';
