@@ -2,10 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENV, METRICS } from '../../lambda/constants.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
+import { SesStatsStack } from '../../lib/ses-stats-stack.ts';
+import { CDK_CONTEXT } from '../infra/support.ts';
 import { freshStore } from '../support/dynamodb.ts';
 import {
   FAKE_ACCESS_KEY_ID,
@@ -20,25 +23,19 @@ let bundle: string;
 
 beforeAll(async () => {
   fake = await startFakeSes();
-  const outdir = mkdtempSync(join(tmpdir(), 'collect-bundle-'));
-  // The same esbuild settings the CDK NodejsFunction uses for the collector (minified ESM with source maps).
-  await build({
-    entryPoints: ['lambda/handlers/collect.ts'],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    minify: true,
-    sourcemap: true,
-    outfile: join(outdir, 'index.mjs'),
-    banner: {
-      js: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
-    },
-    logLevel: 'silent',
-  });
-  bundle = join(outdir, 'index.mjs');
+  bundle = join(bundleCollectorWithCdk(), 'index.mjs');
 }, 120_000);
 afterAll(() => fake.close());
+
+/** The collector exactly as `cdk deploy` ships it: the stack synthesized with real esbuild bundling. */
+function bundleCollectorWithCdk(): string {
+  const outdir = mkdtempSync(join(tmpdir(), 'collect-bundle-'));
+  const app = new App({ outdir, context: CDK_CONTEXT, builtinCloudFormationValidation: false });
+  const stack = new SesStatsStack(app, 'SesStats');
+  const [fn] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+  app.synth();
+  return join(outdir, `asset.${String(fn?.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+}
 
 /** Invokes the bundled handler in a fresh Node process, as a Lambda cold start would. */
 function invoke(
@@ -110,7 +107,16 @@ describe('the bundled collect handler', () => {
     expect(quota).toMatchObject({
       Dataset: 'usageData',
       [METRICS.QUOTA_UTILISATION]: 1234 / 50000,
-      _aws: { CloudWatchMetrics: [{ Namespace: METRICS.NAMESPACE }] },
+      service: METRICS.SERVICE,
+      // The alarms select metrics by exactly these dimensions.
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: METRICS.NAMESPACE,
+            Dimensions: [expect.arrayContaining([METRICS.DATASET_DIMENSION, 'service'])],
+          },
+        ],
+      },
     });
   });
 

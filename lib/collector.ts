@@ -1,0 +1,342 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES } from '../lambda/config/schema.ts';
+import { ENV, METRICS } from '../lambda/constants.ts';
+import {
+  assumedRoleArns,
+  assumeRoleStatement,
+  logStatement,
+  referencedSecrets,
+  type SecretReference,
+  secretsStatement,
+  sesStatement,
+  tableStatement,
+} from './collector-permissions.ts';
+import { ConfigError, DeploymentConfig } from './deployment-config.ts';
+
+/** The scheduled collect handler, bundled with esbuild. */
+export const COLLECT_HANDLER_ENTRY = fileURLToPath(
+  new URL('../lambda/handlers/collect.ts', import.meta.url),
+);
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
+
+/** Lambda's limit on the total size of a function's environment variables (keys and values). */
+export const ENVIRONMENT_LIMIT_BYTES = 4096;
+/** Room kept for a value only known at deploy time (the table name is at most 255 characters). */
+const UNRESOLVED_VALUE_BYTES = 255;
+
+const DEFAULT_MEMORY_MB = 256;
+/** Two SES calls per activity, paced at one per second per account, plus retries and storage. */
+const DEFAULT_TIMEOUT = Duration.minutes(5);
+const DEFAULT_RETRY_ATTEMPTS = 3;
+const MAX_DEFAULT_EVENT_AGE = Duration.hours(1);
+
+export interface CollectorProps {
+  /** The table the collector stores every dataset in. */
+  readonly table: ITable;
+  /**
+   * The validated configuration. Its document becomes the function's `SES_STATS_CONFIG`
+   * environment variable (secret references only) and is validated again at cold start.
+   *
+   * @default - the embedded default configuration
+   */
+  readonly config?: DeploymentConfig;
+  /**
+   * How often the collector runs: whole minutes from 5 minutes to 7 days.
+   *
+   * @default - `scheduleMinutes` of the configuration (60 minutes unless set)
+   */
+  readonly schedule?: Duration;
+  /**
+   * Memory of the function in MB (128-10240).
+   *
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout of one collection run (1 second to 15 minutes).
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+  /**
+   * How long the function's log group keeps logs.
+   *
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Extra environment variables, merged with the collector's own. The collector's
+   * `SES_STATS_TABLE_NAME` and `SES_STATS_CONFIG` cannot be overridden.
+   *
+   * @default - no extra variables
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * How often EventBridge Scheduler retries an invocation it could not deliver (0-185)
+   * before sending it to the dead-letter queue.
+   *
+   * @default 3
+   */
+  readonly retryAttempts?: number;
+  /**
+   * How long EventBridge Scheduler keeps trying to deliver one invocation (1 minute to 24 hours).
+   *
+   * @default - the schedule, at most 1 hour: by then the next run fetches the same SES window
+   */
+  readonly maxEventAge?: Duration;
+  /**
+   * The handler's source file.
+   *
+   * @default - `lambda/handlers/collect.ts`
+   */
+  readonly entry?: string;
+}
+
+/**
+ * The collector: a Lambda function that runs the email statistics activity for every
+ * configured source, invoked by an EventBridge Scheduler schedule. Runs never overlap
+ * (reserved concurrency 1); invocations that cannot be delivered, and runs that still fail
+ * after Lambda's asynchronous retries, land in one encrypted dead-letter queue.
+ */
+export class Collector extends Construct {
+  readonly lambdaFunction: NodejsFunction;
+  /** The function's role. */
+  readonly role: Role;
+  /** The role EventBridge Scheduler uses to invoke the function. */
+  readonly schedulerRole: Role;
+  readonly logGroup: LogGroup;
+  readonly deadLetterQueue: Queue;
+  readonly schedule: Schedule;
+  /** How often the collector runs. */
+  readonly rate: Duration;
+
+  constructor(scope: Construct, id: string, props: CollectorProps) {
+    super(scope, id);
+    const config = props.config ?? DeploymentConfig.default();
+    this.rate = props.schedule ?? Duration.minutes(config.settings.scheduleMinutes);
+    validateProps(props, this.rate);
+    const secrets = referencedSecrets(config);
+    const environment = collectorEnvironment(props, config);
+
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'ses-stats collector: SES statistics, its table, its log group',
+    });
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+    });
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.lambdaFunction = new NodejsFunction(this, 'Function', {
+      description: 'ses-stats collector: runs the email statistics activity for every source',
+      entry: props.entry ?? COLLECT_HANDLER_ENTRY,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: LOCK_FILE,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
+      timeout: props.timeout ?? DEFAULT_TIMEOUT,
+      role: this.role,
+      logGroup: this.logGroup,
+      reservedConcurrentExecutions: 1,
+      // Lambda retries a failed asynchronous run twice (its default), then this queue gets it.
+      deadLetterQueue: this.deadLetterQueue,
+      environment,
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        // Some bundled CommonJS dependencies call require() for Node built-ins.
+        banner:
+          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        // Pinned SDK versions from package-lock.json, tree-shaken, rather than the runtime's copy.
+        bundleAwsSDK: true,
+        externalModules: [],
+      },
+    });
+    this.grantPermissions(config, secrets, props.table);
+
+    this.schedulerRole = this.createSchedulerRole();
+    this.schedule = new Schedule(this, 'Schedule', {
+      description: `ses-stats: collect SES statistics every ${this.rate.toHumanString()}`,
+      schedule: ScheduleExpression.rate(this.rate),
+      target: new LambdaInvoke(this.lambdaFunction, {
+        role: this.schedulerRole,
+        retryAttempts: props.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
+        maxEventAge: props.maxEventAge ?? defaultMaxEventAge(this.rate),
+        deadLetterQueue: this.deadLetterQueue,
+      }),
+    });
+    this.acknowledgeFindings();
+  }
+
+  /** Only EventBridge Scheduler's default group in this account may assume it. */
+  private createSchedulerRole(): Role {
+    const stack = Stack.of(this);
+    return new Role(this, 'SchedulerRole', {
+      description: 'ses-stats: lets the collector schedule invoke the collector',
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': stack.account,
+            'aws:SourceArn': stack.formatArn({
+              service: 'scheduler',
+              resource: 'schedule-group',
+              resourceName: 'default',
+            }),
+          },
+        },
+      }),
+    });
+  }
+
+  private acknowledgeFindings(): void {
+    const functionId = Stack.of(this).resolve(
+      (this.lambdaFunction.node.defaultChild as CfnFunction).logicalId,
+    ) as string;
+    Validations.of(this.schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
+      reason:
+        'LambdaInvoke grants lambda:InvokeFunction on the function and its qualified ARNs (ARN:*); both name only the collector function',
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ses:GetSendQuota and ses:GetSendStatistics have no resource-level permissions, so their statement needs Resource "*"; every other statement names its resources',
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        "This queue is itself the dead-letter queue (of the schedule target and of the function's asynchronous runs); a redrive policy would move dead letters to yet another queue",
+    });
+    Validations.of(this.lambdaFunction).acknowledge({
+      id: 'Serverless-LambdaTracing',
+      reason:
+        'A scheduled batch with no upstream request to trace; runs are observed through Powertools structured logs, EMF metrics and the alarms, and X-Ray would add a write permission on Resource "*" to the role',
+    });
+  }
+
+  private grantPermissions(
+    config: DeploymentConfig,
+    secrets: readonly SecretReference[],
+    table: ITable,
+  ): void {
+    const statements = [
+      logStatement(this.logGroup),
+      sesStatement(),
+      assumeRoleStatement(assumedRoleArns(config)),
+      secretsStatement(this, secrets),
+      tableStatement(table),
+    ];
+    for (const statement of statements)
+      if (statement !== undefined) this.role.addToPolicy(statement);
+  }
+}
+
+function defaultMaxEventAge(rate: Duration): Duration {
+  if (rate.isUnresolved()) return MAX_DEFAULT_EVENT_AGE;
+  return rate.toSeconds({ integral: false }) < MAX_DEFAULT_EVENT_AGE.toSeconds()
+    ? rate
+    : MAX_DEFAULT_EVENT_AGE;
+}
+
+function collectorEnvironment(
+  props: CollectorProps,
+  config: DeploymentConfig,
+): Record<string, string> {
+  const extra = props.environment ?? {};
+  const reserved = [ENV.TABLE_NAME, ENV.CONFIG].filter((key) => key in extra);
+  if (reserved.length > 0)
+    throw new Error(
+      `Collector environment: received ${reserved.join(', ')}; these variables are set by the collector itself and cannot be overridden`,
+    );
+  const environment = {
+    NODE_OPTIONS: '--enable-source-maps',
+    POWERTOOLS_SERVICE_NAME: METRICS.SERVICE,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS.NAMESPACE,
+    ...extra,
+    [ENV.TABLE_NAME]: props.table.tableName,
+    [ENV.CONFIG]: config.toJson(),
+  };
+  assertEnvironmentFits(environment, config);
+  return environment;
+}
+
+function assertEnvironmentFits(
+  environment: Record<string, string>,
+  config: DeploymentConfig,
+): void {
+  const size = (text: string) =>
+    Token.isUnresolved(text) ? UNRESOLVED_VALUE_BYTES : Buffer.byteLength(text, 'utf8');
+  const total = Object.entries(environment).reduce(
+    (sum, [key, value]) => sum + size(key) + size(value),
+    0,
+  );
+  if (total <= ENVIRONMENT_LIMIT_BYTES) return;
+  const configBytes = size(config.toJson());
+  throw new ConfigError([
+    `${config.source}: the config document is ${configBytes} bytes as JSON, which with the other variables makes the collector's environment ${total} bytes; Lambda allows ${ENVIRONMENT_LIMIT_BYTES} bytes (4 KB). Drop unused sessions and defaults, or shorten names`,
+  ]);
+}
+
+function validateProps(props: CollectorProps, rate: Duration): void {
+  if (!rate.isUnresolved()) {
+    const minutes = rate.toSeconds({ integral: false }) / 60;
+    if (
+      !Number.isInteger(minutes) ||
+      minutes < MIN_SCHEDULE_MINUTES ||
+      minutes > MAX_SCHEDULE_MINUTES
+    )
+      throw new Error(
+        `Collector schedule: received ${minutes} minutes; expected whole minutes from ${MIN_SCHEDULE_MINUTES} to ${MAX_SCHEDULE_MINUTES} (7 days)`,
+      );
+  }
+  checkRange('memorySize', props.memorySize, 128, 10240, 'an integer number of MB');
+  checkDuration('timeout', props.timeout, Duration.seconds(1), Duration.minutes(15));
+  checkRange('retryAttempts', props.retryAttempts, 0, 185, 'an integer');
+  checkDuration('maxEventAge', props.maxEventAge, Duration.minutes(1), Duration.hours(24));
+}
+
+function checkRange(
+  name: string,
+  value: number | undefined,
+  min: number,
+  max: number,
+  rule: string,
+): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new Error(`Collector ${name}: received ${value}; expected ${rule} from ${min} to ${max}`);
+}
+
+function checkDuration(
+  name: string,
+  value: Duration | undefined,
+  min: Duration,
+  max: Duration,
+): void {
+  if (value === undefined || value.isUnresolved()) return;
+  const seconds = value.toSeconds({ integral: false });
+  if (seconds < min.toSeconds() || seconds > max.toSeconds())
+    throw new Error(
+      `Collector ${name}: received ${value.toHumanString()}; expected from ${min.toHumanString()} to ${max.toHumanString()}`,
+    );
+}

@@ -1,0 +1,81 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { Collector } from './collector.ts';
+import { DeploymentConfig } from './deployment-config.ts';
+import { Monitoring } from './monitoring.ts';
+import { StatsTable } from './stats-table.ts';
+
+export interface SesStatsStackProps extends StackProps {
+  /**
+   * The validated configuration: sources, schedule, raw-point retention, alarm thresholds.
+   *
+   * @default - the embedded default configuration
+   */
+  readonly config?: DeploymentConfig;
+}
+
+/** ses-stats: the scheduled collector, its table, its alarms and dashboard. */
+export class SesStatsStack extends Stack {
+  readonly table: Table;
+  readonly collectorFunction: NodejsFunction;
+  readonly topic: Topic;
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: SesStatsStackProps = {}) {
+    super(scope, id, {
+      description: 'ses-stats: durable history of Amazon SES sending statistics and quota usage',
+      ...props,
+    });
+    const config = props.config ?? DeploymentConfig.default();
+    const { settings } = config;
+
+    // Construct ids below are a contract: renaming one replaces its resources.
+    const statsTable = new StatsTable(this, 'StatsTable', {
+      ...(settings.rawRetentionDays === undefined
+        ? {}
+        : { rawRetention: Duration.days(settings.rawRetentionDays) }),
+    });
+    this.table = statsTable.table;
+
+    const collector = new Collector(this, 'Collector', { table: this.table, config });
+    this.collectorFunction = collector.lambdaFunction;
+
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      collectorFunction: collector.lambdaFunction,
+      deadLetterQueue: collector.deadLetterQueue,
+      schedule: collector.rate,
+      statisticsDatasets: settings.activities.map((a) => a.statisticsDataset),
+      usageDatasets: settings.activities.map((a) => a.usageDataset),
+      bounceRateThreshold: settings.alarms.bounceRate,
+      complaintRateThreshold: settings.alarms.complaintRate,
+      quotaUtilisationThreshold: settings.alarms.quotaUtilisation,
+      ...(settings.alarms.email === undefined ? {} : { alarmEmail: settings.alarms.email }),
+    });
+    this.topic = monitoring.topic;
+    this.dashboard = monitoring.dashboard;
+
+    // The read API (API Gateway + api handler, read-only on the table) joins here in its own
+    // construct, given `this.table`; nothing above needs to change for it.
+
+    new CfnOutput(this, 'TableName', {
+      value: this.table.tableName,
+      description: 'DynamoDB table holding every dataset (retained on stack deletion)',
+    });
+    new CfnOutput(this, 'CollectorFunctionName', {
+      value: this.collectorFunction.functionName,
+      description: 'Collector Lambda function (invoke it to collect now)',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.topic.topicArn,
+      description: 'SNS topic receiving every ses-stats alarm',
+    });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of the datasets, rates and quota',
+    });
+  }
+}

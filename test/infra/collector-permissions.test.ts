@@ -1,0 +1,314 @@
+import { readFileSync } from 'node:fs';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import type { ConfigInput, SecretRef } from '../../lambda/config/schema.ts';
+import type { SesStatsStack } from '../../lib/ses-stats-stack.ts';
+import {
+  actionsOf,
+  DEFAULT_ACTIVITY,
+  document,
+  EXAMPLE_CONFIG,
+  identityStatements,
+  logicalId,
+  sesStatsStack,
+} from './support.ts';
+
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+
+function collectorStatements(stack: SesStatsStack) {
+  const collector = stack.node.findChild('Collector');
+  return {
+    role: logicalId(collector.node.findChild('Role')),
+    dlq: logicalId(collector.node.findChild('DeadLetterQueue')),
+    logGroup: logicalId(collector.node.findChild('LogGroup')),
+    table: logicalId(stack.table),
+  };
+}
+
+/** The collector role's policy must be exactly these statements, in this order. */
+function expectCollectorPolicy(
+  template: Template,
+  stack: SesStatsStack,
+  extra: readonly object[],
+): void {
+  const ids = collectorStatements(stack);
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    Roles: [{ Ref: ids.role }],
+    PolicyDocument: {
+      Statement: Match.exact([
+        {
+          Action: 'sqs:SendMessage',
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [ids.dlq, 'Arn'] },
+        },
+        {
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [ids.logGroup, 'Arn'] },
+        },
+        {
+          Action: ['ses:GetSendQuota', 'ses:GetSendStatistics'],
+          Effect: 'Allow',
+          Resource: '*',
+        },
+        ...extra,
+        {
+          Action: [
+            'dynamodb:BatchWriteItem',
+            'dynamodb:GetItem',
+            'dynamodb:PutItem',
+            'dynamodb:Query',
+          ],
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [ids.table, 'Arn'] },
+        },
+      ]),
+      Version: '2012-10-17',
+    },
+  });
+}
+
+const keysSession = (secretAccessKey: SecretRef) => ({
+  credentials: { type: 'keys' as const, accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey },
+});
+
+describe('collector permissions', () => {
+  it('grants only SES statistics, the table, its log group and its dead-letter queue by default', () => {
+    const { stack, template } = sesStatsStack(document());
+
+    expectCollectorPolicy(template, stack, []);
+  });
+
+  it('has no sts:AssumeRole statement without assume-role sessions', () => {
+    const { template } = sesStatsStack(document());
+
+    const actions = identityStatements(template).flatMap(actionsOf);
+
+    expect(actions).not.toContain('sts:AssumeRole');
+    expect(actions).not.toContain('secretsmanager:GetSecretValue');
+  });
+
+  it('allows sts:AssumeRole on exactly the configured role ARNs, once each', () => {
+    const role = (name: string) => ({
+      credentials: {
+        type: 'assumeRole' as const,
+        roleArn: `arn:aws:iam::111122223333:role/${name}`,
+      },
+    });
+    const input: ConfigInput = {
+      sessions: { a: role('reader-a'), b: role('reader-b') },
+      activities: [
+        { session: 'a', usageDataset: 'u1', statisticsDataset: 's1' },
+        { session: 'b', usageDataset: 'u2', statisticsDataset: 's2' },
+        { connection: role('reader-a'), usageDataset: 'u3', statisticsDataset: 's3' },
+      ],
+    };
+
+    const { stack, template } = sesStatsStack(input);
+
+    expectCollectorPolicy(template, stack, [
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Resource: [
+          'arn:aws:iam::111122223333:role/reader-a',
+          'arn:aws:iam::111122223333:role/reader-b',
+        ],
+      },
+    ]);
+  });
+
+  it('scopes secretsmanager:GetSecretValue to the referenced secrets: names in this account and region, ARNs as given', () => {
+    const givenArn = 'arn:aws:secretsmanager:us-east-1:444455556666:secret:proxy-password-AbCdEf';
+    const input: ConfigInput = {
+      sessions: {
+        keys: keysSession({ secretId: 'ses/keys', jsonKey: 'secret' }),
+        proxied: {
+          proxy: {
+            host: 'proxy.internal',
+            port: 3128,
+            user: 'ses',
+            passwordSecret: { secretId: givenArn },
+          },
+        },
+      },
+      activities: [
+        { session: 'keys', usageDataset: 'u1', statisticsDataset: 's1' },
+        { session: 'proxied', usageDataset: 'u2', statisticsDataset: 's2' },
+      ],
+    };
+
+    const { stack, template } = sesStatsStack(input, { env: ENV });
+
+    expectCollectorPolicy(template, stack, [
+      {
+        Action: 'secretsmanager:GetSecretValue',
+        Effect: 'Allow',
+        Resource: [
+          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses/keys-??????',
+          givenArn,
+        ],
+      },
+    ]);
+  });
+
+  it('builds the name-based secret ARN from the deployment account and region when they are not known', () => {
+    const input = document({
+      sessions: { SESSession1: keysSession({ secretId: 'ses/keys' }) },
+    });
+
+    const { template } = sesStatsStack(input);
+
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: 'secretsmanager:GetSecretValue',
+            Effect: 'Allow',
+            Resource: {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':secretsmanager:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':secret:ses/keys-??????',
+                ],
+              ],
+            },
+          },
+        ]),
+      },
+    });
+  });
+
+  it('grants nothing for sessions no activity uses', () => {
+    const input: ConfigInput = {
+      sessions: {
+        used: {},
+        unused: {
+          credentials: {
+            type: 'assumeRole' as const,
+            roleArn: 'arn:aws:iam::111122223333:role/unused',
+          },
+        },
+        unusedKeys: keysSession({ env: 'SECRET' }),
+      },
+      activities: [{ ...DEFAULT_ACTIVITY, session: 'used' }],
+    };
+
+    const { stack, template } = sesStatsStack(input);
+
+    expectCollectorPolicy(template, stack, []);
+  });
+
+  it.each([
+    [
+      'a session secret key',
+      document({ sessions: { SESSession1: keysSession({ env: 'SES_SECRET' }) } }),
+      /sessions\.SESSession1\.credentials\.secretAccessKey: received \{"env": "SES_SECRET"\}; the deployed collector cannot read environment variable secrets, use \{"secretId": "name-or-arn"\}/,
+    ],
+    [
+      'a proxy password',
+      document({
+        sessions: {
+          SESSession1: {
+            proxy: {
+              host: 'proxy',
+              port: 8080,
+              user: 'u',
+              passwordSecret: { env: 'PROXY_PASSWORD' },
+            },
+          },
+        },
+      }),
+      /sessions\.SESSession1\.proxy\.passwordSecret: received \{"env": "PROXY_PASSWORD"\}/,
+    ],
+    [
+      'an inline connection',
+      document({
+        sessions: {},
+        activities: [
+          { connection: keysSession({ env: 'INLINE' }), usageDataset: 'u', statisticsDataset: 's' },
+        ],
+      }),
+      /activities\[0\]\.connection\.credentials\.secretAccessKey: received \{"env": "INLINE"\}/,
+    ],
+  ])('rejects an {env} secret reference in %s', (_case, input, message) => {
+    expect(() => sesStatsStack(input)).toThrow(message);
+  });
+
+  it('lets the scheduler invoke only the collector and write only to its dead-letter queue', () => {
+    const { stack, template } = sesStatsStack(document());
+    const collector = stack.node.findChild('Collector');
+    const fn = logicalId(stack.collectorFunction);
+
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(collector.node.findChild('SchedulerRole')) }],
+      PolicyDocument: {
+        Statement: Match.exact([
+          {
+            Action: 'lambda:InvokeFunction',
+            Effect: 'Allow',
+            Resource: [
+              { 'Fn::GetAtt': [fn, 'Arn'] },
+              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [fn, 'Arn'] }, ':*']] },
+            ],
+          },
+          {
+            Action: 'sqs:SendMessage',
+            Effect: 'Allow',
+            Resource: {
+              'Fn::GetAtt': [logicalId(collector.node.findChild('DeadLetterQueue')), 'Arn'],
+            },
+          },
+        ]),
+        Version: '2012-10-17',
+      },
+    });
+  });
+
+  it('attaches no managed policy to any role', () => {
+    const { template } = sesStatsStack(document());
+
+    template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+
+  it('has no wildcard action in any identity policy, with every kind of source configured', () => {
+    const input = JSON.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
+    const { template } = sesStatsStack(input);
+
+    const actions = identityStatements(template).flatMap(actionsOf);
+
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+  });
+
+  it('gives kms:* in the alarm key policy only to the account, as the AWS default key policy does', () => {
+    const { template } = sesStatsStack(document());
+    const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+
+    const wildcards = (key?.Properties.KeyPolicy.Statement ?? []).filter(
+      (s: { Action: string | string[] }) => [s.Action].flat().some((a) => a.includes('*')),
+    );
+
+    expect(wildcards).toEqual([
+      {
+        Action: 'kms:*',
+        Effect: 'Allow',
+        Principal: {
+          AWS: {
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root'],
+            ],
+          },
+        },
+        Resource: '*',
+      },
+    ]);
+  });
+});

@@ -1,0 +1,322 @@
+import { Duration, type Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { type ConfigInput, DEFAULT_CONFIG } from '../../lambda/config/schema.ts';
+import { Collector, type CollectorProps } from '../../lib/collector.ts';
+import { config, DEFAULT_SESSION, document, logicalId, newStack } from './support.ts';
+
+function collector(
+  props: Partial<CollectorProps> = {},
+  configDocument?: ConfigInput,
+): { stack: Stack; collector: Collector; template: Template } {
+  const stack = newStack();
+  const table = new Table(stack, 'Table', {
+    partitionKey: { name: 'pk', type: AttributeType.STRING },
+  });
+  const created = new Collector(stack, 'Collector', {
+    table,
+    ...(configDocument === undefined ? {} : { config: config(configDocument) }),
+    ...props,
+  });
+  return { stack, collector: created, template: Template.fromStack(stack) };
+}
+
+const build = (props: Partial<CollectorProps>) => () => collector(props);
+
+describe('Collector', () => {
+  describe('function', () => {
+    it('runs Node.js 24 on ARM64 with explicit memory and timeout', () => {
+      const { template } = collector();
+
+      template.resourceCountIs('AWS::Lambda::Function', 1);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        MemorySize: 256,
+        Timeout: 300,
+        Handler: 'index.handler',
+      });
+    });
+
+    it('takes memory, timeout and log retention from props', () => {
+      const { template } = collector({
+        memorySize: 512,
+        timeout: Duration.minutes(10),
+        logRetention: RetentionDays.ONE_YEAR,
+      });
+
+      template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 512, Timeout: 600 });
+      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    });
+
+    it('logs to its own log group with a retention', () => {
+      const { collector: created, template } = collector();
+
+      template.resourceCountIs('AWS::Logs::LogGroup', 1);
+      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        LoggingConfig: { LogGroup: { Ref: logicalId(created.logGroup) } },
+      });
+    });
+
+    it('reserves a concurrency of 1 so runs never overlap', () => {
+      const { template } = collector();
+
+      template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1 });
+    });
+
+    it('sends runs that still fail after the asynchronous retries to the dead-letter queue', () => {
+      const { collector: created, template } = collector();
+
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        DeadLetterConfig: {
+          TargetArn: { 'Fn::GetAtt': [logicalId(created.deadLetterQueue), 'Arn'] },
+        },
+      });
+    });
+
+    it('passes the table name, the config document and source maps in its environment', () => {
+      const { stack, template } = collector();
+
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: {
+            SES_STATS_TABLE_NAME: { Ref: logicalId(stack.node.findChild('Table')) },
+            SES_STATS_CONFIG: JSON.stringify(DEFAULT_CONFIG),
+            NODE_OPTIONS: '--enable-source-maps',
+            POWERTOOLS_SERVICE_NAME: 'ses-stats',
+            POWERTOOLS_METRICS_NAMESPACE: 'SesStats',
+          },
+        },
+      });
+    });
+
+    it('puts the given config document in the environment as compact JSON', () => {
+      const input = document({ scheduleMinutes: 15 });
+
+      const { template } = collector({}, input);
+
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ SES_STATS_CONFIG: JSON.stringify(input) }) },
+      });
+    });
+
+    it('merges the caller environment with its own', () => {
+      const { template } = collector({ environment: { POWERTOOLS_LOG_LEVEL: 'DEBUG' } });
+
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_LOG_LEVEL: 'DEBUG',
+            SES_STATS_TABLE_NAME: Match.anyValue(),
+            SES_STATS_CONFIG: Match.anyValue(),
+          }),
+        },
+      });
+    });
+
+    it('rejects a caller environment that overrides its own variables', () => {
+      expect(build({ environment: { SES_STATS_CONFIG: '{}' } })).toThrow(
+        /Collector environment: received SES_STATS_CONFIG; these variables are set by the collector itself/,
+      );
+    });
+
+    it('rejects a config document too large for the 4 KB Lambda environment', () => {
+      const activities = Array.from({ length: 60 }, (_, i) => ({
+        session: DEFAULT_SESSION,
+        usageDataset: `usage-dataset-number-${i}`,
+        statisticsDataset: `statistics-dataset-number-${i}`,
+      }));
+
+      expect(() => collector({}, document({ activities }))).toThrow(
+        /the config document is \d+ bytes as JSON, which with the other variables makes the collector's environment \d+ bytes; Lambda allows 4096 bytes \(4 KB\)/,
+      );
+    });
+
+    it.each([
+      [
+        'memorySize 64',
+        { memorySize: 64 },
+        /Collector memorySize: received 64; expected an integer number of MB from 128 to 10240/,
+      ],
+      ['memorySize 256.5', { memorySize: 256.5 }, /Collector memorySize: received 256.5;/],
+      [
+        'timeout 16 minutes',
+        { timeout: Duration.minutes(16) },
+        /Collector timeout: received 16 minutes; expected from 1 second to 15 minutes/,
+      ],
+      [
+        'timeout 500 ms',
+        { timeout: Duration.millis(500) },
+        /Collector timeout: received 500 millis; expected from 1 second/,
+      ],
+    ])('rejects %s', (_case, props, message) => {
+      expect(build(props)).toThrow(message);
+    });
+  });
+
+  describe('schedule', () => {
+    it('runs hourly by default, through EventBridge Scheduler', () => {
+      const { template } = collector();
+
+      template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'rate(1 hour)',
+        State: 'ENABLED',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+      });
+    });
+
+    it('follows scheduleMinutes of the config', () => {
+      const { template } = collector({}, document({ scheduleMinutes: 30 }));
+
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'rate(30 minutes)',
+      });
+    });
+
+    it('takes a schedule prop over the config', () => {
+      const { collector: created, template } = collector(
+        { schedule: Duration.days(7) },
+        document({ scheduleMinutes: 30 }),
+      );
+
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'rate(7 days)',
+      });
+      expect(created.rate.toMinutes()).toBe(10080);
+    });
+
+    it('invokes the function with an explicit retry policy and the dead-letter queue', () => {
+      const { collector: created, template } = collector();
+
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        Target: {
+          Arn: { 'Fn::GetAtt': [logicalId(created.lambdaFunction), 'Arn'] },
+          RoleArn: { 'Fn::GetAtt': [logicalId(created.schedulerRole), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: {
+            Arn: { 'Fn::GetAtt': [logicalId(created.deadLetterQueue), 'Arn'] },
+          },
+        },
+      });
+    });
+
+    it('keeps an undeliverable invocation no longer than one schedule period', () => {
+      const { template } = collector({}, document({ scheduleMinutes: 10 }));
+
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        Target: Match.objectLike({
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 600 },
+        }),
+      });
+    });
+
+    it('takes the retry policy from props', () => {
+      const { template } = collector({ retryAttempts: 0, maxEventAge: Duration.minutes(2) });
+
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        Target: Match.objectLike({
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 120 },
+        }),
+      });
+    });
+
+    it('lets only EventBridge Scheduler of this account assume its role', () => {
+      const { collector: created, template } = collector();
+
+      template.hasResource('AWS::IAM::Role', {
+        Properties: Match.objectLike({
+          AssumeRolePolicyDocument: Match.objectLike({
+            Statement: [
+              {
+                Action: 'sts:AssumeRole',
+                Effect: 'Allow',
+                Principal: { Service: 'scheduler.amazonaws.com' },
+                Condition: {
+                  StringEquals: {
+                    'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+                    'aws:SourceArn': Match.anyValue(),
+                  },
+                },
+              },
+            ],
+          }),
+        }),
+      });
+      expect(logicalId(created.schedulerRole)).toMatch(/^CollectorSchedulerRole/);
+    });
+
+    it.each([
+      [
+        '4 minutes',
+        Duration.minutes(4),
+        /Collector schedule: received 4 minutes; expected whole minutes from 5 to 10080 \(7 days\)/,
+      ],
+      [
+        '10081 minutes',
+        Duration.minutes(10081),
+        /Collector schedule: received 10081 minutes; expected/,
+      ],
+      [
+        '330 seconds',
+        Duration.seconds(330),
+        /Collector schedule: received 5.5 minutes; expected whole minutes/,
+      ],
+    ])('rejects a schedule of %s', (_case, schedule, message) => {
+      expect(build({ schedule })).toThrow(message);
+    });
+
+    it('accepts the bounds of the schedule, 5 minutes and 7 days', () => {
+      expect(() => collector({ schedule: Duration.minutes(5) })).not.toThrow();
+      expect(() => collector({ schedule: Duration.minutes(10080) })).not.toThrow();
+    });
+
+    it.each([
+      [
+        'retryAttempts 186',
+        { retryAttempts: 186 },
+        /Collector retryAttempts: received 186; expected an integer from 0 to 185/,
+      ],
+      ['retryAttempts -1', { retryAttempts: -1 }, /Collector retryAttempts: received -1;/],
+      [
+        'maxEventAge 59 seconds',
+        { maxEventAge: Duration.seconds(59) },
+        /Collector maxEventAge: received 59 seconds; expected from 1 minute to 1 day/,
+      ],
+      [
+        'maxEventAge 25 hours',
+        { maxEventAge: Duration.hours(25) },
+        /Collector maxEventAge: received 1 day 1 hour;/,
+      ],
+    ])('rejects %s', (_case, props, message) => {
+      expect(build(props)).toThrow(message);
+    });
+  });
+
+  describe('dead-letter queue', () => {
+    it('is encrypted with SQS-managed keys and refuses requests without TLS', () => {
+      const { collector: created, template } = collector();
+
+      template.resourceCountIs('AWS::SQS::Queue', 1);
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: logicalId(created.deadLetterQueue) }],
+        PolicyDocument: {
+          Statement: [
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ],
+        },
+      });
+    });
+  });
+});

@@ -1,0 +1,139 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stack, Token } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DeploymentConfig, loadConfig } from '../../lib/deployment-config.ts';
+import { defineSesStatsApp } from '../../lib/ses-stats-app.ts';
+import { environmentFromContext } from '../../lib/stack-environment.ts';
+import { document, EXAMPLE_CONFIG, logicalId, newApp, sesStatsStack } from './support.ts';
+
+function configFile(content: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'ses-stats-config-')), 'config.json');
+  writeFileSync(path, content);
+  return path;
+}
+
+describe('SesStatsStack', () => {
+  it('outputs the table name, function name, topic ARN and dashboard name', () => {
+    const { stack, template } = sesStatsStack(document());
+
+    template.hasOutput('TableName', { Value: { Ref: logicalId(stack.table) } });
+    template.hasOutput('CollectorFunctionName', {
+      Value: { Ref: logicalId(stack.collectorFunction) },
+    });
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack.topic) } });
+    template.hasOutput('DashboardName', { Value: { Ref: logicalId(stack.dashboard) } });
+  });
+
+  it('is environment-agnostic without account and region context', () => {
+    const { stack } = sesStatsStack(document());
+
+    expect(Token.isUnresolved(stack.account)).toBe(true);
+    expect(Token.isUnresolved(stack.region)).toBe(true);
+    expect(stack.environment).toBe('aws://unknown-account/unknown-region');
+  });
+});
+
+describe('defineSesStatsApp', () => {
+  it('builds the stack from the default config when no config is given', () => {
+    const app = newApp();
+
+    const stack = defineSesStatsApp(app);
+
+    Template.fromStack(stack).hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 hour)',
+    });
+    expect(stack.stackName).toBe('SesStats');
+  });
+
+  it('reads the config file named by -c config', () => {
+    const app = newApp({ config: EXAMPLE_CONFIG });
+
+    const stack = defineSesStatsApp(app);
+
+    Template.fromStack(stack).hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(30 minutes)',
+    });
+  });
+
+  it('deploys to the account and region given as context', () => {
+    const app = newApp({ account: '123456789012', region: 'eu-central-1' });
+
+    const stack = defineSesStatsApp(app);
+
+    expect(stack.environment).toBe('aws://123456789012/eu-central-1');
+  });
+
+  it('rejects a config file with a bad field, naming the field and the value', () => {
+    const path = configFile(JSON.stringify(document({ scheduleMinutes: 2 })));
+    const app = newApp({ config: path });
+
+    expect(() => defineSesStatsApp(app)).toThrow(
+      /scheduleMinutes: received 2; expected whole minutes from 5 to 10080/,
+    );
+  });
+});
+
+describe('loadConfig', () => {
+  it('returns the embedded default without -c config', () => {
+    const config = loadConfig(newApp());
+
+    expect(config.settings.scheduleMinutes).toBe(60);
+    expect(config.settings.activities.map((a) => [a.usageDataset, a.statisticsDataset])).toEqual([
+      ['usageData', 'statsData'],
+    ]);
+    expect(config.toJson()).toBe(DeploymentConfig.default().toJson());
+  });
+
+  it('rejects a missing file, naming it', () => {
+    expect(() => loadConfig(newApp({ config: '/nonexistent/ses-stats.json' }))).toThrow(
+      /\/nonexistent\/ses-stats.json: cannot read the file \(not found\)/,
+    );
+  });
+
+  it('rejects a file that is not JSON, naming it', () => {
+    const path = configFile('{ "activities": ');
+
+    expect(() => loadConfig(newApp({ config: path }))).toThrow(ConfigError);
+    expect(() => loadConfig(newApp({ config: path }))).toThrow(/config.json: not valid JSON/);
+  });
+
+  it('rejects an empty -c config', () => {
+    expect(() => loadConfig(newApp({ config: ' ' }))).toThrow(
+      /-c config: received " "; expected the path of a JSON config file/,
+    );
+  });
+});
+
+describe('environmentFromContext', () => {
+  it('returns no account or region without context', () => {
+    expect(environmentFromContext(newApp())).toEqual({});
+  });
+
+  it('accepts a region alone', () => {
+    expect(environmentFromContext(newApp({ region: 'us-west-2' }))).toEqual({
+      region: 'us-west-2',
+    });
+  });
+
+  it.each([
+    ['account', { account: '1234' }, /-c account: received "1234"; expected a 12-digit account id/],
+    [
+      'region',
+      { region: 'mars' },
+      /-c region: received "mars"; expected a region such as us-east-1/,
+    ],
+  ])('rejects a bad %s', (_case, context, message) => {
+    expect(() => environmentFromContext(newApp(context))).toThrow(message);
+  });
+
+  it('is what the stack gets', () => {
+    const stack = new Stack(newApp(), 'S', {
+      env: environmentFromContext(newApp({ region: 'eu-west-1' })),
+    });
+
+    expect(stack.region).toBe('eu-west-1');
+  });
+});

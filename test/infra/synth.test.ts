@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_CONFIG, REPO_ROOT } from './support.ts';
+
+const run = promisify(execFile);
+
+interface Outcome {
+  readonly code: number;
+  readonly stderr: string;
+  readonly outdir: string;
+}
+
+/** `npx cdk synth` offline: no AWS account, no Docker, no telemetry, no notices. */
+async function cdkSynth(...context: string[]): Promise<Outcome> {
+  const outdir = mkdtempSync(join(tmpdir(), 'ses-stats-synth-'));
+  const args = ['cdk', 'synth', '--no-notices', '--quiet', '-o', outdir, ...context];
+  try {
+    const { stderr } = await run('npx', args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', AWS_EC2_METADATA_DISABLED: 'true' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, stderr, outdir };
+  } catch (error) {
+    const failed = error as { code?: number; stderr?: string };
+    return { code: failed.code ?? 1, stderr: failed.stderr ?? String(error), outdir };
+  }
+}
+
+interface LintMatch {
+  readonly Level: string;
+  readonly Rule: { readonly Id: string };
+  readonly Message: string;
+}
+
+/** cfn-lint findings, or undefined when cfn-lint is not installed. */
+async function cfnLint(template: string): Promise<LintMatch[] | undefined> {
+  try {
+    await run('cfn-lint', ['--version']);
+  } catch {
+    return undefined;
+  }
+  try {
+    await run('cfn-lint', ['--format', 'json', template]);
+    return [];
+  } catch (error) {
+    const { stdout } = error as { stdout?: string };
+    return JSON.parse(stdout ?? '[]');
+  }
+}
+
+/**
+ * CDK makes a function depend on its role explicitly (DependsOn) as well as through GetAtt,
+ * which cfn-lint reports as redundant: harmless, and not ours to change.
+ */
+const KNOWN_WARNINGS = ['W3005'];
+
+describe('cdk synth (the CLI, offline)', () => {
+  let withDefault: Outcome;
+  let withExample: Outcome;
+  let withBadConfig: Outcome;
+
+  beforeAll(async () => {
+    const bad = join(mkdtempSync(join(tmpdir(), 'ses-stats-bad-')), 'bad.json');
+    writeFileSync(bad, JSON.stringify({ scheduleMinutes: 3, activities: [{ connection: {} }] }));
+    [withDefault, withExample, withBadConfig] = await Promise.all([
+      cdkSynth(),
+      cdkSynth('-c', `config=${EXAMPLE_CONFIG}`),
+      cdkSynth('-c', `config=${bad}`),
+    ]);
+  }, 120_000);
+
+  it.each([
+    ['the default config', () => withDefault],
+    ['the example multi-session config', () => withExample],
+  ])('synthesizes with %s', (_case, outcome) => {
+    const { code, stderr, outdir } = outcome();
+
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports).toEqual([]);
+  });
+
+  it('puts the example config into the template', () => {
+    const template = readFileSync(join(withExample.outdir, 'SesStats.template.json'), 'utf8');
+
+    expect(template).toContain('rate(30 minutes)');
+    expect(template).toContain('arn:aws:iam::111122223333:role/ses-stats-reader');
+    expect(template).toContain(':secret:ses-stats/marketing-??????');
+    expect(template).toContain('ses-alerts@example.com');
+  });
+
+  it('fails on a bad config, naming each field and value', () => {
+    expect(withBadConfig.code).not.toBe(0);
+    expect(withBadConfig.stderr).toMatch(
+      /scheduleMinutes: received 3; expected whole minutes from 5 to 10080/,
+    );
+    expect(withBadConfig.stderr).toMatch(/activities\[0\]\.usageDataset: received nothing/);
+  });
+
+  it.each([
+    ['the default config', () => withDefault],
+    ['the example multi-session config', () => withExample],
+  ])('passes cfn-lint with %s (when cfn-lint is installed)', async (_case, outcome) => {
+    const findings = await cfnLint(join(outcome().outdir, 'SesStats.template.json'));
+    if (findings === undefined) return;
+
+    const unexpected = findings.filter(
+      (f) => f.Level === 'Error' || !KNOWN_WARNINGS.includes(f.Rule.Id),
+    );
+    expect(unexpected.map((f) => `${f.Level} ${f.Rule.Id}: ${f.Message}`)).toEqual([]);
+  });
+});
