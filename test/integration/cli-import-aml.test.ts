@@ -89,7 +89,9 @@ describe('ses-stats', () => {
     const run = await runCli(['colect']);
 
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('unknown command "colect"; commands: collect, query, datasets, summary, import-aml');
+    expect(run.stderr).toContain(
+      'unknown command "colect"; commands: collect, query, datasets, summary, import-aml',
+    );
   });
 
   it('prints usage for --help', async () => {
