@@ -69,6 +69,10 @@ export class SesStatsStack extends Stack {
       value: this.collectorFunction.functionName,
       description: 'Collector Lambda function (invoke it to collect now)',
     });
+    new CfnOutput(this, 'CollectorRoleArn', {
+      value: collector.role.roleArn,
+      description: 'Role the collector runs as: trust it from cross-account assumeRole roles',
+    });
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.topic.topicArn,
       description: 'SNS topic receiving every ses-stats alarm',

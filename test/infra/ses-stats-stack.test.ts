@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack, Token } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DeploymentConfig, loadConfig } from '../../lib/deployment-config.ts';
 import { defineSesStatsApp } from '../../lib/ses-stats-app.ts';
@@ -16,12 +16,15 @@ function configFile(content: string): string {
 }
 
 describe('SesStatsStack', () => {
-  it('outputs the table name, function name, topic ARN and dashboard name', () => {
+  it('outputs the table name, function name, collector role ARN, topic ARN and dashboard name', () => {
     const { stack, template } = sesStatsStack(document());
 
     template.hasOutput('TableName', { Value: { Ref: logicalId(stack.table) } });
     template.hasOutput('CollectorFunctionName', {
       Value: { Ref: logicalId(stack.collectorFunction) },
+    });
+    template.hasOutput('CollectorRoleArn', {
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CollectorRole'), 'Arn'] },
     });
     template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack.topic) } });
     template.hasOutput('DashboardName', { Value: { Ref: logicalId(stack.dashboard) } });
