@@ -200,8 +200,8 @@ describe('ses-stats collect', () => {
     const [first, second] = fake.requests
       .filter((r) => r.action === 'GetSendStatistics')
       .map((r) => r.at.getTime());
-    // Arrival times carry connection set-up jitter; unpaced calls would arrive within a few ms.
-    expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(900);
+    // Starts are 1 s apart; arrivals add each client's set-up jitter. Unpaced calls arrive within a few ms.
+    expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(500);
   });
 
   it('prints the stack trace only with --verbose', async () => {

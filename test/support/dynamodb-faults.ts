@@ -7,6 +7,7 @@ export interface FaultLog {
 }
 
 type Input = { RequestItems?: Record<string, unknown[]> };
+type Throttled = { throttlesLeft?: number };
 type Output = { output: { UnprocessedItems?: Record<string, unknown[]> } };
 
 /**
@@ -20,12 +21,24 @@ export function injectDynamoDbFaults(
   options: { throttleEvery?: number; unprocessedBatches?: number },
 ): FaultLog {
   const log: FaultLog = { throttled: 0, unprocessed: 0 };
-  let calls = 0;
+  let commands = 0;
   let batches = 0;
+  // Every Nth command is throttled on its first two attempts, then let through: deterministic
+  // whatever the concurrency, and within the SDK's retries.
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      calls++;
-      if (options.throttleEvery !== undefined && calls % options.throttleEvery === 0) {
+      commands++;
+      if (options.throttleEvery !== undefined && commands % options.throttleEvery === 0)
+        (context as Throttled).throttlesLeft = 2;
+      return next(args);
+    },
+    { step: 'initialize', name: 'chooseThrottled' },
+  );
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const chosen = context as Throttled;
+      if ((chosen.throttlesLeft ?? 0) > 0) {
+        chosen.throttlesLeft = (chosen.throttlesLeft ?? 0) - 1;
         log.throttled++;
         throw Object.assign(
           new Error(`Throughput exceeded (injected into ${context.commandName})`),
