@@ -170,3 +170,17 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
     return pending;
   };
 }
+
+/** One source per session (activities sharing a session share its client), one per inline connection. */
+export function sourcesFor<A extends { readonly source: string; readonly connection: Connection }>(
+  activities: readonly A[],
+  options: SesSourceOptions,
+): Array<{ activity: A; source: SesStatisticsSource }> {
+  const bySession = new Map<string, SesStatisticsSource>();
+  return activities.map((activity) => {
+    const shared = activity.source === 'inline' ? undefined : bySession.get(activity.source);
+    const source = shared ?? new SesStatisticsSource(activity.connection, options);
+    if (activity.source !== 'inline') bySession.set(activity.source, source);
+    return { activity, source };
+  });
+}

@@ -1,6 +1,6 @@
 import { createSecretReader, redact } from '../adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
-import { SesStatisticsSource } from '../adapters/ses-statistics-source.ts';
+import { sourcesFor } from '../adapters/ses-statistics-source.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { ConfigError } from '../config/errors.ts';
 import { readJsonFile } from '../config/file.ts';
@@ -99,10 +99,7 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
   const format = oneOf('--format', values.format, FORMATS, io.stdout.isTTY ? 'table' : 'json');
   const config = loadConfig(values);
   const secrets = createSecretReader({ env: io.env, secretsManager: powertoolsSecretsManager });
-  const runs = config.activities.map((activity) => ({
-    activity,
-    source: new SesStatisticsSource(activity.connection, { secrets }),
-  }));
+  const runs = sourcesFor(config.activities, { secrets });
   if (
     values['no-store'] &&
     (values.table !== undefined || values['dynamodb-endpoint'] !== undefined)

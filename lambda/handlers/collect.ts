@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbDatasetStore } from '../adapters/dynamodb-dataset-store.ts';
 import { createSecretReader, redact } from '../adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
-import { SesStatisticsSource } from '../adapters/ses-statistics-source.ts';
+import { sourcesFor } from '../adapters/ses-statistics-source.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { parseConfig } from '../config/schema.ts';
 import { ENV, METRICS } from '../constants.ts';
@@ -21,10 +21,7 @@ const store = new DynamoDbDatasetStore(new DynamoDBClient({}), {
   tableName: requiredEnv(ENV.TABLE_NAME),
   rawRetentionDays: config.rawRetentionDays,
 });
-const runs = config.activities.map((activity) => ({
-  activity,
-  source: new SesStatisticsSource(activity.connection, { secrets }),
-}));
+const runs = sourcesFor(config.activities, { secrets });
 
 /** The scheduled collector: every activity, stored; ends in error if any failed, after the others. */
 export const handler = async (): Promise<{ collected: number; failed: number }> => {

@@ -3,8 +3,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretReader } from '../../lambda/adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../../lambda/adapters/secrets-manager.ts';
-import { SesStatisticsSource } from '../../lambda/adapters/ses-statistics-source.ts';
-import { type ConnectionInput, connectionSchema } from '../../lambda/config/schema.ts';
+import { SesStatisticsSource, sourcesFor } from '../../lambda/adapters/ses-statistics-source.ts';
+import { type ConnectionInput, connectionSchema, parseConfig } from '../../lambda/config/schema.ts';
 import type { SourceCallError } from '../../lambda/core/ports.ts';
 import {
   FAKE_ACCESS_KEY_ID,
@@ -80,6 +80,25 @@ describe('SesStatisticsSource', () => {
       ['GetSendQuota', FAKE_ACCESS_KEY_ID],
       ['GetSendStatistics', FAKE_ACCESS_KEY_ID],
     ]);
+  });
+
+  it('builds one client per session and one per inline connection', () => {
+    const session = { region: 'us-east-1' };
+    const { activities } = parseConfig({
+      sessions: { a: session, b: session },
+      activities: [
+        { session: 'a', usageDataset: 'u1', statisticsDataset: 's1' },
+        { session: 'a', usageDataset: 'u2', statisticsDataset: 's2' },
+        { session: 'b', usageDataset: 'u3', statisticsDataset: 's3' },
+        { connection: session, usageDataset: 'u4', statisticsDataset: 's4' },
+        { connection: session, usageDataset: 'u5', statisticsDataset: 's5' },
+      ],
+    });
+
+    const sources = sourcesFor(activities, { secrets }).map((r) => r.source);
+
+    expect(new Set(sources).size).toBe(4);
+    expect(sources[0]).toBe(sources[1]);
   });
 
   it('sends the configured user agent', async () => {
