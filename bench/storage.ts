@@ -33,16 +33,7 @@ const activity = {
 };
 
 function rowsAt(now: number): StatisticsRow[] {
-  return world
-    .view(now)
-    .map((p) => ({
-      Timestamp: p.timestamp,
-      DeliveryAttempts: p.deliveryAttempts,
-      Bounces: p.bounces,
-      Complaints: p.complaints,
-      Rejects: p.rejects,
-    }))
-    .sort((a, b) => a.Timestamp.localeCompare(b.Timestamp));
+  return world.rows(now);
 }
 
 function resultAt(now: number): ActivityResult {

@@ -2,7 +2,6 @@ import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbDatasetStore } from '../../lambda/adapters/dynamodb-dataset-store.ts';
 import type { ActivityResult } from '../../lambda/core/activity.ts';
-import type { StatisticsRow } from '../../lambda/core/datasets.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { freshStore, localClient } from '../support/dynamodb.ts';
@@ -13,16 +12,7 @@ const activity = { name: 'stats', source: 'S1', usageDataset: 'usage', statistic
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 
 function fetchAt(now: number): ActivityResult {
-  const rows: StatisticsRow[] = new SesWorld()
-    .view(now)
-    .map((p) => ({
-      Timestamp: p.timestamp,
-      DeliveryAttempts: p.deliveryAttempts,
-      Bounces: p.bounces,
-      Complaints: p.complaints,
-      Rejects: p.rejects,
-    }))
-    .sort((a, b) => a.Timestamp.localeCompare(b.Timestamp));
+  const rows = new SesWorld().rows(now);
   return {
     activity,
     usage: {

@@ -1,3 +1,4 @@
+import type { StatisticsRow } from '../../lambda/core/datasets.ts';
 import type { FakePoint } from './fake-ses.ts';
 
 const MINUTE = 60_000;
@@ -16,6 +17,19 @@ export class SesWorld {
     private readonly settleMs = 3 * 60 * MINUTE,
     private readonly phaseMs = 7 * MINUTE,
   ) {}
+
+  /** The statistics dataset an activity builds from `view(now)`: the activity's columns, ascending. */
+  rows(now: number): StatisticsRow[] {
+    return this.view(now)
+      .map((p) => ({
+        Timestamp: p.timestamp,
+        DeliveryAttempts: p.deliveryAttempts,
+        Bounces: p.bounces,
+        Complaints: p.complaints,
+        Rejects: p.rejects,
+      }))
+      .sort((a, b) => a.Timestamp.localeCompare(b.Timestamp));
+  }
 
   /** What GetSendStatistics returns at `now`, unsorted. */
   view(now: number): FakePoint[] {
