@@ -1,7 +1,8 @@
 /**
  * The naive baseline for the cold-init benchmark: the same SDK clients and logger as the real
  * collector, all imported and built up front, doing the same steady-state work on its first call
- * (GetSendQuota, GetSendStatistics, read the stored window, write what changed), bundled with
+ * (GetSendQuota, GetSendStatistics, read the stored window, write what changed, store the usage
+ * snapshot, publish the same metrics), bundled with
  * esbuild's defaults (CommonJS, not minified).
  */
 
@@ -25,7 +26,9 @@ const config = z
   .parse(JSON.parse(process.env.SES_STATS_CONFIG ?? '{}'));
 const session = Object.values(config.sessions)[0];
 const ses = new SESClient({ endpoint: session?.serviceUrl, region: session?.region });
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
 const table = process.env.SES_STATS_TABLE_NAME ?? '';
 // Kept in the bundle, as in a handler that supports every option.
 export const optional = [fromTemporaryCredentials, getSecret, HttpProxyAgent];
@@ -64,7 +67,32 @@ export const handler = async () => {
       }),
     );
   }
-  metrics.addMetric('SentLast24Hours', MetricUnit.Count, quota.SentLast24Hours ?? 0);
+  await doc.send(
+    new PutCommand({
+      TableName: table,
+      Item: { pk: 'usage#usage', sk: new Date().toISOString(), ...quota, $metadata: undefined },
+    }),
+  );
+  const points = stats.SendDataPoints ?? [];
+  const sum = (key: 'DeliveryAttempts' | 'Bounces' | 'Complaints' | 'Rejects') =>
+    points.reduce((s, p) => s + (p[key] ?? 0), 0);
+  metrics.addDimension('Dataset', config.activities[0]?.statisticsDataset ?? '');
+  for (const key of ['DeliveryAttempts', 'Bounces', 'Complaints', 'Rejects'] as const)
+    metrics.addMetric(key, MetricUnit.Count, sum(key));
+  metrics.addMetric('BounceRate', MetricUnit.NoUnit, sum('Bounces') / sum('DeliveryAttempts'));
+  metrics.addMetric(
+    'ComplaintRate',
+    MetricUnit.NoUnit,
+    sum('Complaints') / sum('DeliveryAttempts'),
+  );
+  metrics.addMetric('CollectionSucceeded', MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+  metrics.addDimension('Dataset', 'usage');
+  metrics.addMetric(
+    'QuotaUtilisation',
+    MetricUnit.NoUnit,
+    (quota.SentLast24Hours ?? 0) / (quota.Max24HourSend ?? 1),
+  );
   metrics.publishStoredMetrics();
   logger.info('collected', { points: stats.SendDataPoints?.length });
   return { collected: 1, failed: 0 };

@@ -5,7 +5,12 @@ import {
   type UsageRow,
 } from './datasets.ts';
 import { Pacer } from './pacer.ts';
-import { type StoreReport, storeActivityResult } from './persist.ts';
+import {
+  type PreparedStore,
+  prepareStore,
+  type StoreReport,
+  storeActivityResult,
+} from './persist.ts';
 import { type Clock, SourceCallError, type StatisticsSource } from './ports.ts';
 import type { DatasetStore } from './store.ts';
 
@@ -104,11 +109,17 @@ export async function collectAll(
   const worker = async () => {
     for (let run = runs[next++]; run !== undefined; run = runs[next++]) {
       try {
+        // The store's reads run while SES answers; a failed read surfaces when storing.
+        const prepared =
+          deps.store === undefined
+            ? undefined
+            : prepareStore(deps.store, run.activity, deps.clock.now());
+        prepared?.catch(() => undefined);
         const result = await runActivity(run, deps.clock, pacer);
         results.push(
           deps.store === undefined
             ? result
-            : { ...result, stored: await store(deps.store, result) },
+            : { ...result, stored: await store(deps.store, result, prepared) },
         );
       } catch (cause) {
         failures.push({
@@ -147,10 +158,14 @@ class StoringError extends Error {
   }
 }
 
-async function store(target: DatasetStore, result: ActivityResult): Promise<StoreReport> {
+async function store(
+  target: DatasetStore,
+  result: ActivityResult,
+  prepared: Promise<PreparedStore> | undefined,
+): Promise<StoreReport> {
   const fetchedAt = new Date(result.usage.rows[0]?.CollectedAt ?? Number.NaN);
   try {
-    return await storeActivityResult(target, result, fetchedAt);
+    return await storeActivityResult(target, result, fetchedAt, prepared);
   } catch (error) {
     throw new StoringError(error);
   }

@@ -44,30 +44,44 @@ export async function storeActivityResult(
   store: DatasetStore,
   result: ActivityResult,
   fetchedAt: Date,
+  prepared?: Promise<PreparedStore>,
 ): Promise<StoreReport> {
   const { activity } = result;
   const fetched = fetchedAt.toISOString();
-  const [usageMeta, statsMeta] = await Promise.all([
-    store.getMeta(result.usage.name),
-    store.getMeta(result.statistics.name),
-  ]);
+  const needed = spansOf(result.statistics.rows);
+  const early = prepared === undefined ? undefined : await prepared;
+  // Reads first, all at once; nothing is written before both kinds are checked.
+  const [usageMeta, statsMeta, window] =
+    early !== undefined && covers(early.spans, needed)
+      ? [early.usageMeta, early.statsMeta, early.window]
+      : await Promise.all([
+          store.getMeta(result.usage.name),
+          store.getMeta(result.statistics.name),
+          readWindow(store, result.statistics.name, needed),
+        ]);
   checkKind(usageMeta, result.usage.name, 'usage');
   checkKind(statsMeta, result.statistics.name, 'statistics');
 
   const tally = { usage: 0, inserted: 0 };
   let points: PointsReport;
   try {
-    for (const row of result.usage.rows) {
-      await store.putUsage(result.usage.name, row);
-      tally.usage++;
-    }
-    points = await writeStatistics(
-      store,
-      result.statistics.name,
-      result.statistics.rows,
-      fetched,
-      tally,
-    );
+    const putUsage = async () => {
+      for (const row of result.usage.rows) {
+        await store.putUsage(result.usage.name, row);
+        tally.usage++;
+      }
+    };
+    [, points] = await Promise.all([
+      putUsage(),
+      writeStatistics(
+        store,
+        result.statistics.name,
+        result.statistics.rows,
+        fetched,
+        tally,
+        window,
+      ),
+    ]);
   } catch (error) {
     // What was written before the failure still counts; coverage moves only on success.
     await recordCounts(store, result, tally).catch(() => undefined);
@@ -75,47 +89,55 @@ export async function storeActivityResult(
   }
 
   const origin = { source: activity.source, activity: activity.name };
-  await updateMeta(store, result.usage.name, 'usage', (meta) => ({
-    ...meta,
-    ...origin,
-    ...extend(
-      meta,
-      result.usage.rows.map((r) => r.CollectedAt),
-    ),
-    count: meta.count + result.usage.rows.length,
-  }));
+  const coverageWindow = {
+    from: new Date(fetchedAt.getTime() - SES_WINDOW_MS).toISOString(),
+    to: fetched,
+  };
   let newGaps: Span[] = [];
-  await updateMeta(store, result.statistics.name, 'statistics', (meta) => {
-    const window = {
-      from: new Date(fetchedAt.getTime() - SES_WINDOW_MS).toISOString(),
-      to: fetched,
-    };
-    const coverage = meta.coverage;
-    // A window that does not touch the coverage leaves the span between them unseen.
-    newGaps =
-      coverage === undefined
-        ? []
-        : coverage.to < window.from
-          ? [{ from: coverage.to, to: window.from }]
-          : window.to < coverage.from
-            ? [{ from: window.to, to: coverage.from }]
-            : [];
-    return {
+  await Promise.all([
+    updateMeta(store, result.usage.name, 'usage', usageMeta, (meta) => ({
       ...meta,
       ...origin,
       ...extend(
         meta,
-        result.statistics.rows.map((r) => r.Timestamp),
+        result.usage.rows.map((r) => r.CollectedAt),
       ),
-      count: meta.count + tally.inserted,
-      coverage: {
-        from: coverage === undefined || window.from < coverage.from ? window.from : coverage.from,
-        to: coverage === undefined || window.to > coverage.to ? window.to : coverage.to,
-      },
-      gaps: [...subtractSpan(meta.gaps, window), ...newGaps],
-    };
-  });
+      count: meta.count + result.usage.rows.length,
+    })),
+    updateMeta(store, result.statistics.name, 'statistics', statsMeta, (meta) => {
+      newGaps = gapsBetween(meta.coverage, coverageWindow);
+      const coverage = meta.coverage;
+      return {
+        ...meta,
+        ...origin,
+        ...extend(
+          meta,
+          result.statistics.rows.map((r) => r.Timestamp),
+        ),
+        count: meta.count + tally.inserted,
+        coverage: {
+          from:
+            coverage === undefined || coverageWindow.from < coverage.from
+              ? coverageWindow.from
+              : coverage.from,
+          to:
+            coverage === undefined || coverageWindow.to > coverage.to
+              ? coverageWindow.to
+              : coverage.to,
+        },
+        gaps: [...subtractSpan(meta.gaps, coverageWindow), ...newGaps],
+      };
+    }),
+  ]);
   return { ...points, newGaps };
+}
+
+/** A window that does not touch the coverage leaves the span between them unseen. */
+function gapsBetween(coverage: Span | undefined, window: Span): Span[] {
+  if (coverage === undefined) return [];
+  if (coverage.to < window.from) return [{ from: coverage.to, to: window.from }];
+  if (window.to < coverage.from) return [{ from: window.to, to: coverage.from }];
+  return [];
 }
 
 async function recordCounts(
@@ -126,13 +148,13 @@ async function recordCounts(
   const { activity } = result;
   const origin = { source: activity.source, activity: activity.name };
   if (tally.usage > 0)
-    await updateMeta(store, result.usage.name, 'usage', (meta) => ({
+    await updateMeta(store, result.usage.name, 'usage', 'unread', (meta) => ({
       ...meta,
       ...origin,
       count: meta.count + tally.usage,
     }));
   if (tally.inserted > 0)
-    await updateMeta(store, result.statistics.name, 'statistics', (meta) => ({
+    await updateMeta(store, result.statistics.name, 'statistics', 'unread', (meta) => ({
       ...meta,
       ...origin,
       count: meta.count + tally.inserted,
@@ -159,14 +181,18 @@ function extend(
   return { firstTime: all[0], lastTime: all.at(-1) };
 }
 
+/** Read-modify-write with a version check; `known` is the copy read at the start (undefined: none). */
 async function updateMeta(
   store: DatasetStore,
   name: string,
   kind: DatasetKind,
+  known: DatasetMeta | undefined | 'unread',
   change: (meta: DatasetMeta) => DatasetMeta,
 ): Promise<void> {
+  let current = known;
   for (let attempt = 1; attempt <= META_ATTEMPTS; attempt++) {
-    const current = (await store.getMeta(name)) ?? {
+    if (current === 'unread' || attempt > 1) current = await store.getMeta(name);
+    const base = current ?? {
       name,
       kind,
       source: '',
@@ -175,7 +201,7 @@ async function updateMeta(
       gaps: [],
       version: 0,
     };
-    if (await store.putMeta(change(current))) return;
+    if (await store.putMeta(change(base))) return;
   }
   throw new StoreError(
     `dataset "${name}": its metadata kept changing under concurrent writers; ${META_ATTEMPTS} attempts failed`,
@@ -189,25 +215,92 @@ interface PointsReport {
   dailyWritten: number;
 }
 
+/** The stored copy of what a fetch may change: its points, and the rollups of its hours and days. */
+interface StoredWindow {
+  readonly points: readonly StoredPoint[];
+  readonly hourly: readonly RollupRow[];
+  readonly daily: readonly RollupRow[];
+}
+
+/** What storing a fetch reads, read ahead while SES answers (see `prepareStore`). */
+export interface PreparedStore {
+  readonly usageMeta: DatasetMeta | undefined;
+  readonly statsMeta: DatasetMeta | undefined;
+  readonly window: StoredWindow;
+  readonly spans: WindowSpans | undefined;
+}
+
+/** Whole hours and days around a window, so the rollups at its edges are summed from every point. */
+interface WindowSpans {
+  readonly hours: Span;
+  readonly days: Span;
+}
+
+/**
+ * Starts the reads that storing a fetch at about `fetchedAt` needs (metadata, the stored copy of
+ * the SES window), so that they overlap the SES calls. `storeActivityResult` uses them when they
+ * cover the window actually fetched, and reads again otherwise.
+ */
+export async function prepareStore(
+  store: DatasetStore,
+  datasets: { usageDataset: string; statisticsDataset: string },
+  fetchedAt: Date,
+): Promise<PreparedStore> {
+  const spans = spansOf([
+    { Timestamp: new Date(fetchedAt.getTime() - SES_WINDOW_MS).toISOString() },
+    { Timestamp: fetchedAt.toISOString() },
+  ]);
+  const [usageMeta, statsMeta, window] = await Promise.all([
+    store.getMeta(datasets.usageDataset),
+    store.getMeta(datasets.statisticsDataset),
+    readWindow(store, datasets.statisticsDataset, spans),
+  ]);
+  return { usageMeta, statsMeta, window, spans };
+}
+
+function spansOf(rows: ReadonlyArray<{ Timestamp: string }>): WindowSpans | undefined {
+  const first = rows[0];
+  const last = rows.at(-1);
+  if (first === undefined || last === undefined) return undefined;
+  return {
+    hours: { from: hourStart(first.Timestamp), to: addMs(hourStart(last.Timestamp), HOUR_MS) },
+    days: { from: dayStart(first.Timestamp), to: addMs(dayStart(last.Timestamp), DAY_MS) },
+  };
+}
+
+function covers(outer: WindowSpans | undefined, inner: WindowSpans | undefined): boolean {
+  if (inner === undefined) return true;
+  if (outer === undefined) return false;
+  const within = (o: Span, i: Span) => o.from <= i.from && i.to <= o.to;
+  return within(outer.hours, inner.hours) && within(outer.days, inner.days);
+}
+
+async function readWindow(
+  store: DatasetStore,
+  name: string,
+  spans: WindowSpans | undefined,
+): Promise<StoredWindow> {
+  if (spans === undefined) return { points: [], hourly: [], daily: [] };
+  const { hours, days } = spans;
+  const [points, hourly, daily] = await Promise.all([
+    store.readPoints(name, hours),
+    store.readRollups(name, '1h', days),
+    store.readRollups(name, '1d', days),
+  ]);
+  return { points, hourly, daily };
+}
+
 async function writeStatistics(
   store: DatasetStore,
   name: string,
   rows: readonly StatisticsRow[],
   fetchedAt: string,
   tally: { inserted: number },
+  window: StoredWindow,
 ): Promise<PointsReport> {
-  const first = rows[0];
-  const last = rows.at(-1);
-  if (first === undefined || last === undefined)
+  if (rows.length === 0)
     return { pointsWritten: 0, pointsSkipped: 0, hourlyWritten: 0, dailyWritten: 0 };
-  // Whole hours and days around the window, so the rollups at its edges are summed from every point.
-  const hours = { from: hourStart(first.Timestamp), to: addMs(hourStart(last.Timestamp), HOUR_MS) };
-  const days = { from: dayStart(first.Timestamp), to: addMs(dayStart(last.Timestamp), DAY_MS) };
-  const [stored, storedHourly, storedDaily] = await Promise.all([
-    store.readPoints(name, hours),
-    store.readRollups(name, '1h', days),
-    store.readRollups(name, '1d', days),
-  ]);
+  const { points: stored, hourly: storedHourly, daily: storedDaily } = window;
   const current = new Map<string, StatisticsRow>(stored.map((p) => [p.Timestamp, p]));
   // The oldest bucket of a window can be cut by the window's edge: a stored copy of it is fuller.
   const edge = new Date(Date.parse(fetchedAt) - SES_WINDOW_MS + BUCKET_MS).toISOString();

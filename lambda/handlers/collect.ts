@@ -9,7 +9,7 @@ import { systemClock } from '../adapters/system-clock.ts';
 import { parseConfig } from '../config/schema.ts';
 import { ENV, METRICS } from '../constants.ts';
 import { collectAll } from '../core/activity.ts';
-import { datasetMetrics } from '../core/metrics.ts';
+import { type DatasetMetric, datasetMetrics } from '../core/metrics.ts';
 
 // Composition root: everything below is built once per cold start; a bad config fails the init.
 const logger = new Logger({ serviceName: METRICS.SERVICE });
@@ -38,11 +38,7 @@ export const handler = async (): Promise<{ collected: number; failed: number }> 
         dataset: result.statistics.name,
         gap,
       });
-    for (const m of datasetMetrics(result)) {
-      const single = metrics.singleMetric();
-      single.addDimension(METRICS.DATASET_DIMENSION, m.dataset);
-      single.addMetric(m.name, m.unit === 'Count' ? MetricUnit.Count : MetricUnit.NoUnit, m.value);
-    }
+    publishByDataset(datasetMetrics(result));
   }
   for (const failure of outcome.failures)
     logger.error('activity failed', {
@@ -58,6 +54,17 @@ export const handler = async (): Promise<{ collected: number; failed: number }> 
   }
   return { collected: outcome.results.length, failed: 0 };
 };
+
+/** One EMF document per dataset: its metrics share the dimension set {service, Dataset}. */
+function publishByDataset(values: readonly DatasetMetric[]): void {
+  for (const dataset of new Set(values.map((m) => m.dataset))) {
+    metrics.addDimension(METRICS.DATASET_DIMENSION, dataset);
+    for (const m of values.filter((v) => v.dataset === dataset)) {
+      metrics.addMetric(m.name, m.unit === 'Count' ? MetricUnit.Count : MetricUnit.NoUnit, m.value);
+    }
+    metrics.publishStoredMetrics();
+  }
+}
 
 function requiredEnv(name: string): string {
   const value = process.env[name];

@@ -87,7 +87,7 @@ describe('DynamoDbDatasetStore under DynamoDB faults', () => {
     });
 
     await expect(storeActivityResult(store, fetchAt(NOW), new Date(NOW))).rejects.toThrow(
-      /DynamoDB GetItem on table "nowhere" failed: network error: .*ECONNREFUSED 127\.0\.0\.1:9/,
+      /DynamoDB (GetItem|Query) on table "nowhere" failed: network error: .*ECONNREFUSED 127\.0\.0\.1:9/,
     );
   });
 });

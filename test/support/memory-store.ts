@@ -33,11 +33,16 @@ export class MemoryDatasetStore implements DatasetStore {
   };
   private readonly usage: Table<UsageRow> = new Map();
   private metaLosses = 0;
+  private metaLosesFor: string | undefined;
   private pointFailure: Error | undefined;
 
-  /** The next `count` putMeta calls lose, as if another writer had written first (its version moves on). */
-  losePutMeta(count: number): void {
+  /**
+   * The next `count` putMeta calls (for dataset `name` only, when given) lose, as if another
+   * writer had written first (its version moves on).
+   */
+  losePutMeta(count: number, name?: string): void {
     this.metaLosses = count;
+    this.metaLosesFor = name;
   }
 
   /** The next writePoint call throws `error` (an unreachable store), then writes work again. */
@@ -55,7 +60,10 @@ export class MemoryDatasetStore implements DatasetStore {
 
   async putMeta(meta: DatasetMeta): Promise<boolean> {
     const stored = this.metas.get(meta.name);
-    if (this.metaLosses > 0) {
+    if (
+      this.metaLosses > 0 &&
+      (this.metaLosesFor === undefined || this.metaLosesFor === meta.name)
+    ) {
       this.metaLosses--;
       if (stored !== undefined)
         this.metas.set(meta.name, { ...stored, version: stored.version + 1 });

@@ -440,7 +440,7 @@ describe('storeActivityResult', () => {
   it('retries metadata writes that lose to a concurrent writer and succeeds on the fifth attempt', async () => {
     const store = new MemoryDatasetStore();
     await fetchAt(store, '2026-11-28T12:00:00Z', FIRST);
-    store.losePutMeta(4);
+    store.losePutMeta(4, 'usage');
 
     await fetchAt(store, '2026-11-28T12:15:00Z', [...FIRST, row('2026-11-28T12:07:00Z', 1)]);
 
@@ -451,7 +451,7 @@ describe('storeActivityResult', () => {
   it('rejects with a StoreError naming the dataset when the metadata write loses 5 times', async () => {
     const store = new MemoryDatasetStore();
     await fetchAt(store, '2026-11-28T12:00:00Z', FIRST);
-    store.losePutMeta(5);
+    store.losePutMeta(5, 'usage');
 
     const stored = fetchAt(store, '2026-11-28T12:15:00Z', FIRST);
 
