@@ -20,7 +20,8 @@ import {
   twoWeekWindow,
 } from '../test/support/fake-ses.ts';
 
-const ROUNDS = 11;
+// COLD_INIT_ROUNDS and COLD_INIT_PROFILE (a directory for --cpu-prof files) help investigate.
+const ROUNDS = Number(process.env.COLD_INIT_ROUNDS ?? 11);
 const dir = mkdtempSync(join(tmpdir(), 'cold-init-'));
 const ours = join(dir, 'ours', 'index.mjs');
 const naive = join(dir, 'naive', 'index.js');
@@ -128,19 +129,27 @@ function coldStart(
   const script = `const t0 = performance.now(); import(${JSON.stringify(bundle)}).then(async (m) => { const t1 = performance.now(); await m.handler({}); process.stdout.write('\\nDONE ' + (t1 - t0) + ' ' + (performance.now() - t1) + '\\n'); }).catch((e) => { console.error(e); process.exitCode = 1; });`;
   const started = performance.now();
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', script], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
-        [ENV.CONFIG]: JSON.stringify(config),
-        [ENV.TABLE_NAME]: table,
+    const profile =
+      process.env.COLD_INIT_PROFILE === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${process.env.COLD_INIT_PROFILE}`];
+    const child = spawn(
+      process.execPath,
+      [...flags, ...profile, '--input-type=module', '-e', script],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
+          AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
+          [ENV.CONFIG]: JSON.stringify(config),
+          [ENV.TABLE_NAME]: table,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => {
