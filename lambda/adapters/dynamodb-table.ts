@@ -23,11 +23,13 @@ export async function ensureTable(
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return;
   } catch (error) {
-    if (!(error instanceof ResourceNotFoundException))
-      throw new StoreError(
-        `cannot reach DynamoDB at ${options.where}: ${describeAwsError(error)}`,
-        { cause: error },
-      );
+    if (!(error instanceof ResourceNotFoundException)) {
+      const cause = describeAwsError(error);
+      const what = /^(network error|no answer)/.test(cause)
+        ? `cannot reach DynamoDB at ${options.where}`
+        : `cannot use table "${tableName}" at ${options.where}`;
+      throw new StoreError(`${what}: ${cause}`, { cause: error });
+    }
   }
   try {
     await client.send(
