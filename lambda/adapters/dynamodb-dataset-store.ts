@@ -76,7 +76,7 @@ export class DynamoDbDatasetStore implements DatasetStore {
   }
 
   async listMeta(): Promise<DatasetMeta[]> {
-    return (await this.query({ [PK]: META_PK }, undefined)).map(toMeta);
+    return (await this.query(META_PK, undefined)).map(toMeta);
   }
 
   async putMeta(meta: DatasetMeta): Promise<boolean> {
@@ -89,7 +89,7 @@ export class DynamoDbDatasetStore implements DatasetStore {
   }
 
   async readPoints(name: string, span: Span): Promise<StoredPoint[]> {
-    return (await this.query({ [PK]: `${name}#15m` }, span)).map((item) => ({
+    return (await this.query(`${name}#15m`, span)).map((item) => ({
       ...countsOf(item),
       fetchedAt: String(item.fetchedAt),
     }));
@@ -112,7 +112,7 @@ export class DynamoDbDatasetStore implements DatasetStore {
   }
 
   async readRollups(name: string, granularity: '1h' | '1d', span: Span): Promise<RollupRow[]> {
-    return (await this.query({ [PK]: `${name}#${granularity}` }, span)).map((item) => ({
+    return (await this.query(`${name}#${granularity}`, span)).map((item) => ({
       ...countsOf(item),
       Points: Number(item.Points),
     }));
@@ -147,7 +147,7 @@ export class DynamoDbDatasetStore implements DatasetStore {
   }
 
   async readUsage(name: string, span: Span): Promise<UsageRow[]> {
-    return (await this.query({ [PK]: `${name}#usage` }, span)).map((item) => ({
+    return (await this.query(`${name}#usage`, span)).map((item) => ({
       CollectedAt: String(item[SK]),
       Max24HourSend: Number(item.Max24HourSend),
       MaxSendRate: Number(item.MaxSendRate),
@@ -159,12 +159,8 @@ export class DynamoDbDatasetStore implements DatasetStore {
     return this.options.tableName;
   }
 
-  /** A key-range Query over every page: from <= sk < to. */
-  private async query(
-    key: Record<string, string>,
-    span: Span | undefined,
-  ): Promise<Record<string, unknown>[]> {
-    const [[, pk] = []] = Object.entries(key);
+  /** A Query of partition `pk`, every page; with a span, from <= sk < to. */
+  private async query(pk: string, span: Span | undefined): Promise<Record<string, unknown>[]> {
     const input: QueryCommandInput = {
       TableName: this.table,
       KeyConditionExpression:

@@ -1,3 +1,4 @@
+import { mapLimited } from './concurrency.ts';
 import {
   buildStatisticsRows,
   buildUsageRow,
@@ -102,12 +103,11 @@ export async function collectAll(
   deps: CollectDeps,
 ): Promise<CollectOutcome> {
   const pacer = deps.pacer ?? new Pacer(deps.clock);
-  const results: ActivityResult[] = [];
-  const failures: ActivityFailure[] = [];
-  let next = 0;
   let done = 0;
-  const worker = async () => {
-    for (let run = runs[next++]; run !== undefined; run = runs[next++]) {
+  const outcomes = await mapLimited(
+    runs,
+    deps.concurrency ?? 4,
+    async (run): Promise<ActivityResult | ActivityFailure> => {
       try {
         // The store's reads run while SES answers; a failed read surfaces when storing.
         const prepared =
@@ -116,27 +116,20 @@ export async function collectAll(
             : prepareStore(deps.store, run.activity, deps.clock.now());
         prepared?.catch(() => undefined);
         const result = await runActivity(run, deps.clock, pacer);
-        results.push(
-          deps.store === undefined
-            ? result
-            : { ...result, stored: await store(deps.store, result, prepared) },
-        );
+        return deps.store === undefined
+          ? result
+          : { ...result, stored: await store(deps.store, result, prepared) };
       } catch (cause) {
-        failures.push({
-          activity: run.activity,
-          message: failureMessage(run.activity, cause),
-          cause,
-        });
+        return { activity: run.activity, message: failureMessage(run.activity, cause), cause };
+      } finally {
+        deps.onProgress?.(++done, runs.length);
       }
-      deps.onProgress?.(++done, runs.length);
-    }
+    },
+  );
+  return {
+    results: outcomes.filter((o): o is ActivityResult => 'usage' in o),
+    failures: outcomes.filter((o): o is ActivityFailure => 'cause' in o),
   };
-  const workers = Math.max(1, Math.min(deps.concurrency ?? 4, runs.length));
-  await Promise.all(Array.from({ length: workers }, worker));
-  const order = new Map(runs.map((r, i) => [r.activity.name, i]));
-  const byInput = (a: { activity: ActivitySpec }, b: { activity: ActivitySpec }) =>
-    (order.get(a.activity.name) ?? 0) - (order.get(b.activity.name) ?? 0);
-  return { results: results.sort(byInput), failures: failures.sort(byInput) };
 }
 
 class CallsFailedError extends Error {

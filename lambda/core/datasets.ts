@@ -34,6 +34,36 @@ export interface StatisticsRow {
   readonly Rejects: number;
 }
 
+/** The four counts of a statistics row, and of any sum of rows. */
+export type Counts = Pick<StatisticsRow, 'DeliveryAttempts' | 'Bounces' | 'Complaints' | 'Rejects'>;
+export const COUNT_COLUMNS = ['DeliveryAttempts', 'Bounces', 'Complaints', 'Rejects'] as const;
+
+export function addCounts(a: Counts, b: Counts): Counts {
+  return {
+    DeliveryAttempts: a.DeliveryAttempts + b.DeliveryAttempts,
+    Bounces: a.Bounces + b.Bounces,
+    Complaints: a.Complaints + b.Complaints,
+    Rejects: a.Rejects + b.Rejects,
+  };
+}
+
+export const ZERO_COUNTS: Counts = Object.freeze({
+  DeliveryAttempts: 0,
+  Bounces: 0,
+  Complaints: 0,
+  Rejects: 0,
+});
+
+export function sumCounts(rows: Iterable<Counts>): Counts {
+  let total = ZERO_COUNTS;
+  for (const row of rows) total = addCounts(total, row);
+  return total;
+}
+
+export function sameCounts(a: Counts, b: Counts): boolean {
+  return COUNT_COLUMNS.every((c) => a[c] === b[c]);
+}
+
 export const USAGE_COLUMNS = [
   'CollectedAt',
   'Max24HourSend',

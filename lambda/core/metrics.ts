@@ -1,5 +1,6 @@
 import { METRICS } from '../constants.ts';
 import type { ActivityResult } from './activity.ts';
+import { sumCounts } from './datasets.ts';
 import { utilisation } from './query.ts';
 import { DAY_MS } from './time.ts';
 
@@ -19,46 +20,38 @@ export function datasetMetrics(result: ActivityResult): DatasetMetric[] {
   const stats = result.statistics;
   const usage = result.usage.rows[0];
   const fetchedAt = Date.parse(usage?.CollectedAt ?? '');
-  const lastDay = stats.rows.filter((r) => Date.parse(r.Timestamp) >= fetchedAt - DAY_MS);
-  const sum = (
-    rows: typeof stats.rows,
-    key: 'DeliveryAttempts' | 'Bounces' | 'Complaints' | 'Rejects',
-  ) => rows.reduce((s, r) => s + r[key], 0);
-  const count = (name: string, value: number): DatasetMetric => ({
-    dataset: stats.name,
-    name,
-    value,
-    unit: 'Count',
-  });
+  const lastDay = sumCounts(
+    stats.rows.filter((r) => Date.parse(r.Timestamp) >= fetchedAt - DAY_MS),
+  );
+  const window = sumCounts(stats.rows);
+  const metric = (
+    dataset: string,
+    name: string,
+    value: number,
+    unit: DatasetMetric['unit'],
+  ): DatasetMetric => ({ dataset, name, value, unit });
   const metrics = [
-    count(METRICS.DELIVERY_ATTEMPTS, sum(lastDay, 'DeliveryAttempts')),
-    count(METRICS.BOUNCES, sum(lastDay, 'Bounces')),
-    count(METRICS.COMPLAINTS, sum(lastDay, 'Complaints')),
-    count(METRICS.REJECTS, sum(lastDay, 'Rejects')),
-    count(METRICS.COLLECTION_SUCCEEDED, 1),
+    metric(stats.name, METRICS.DELIVERY_ATTEMPTS, lastDay.DeliveryAttempts, 'Count'),
+    metric(stats.name, METRICS.BOUNCES, lastDay.Bounces, 'Count'),
+    metric(stats.name, METRICS.COMPLAINTS, lastDay.Complaints, 'Count'),
+    metric(stats.name, METRICS.REJECTS, lastDay.Rejects, 'Count'),
+    metric(stats.name, METRICS.COLLECTION_SUCCEEDED, 1, 'Count'),
   ];
-  const attempts = sum(stats.rows, 'DeliveryAttempts');
-  if (attempts > 0) {
-    metrics.push({
-      dataset: stats.name,
-      name: METRICS.BOUNCE_RATE,
-      value: sum(stats.rows, 'Bounces') / attempts,
-      unit: 'None',
-    });
-    metrics.push({
-      dataset: stats.name,
-      name: METRICS.COMPLAINT_RATE,
-      value: sum(stats.rows, 'Complaints') / attempts,
-      unit: 'None',
-    });
+  if (window.DeliveryAttempts > 0) {
+    metrics.push(
+      metric(stats.name, METRICS.BOUNCE_RATE, window.Bounces / window.DeliveryAttempts, 'None'),
+    );
+    metrics.push(
+      metric(
+        stats.name,
+        METRICS.COMPLAINT_RATE,
+        window.Complaints / window.DeliveryAttempts,
+        'None',
+      ),
+    );
   }
   const used = usage === undefined ? null : utilisation(usage);
   if (used !== null)
-    metrics.push({
-      dataset: result.usage.name,
-      name: METRICS.QUOTA_UTILISATION,
-      value: used,
-      unit: 'None',
-    });
+    metrics.push(metric(result.usage.name, METRICS.QUOTA_UTILISATION, used, 'None'));
   return metrics;
 }

@@ -1,5 +1,6 @@
 import type { ActivityResult } from './activity.ts';
-import type { StatisticsRow } from './datasets.ts';
+import { mapLimited } from './concurrency.ts';
+import { addCounts, type StatisticsRow, sameCounts, ZERO_COUNTS } from './datasets.ts';
 import {
   type DatasetKind,
   type DatasetMeta,
@@ -30,7 +31,6 @@ export interface StoreReport {
   readonly newGaps: readonly Span[];
 }
 
-const COUNTS = ['DeliveryAttempts', 'Bounces', 'Complaints', 'Rejects'] as const;
 const BUCKET_MS = 15 * 60_000;
 const WRITE_CONCURRENCY = 16;
 const META_ATTEMPTS = 5;
@@ -169,16 +169,22 @@ function checkKind(meta: DatasetMeta | undefined, name: string, kind: DatasetKin
   }
 }
 
+/** Widens first/last time by `times` (ascending, as datasets are). */
 function extend(
   meta: DatasetMeta,
   times: readonly string[],
 ): Pick<DatasetMeta, 'firstTime' | 'lastTime'> {
-  const all = [
-    ...times,
-    ...(meta.firstTime === undefined ? [] : [meta.firstTime]),
-    ...(meta.lastTime === undefined ? [] : [meta.lastTime]),
-  ].sort();
-  return { firstTime: all[0], lastTime: all.at(-1) };
+  const [first, last] = [times[0], times.at(-1)];
+  return {
+    firstTime:
+      meta.firstTime === undefined || (first !== undefined && first < meta.firstTime)
+        ? first
+        : meta.firstTime,
+    lastTime:
+      meta.lastTime === undefined || (last !== undefined && last > meta.lastTime)
+        ? last
+        : meta.lastTime,
+  };
 }
 
 /** Read-modify-write with a version check; `known` is the copy read at the start (undefined: none). */
@@ -303,12 +309,10 @@ async function writeStatistics(
   const { points: stored, hourly: storedHourly, daily: storedDaily } = window;
   const current = new Map<string, StatisticsRow>(stored.map((p) => [p.Timestamp, p]));
   // The oldest bucket of a window can be cut by the window's edge: a stored copy of it is fuller.
-  const edge = new Date(Date.parse(fetchedAt) - SES_WINDOW_MS + BUCKET_MS).toISOString();
+  const edge = Date.parse(fetchedAt) - SES_WINDOW_MS + BUCKET_MS;
   const changed = rows.filter((row) => {
     const old = current.get(row.Timestamp);
-    return (
-      old === undefined || (!sameCounts(old, row) && Date.parse(row.Timestamp) >= Date.parse(edge))
-    );
+    return old === undefined || (!sameCounts(old, row) && Date.parse(row.Timestamp) >= edge);
   });
   const outcomes = await mapLimited(changed, WRITE_CONCURRENCY, async (row) => {
     const won = await store.writePoint(name, row, fetchedAt);
@@ -333,8 +337,10 @@ async function writeStatistics(
   const daily = diffRollups(sumBy(hourlyNow.values(), dayStart), storedDaily).filter(
     (r) => !lostDays.has(r.Timestamp),
   );
-  await store.writeRollups(name, '1h', hourly);
-  await store.writeRollups(name, '1d', daily);
+  await Promise.all([
+    store.writeRollups(name, '1h', hourly),
+    store.writeRollups(name, '1d', daily),
+  ]);
   const written = outcomes.filter(Boolean).length;
   return {
     pointsWritten: written,
@@ -342,10 +348,6 @@ async function writeStatistics(
     hourlyWritten: hourly.length,
     dailyWritten: daily.length,
   };
-}
-
-function sameCounts(a: StatisticsRow | undefined, b: StatisticsRow): boolean {
-  return a !== undefined && COUNTS.every((c) => a[c] === b[c]);
 }
 
 /** Sums rows (points or finer rollups) into buckets keyed by `bucketOf(Timestamp)`. */
@@ -356,22 +358,14 @@ function sumBy(
   const sums = new Map<string, RollupRow>();
   for (const row of rows) {
     const key = bucketOf(row.Timestamp);
-    const sum = sums.get(key) ?? {
-      Timestamp: key,
-      DeliveryAttempts: 0,
-      Bounces: 0,
-      Complaints: 0,
-      Rejects: 0,
-      Points: 0,
-    };
-    sums.set(key, {
-      Timestamp: key,
-      DeliveryAttempts: sum.DeliveryAttempts + row.DeliveryAttempts,
-      Bounces: sum.Bounces + row.Bounces,
-      Complaints: sum.Complaints + row.Complaints,
-      Rejects: sum.Rejects + row.Rejects,
-      Points: sum.Points + ('Points' in row ? row.Points : 1),
-    });
+    const sum = sums.get(key);
+    const points = 'Points' in row ? row.Points : 1;
+    sums.set(
+      key,
+      sum === undefined
+        ? { ...addCounts(ZERO_COUNTS, row), Timestamp: key, Points: points }
+        : { ...addCounts(sum, row), Timestamp: key, Points: sum.Points + points },
+    );
   }
   return sums;
 }
@@ -383,28 +377,3 @@ function diffRollups(computed: Map<string, RollupRow>, stored: readonly RollupRo
     return old === undefined || old.Points !== r.Points || !sameCounts(old, r);
   });
 }
-
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  // After a failure no new item starts: the caller is about to report it.
-  const worker = async () => {
-    for (let i = next++; i < items.length && !failed; i = next++) {
-      try {
-        out[i] = await fn(items[i] as T);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-export type { StoredPoint };

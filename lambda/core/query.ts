@@ -1,9 +1,12 @@
 import {
+  addCounts,
   isoUtc,
   STATISTICS_COLUMNS,
   type StatisticsRow,
+  sumCounts,
   USAGE_COLUMNS,
   type UsageRow,
+  ZERO_COUNTS,
 } from './datasets.ts';
 import {
   type DatasetMeta,
@@ -105,19 +108,10 @@ async function statisticsRows(
   for (const row of source) {
     const start = localBucketStart(zone, Date.parse(row.Timestamp), unit);
     if (start < from || start >= Date.parse(span.to)) continue;
-    const sum = buckets.get(start) ?? {
-      Timestamp: localIso(zone, start),
-      DeliveryAttempts: 0,
-      Bounces: 0,
-      Complaints: 0,
-      Rejects: 0,
-    };
+    const sum = buckets.get(start);
     buckets.set(start, {
-      Timestamp: sum.Timestamp,
-      DeliveryAttempts: sum.DeliveryAttempts + row.DeliveryAttempts,
-      Bounces: sum.Bounces + row.Bounces,
-      Complaints: sum.Complaints + row.Complaints,
-      Rejects: sum.Rejects + row.Rejects,
+      Timestamp: sum?.Timestamp ?? localIso(zone, start),
+      ...addCounts(sum ?? ZERO_COUNTS, row),
     });
   }
   return [...buckets.entries()].sort(([a], [b]) => a - b).map(([, row]) => row);
@@ -153,9 +147,7 @@ export async function summarize(
         : store.readRollups(name, p.granularity, p),
     ),
   );
-  const totals = { DeliveryAttempts: 0, Bounces: 0, Complaints: 0, Rejects: 0 };
-  for (const row of parts.flat())
-    for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += row[key];
+  const totals = sumCounts(parts.flat());
   const rate = (count: number) =>
     totals.DeliveryAttempts === 0 ? null : count / totals.DeliveryAttempts;
   return {
