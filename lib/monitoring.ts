@@ -191,56 +191,62 @@ export class Monitoring extends Construct {
       },
       scope,
     );
-    const rateAlarm = (metricName: string, threshold: number, what: string, reviewAt: number) =>
-      this.addAlarm(
-        metricName,
-        {
-          metric: datasetMetric(metricName, dataset, {
-            statistic: 'Maximum',
-            period: runWindow.period,
-          }),
-          threshold,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: runWindow.evaluationPeriods,
-          datapointsToAlarm: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-          alarmDescription: `ses-stats: ${dataset} window ${what} rate at or above ${percent(threshold)} (AWS reviews accounts at ${percent(reviewAt)})`,
-        },
-        scope,
-      );
-    rateAlarm(
+    const bounceRate = props.bounceRateThreshold ?? DEFAULT_BOUNCE_RATE;
+    const complaintRate = props.complaintRateThreshold ?? DEFAULT_COMPLAINT_RATE;
+    this.addMaximumAlarm(
+      scope,
+      dataset,
       METRICS.BOUNCE_RATE,
-      props.bounceRateThreshold ?? DEFAULT_BOUNCE_RATE,
-      'bounce',
-      DEFAULT_BOUNCE_RATE,
+      bounceRate,
+      runWindow,
+      `ses-stats: ${dataset} window bounce rate at or above ${percent(bounceRate)} (AWS reviews accounts at ${percent(DEFAULT_BOUNCE_RATE)})`,
     );
-    rateAlarm(
+    this.addMaximumAlarm(
+      scope,
+      dataset,
       METRICS.COMPLAINT_RATE,
-      props.complaintRateThreshold ?? DEFAULT_COMPLAINT_RATE,
-      'complaint',
-      DEFAULT_COMPLAINT_RATE,
+      complaintRate,
+      runWindow,
+      `ses-stats: ${dataset} window complaint rate at or above ${percent(complaintRate)} (AWS reviews accounts at ${percent(DEFAULT_COMPLAINT_RATE)})`,
     );
   }
 
   private addUsageAlarm(dataset: string, props: MonitoringProps): void {
-    const runWindow = alarmWindow(props.schedule);
     const threshold = props.quotaUtilisationThreshold ?? DEFAULT_QUOTA_UTILISATION;
-    this.addAlarm(
+    this.addMaximumAlarm(
+      new Construct(this, dataset),
+      dataset,
       METRICS.QUOTA_UTILISATION,
+      threshold,
+      alarmWindow(props.schedule),
+      `ses-stats: ${dataset} has used ${percent(threshold)} or more of the 24-hour sending quota`,
+    );
+  }
+
+  /**
+   * Alarms when one run's value reaches `threshold`. A run that emits nothing (no attempts, an
+   * unlimited quota) is not a problem, so missing data does not breach.
+   */
+  private addMaximumAlarm(
+    scope: Construct,
+    dataset: string,
+    metricName: string,
+    threshold: number,
+    window: ReturnType<typeof alarmWindow>,
+    description: string,
+  ): void {
+    this.addAlarm(
+      metricName,
       {
-        metric: datasetMetric(METRICS.QUOTA_UTILISATION, dataset, {
-          statistic: 'Maximum',
-          period: runWindow.period,
-        }),
+        metric: datasetMetric(metricName, dataset, { statistic: 'Maximum', period: window.period }),
         threshold,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: runWindow.evaluationPeriods,
+        evaluationPeriods: window.evaluationPeriods,
         datapointsToAlarm: 1,
-        // An unlimited quota (-1) is never emitted: no data is not a problem.
         treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: `ses-stats: ${dataset} has used ${percent(threshold)} or more of the 24-hour sending quota`,
+        alarmDescription: description,
       },
-      new Construct(this, dataset),
+      scope,
     );
   }
 

@@ -13,9 +13,9 @@ import {
 } from '../config/schema.ts';
 import { type ActivityResult, collectAll } from '../core/activity.ts';
 import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
-import { numeric, oneOf, parseFlags, UsageError } from './args.ts';
+import { numeric, parseFlags, UsageError } from './args.ts';
 import { EXIT_FAILED, EXIT_OK, type Io } from './main.ts';
-import { FORMATS, formatTables, type Table } from './output.ts';
+import { formatOf, formatTables, type Table } from './output.ts';
 import { type OpenStore, openStore, STORE_FLAGS, STORE_HELP } from './store-options.ts';
 
 const HELP = `Usage: ses-stats collect [options]
@@ -96,7 +96,7 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  const format = oneOf('--format', values.format, FORMATS, io.stdout.isTTY ? 'table' : 'json');
+  const format = formatOf(values.format, io.stdout);
   const config = loadConfig(values);
   const secrets = createSecretReader({ env: io.env, secretsManager: powertoolsSecretsManager });
   const runs = sourcesFor(config.activities, { secrets });

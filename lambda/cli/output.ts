@@ -1,5 +1,12 @@
+import { oneOf } from './args.ts';
+
 export const FORMATS = ['table', 'json', 'csv'] as const;
 export type Format = (typeof FORMATS)[number];
+
+/** `--format`, defaulting to a table on a terminal and JSON when piped. */
+export function formatOf(value: string | undefined, stdout: { readonly isTTY?: boolean }): Format {
+  return oneOf('--format', value, FORMATS, stdout.isTTY ? 'table' : 'json');
+}
 
 /** A named table to print: a dataset, or any list of rows. */
 export interface Table {

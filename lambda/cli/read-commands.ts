@@ -1,8 +1,8 @@
 import { queryDataset, summarize } from '../core/query.ts';
-import type { DatasetMeta } from '../core/store.ts';
-import { oneOf, parseFlags, UsageError } from './args.ts';
+import type { DatasetMeta, DatasetStore } from '../core/store.ts';
+import { parseFlags, UsageError } from './args.ts';
 import { EXIT_OK, type Io } from './main.ts';
-import { FORMATS, type Format, formatTables } from './output.ts';
+import { type Format, formatOf, formatTables } from './output.ts';
 import { openStore, STORE_FLAGS, STORE_HELP } from './store-options.ts';
 
 const COMMON = {
@@ -46,7 +46,7 @@ export async function queryCommand(args: string[], io: Io): Promise<number> {
   );
   if (values.help) return help(io, QUERY_HELP);
   const name = onlyDataset('query', positionals);
-  const format = formatOf(values.format, io);
+  const format = formatOf(values.format, io.stdout);
   return withStore(values, io, async (store) => {
     const result = await queryDataset(store, name, {
       from: values.from,
@@ -74,7 +74,7 @@ export async function datasetsCommand(args: string[], io: Io): Promise<number> {
   if (values.help) return help(io, DATASETS_HELP);
   if (positionals.length > 0)
     throw new UsageError(`takes no arguments, received "${positionals.join(' ')}"`);
-  const format = formatOf(values.format, io);
+  const format = formatOf(values.format, io.stdout);
   return withStore(values, io, async (store) => {
     const rows = (await store.listMeta()).map((m) => datasetRow(m, format));
     const columns = [
@@ -97,7 +97,7 @@ export async function summaryCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseFlags('summary', args, { ...COMMON, ...RANGE }, true);
   if (values.help) return help(io, SUMMARY_HELP);
   const name = onlyDataset('summary', positionals);
-  const format = formatOf(values.format, io);
+  const format = formatOf(values.format, io.stdout);
   return withStore(values, io, async (store) => {
     const summary = await summarize(store, name, { from: values.from, to: values.to });
     if (format === 'json') {
@@ -158,10 +158,6 @@ function onlyDataset(command: string, positionals: string[]): string {
   return name;
 }
 
-function formatOf(value: string | undefined, io: Io): Format {
-  return oneOf('--format', value, FORMATS, io.stdout.isTTY ? 'table' : 'json');
-}
-
 function help(io: Io, text: string): number {
   io.stdout.write(text);
   return EXIT_OK;
@@ -170,7 +166,7 @@ function help(io: Io, text: string): number {
 async function withStore(
   values: { table?: string; 'dynamodb-endpoint'?: string },
   io: Io,
-  work: (store: import('../core/store.ts').DatasetStore) => Promise<void>,
+  work: (store: DatasetStore) => Promise<void>,
 ): Promise<number> {
   const opened = await openStore(values, io.cwd);
   try {
