@@ -21,7 +21,8 @@ const HINTS: Readonly<Record<string, string>> = {
   AccessDeniedException: ACCESS_DENIED,
   InvalidClientTokenId: BAD_KEY,
   UnrecognizedClientException: BAD_KEY,
-  SignatureDoesNotMatch: 'signature does not match: the secret key is wrong for this access key id',
+  SignatureDoesNotMatch:
+    "signature does not match: the secret key is wrong for this access key id, or the signing region is not the endpoint's",
   IncompleteSignature: 'the request signature was incomplete',
   ExpiredToken: 'the session token has expired',
   ExpiredTokenException: 'the session token has expired',

@@ -315,26 +315,22 @@ describe('ses-stats collect', () => {
       proxy = await startProxy('ops', password);
     });
     afterAll(() => proxy.close());
+    const proxyFlags = (passwordEnv = 'PROXY_PWD') => [
+      '--proxy-host',
+      '127.0.0.1',
+      '--proxy-port',
+      String(proxy.port),
+      '--proxy-user',
+      'ops',
+      '--proxy-password-env',
+      passwordEnv,
+    ];
 
     it('sends the calls through the proxy, the password read from --proxy-password-env', async () => {
       const before = proxy.accepted;
 
       const run = await runCli(
-        [
-          'collect',
-          '--no-store',
-          ...target,
-          '--proxy-host',
-          '127.0.0.1',
-          '--proxy-port',
-          String(proxy.port),
-          '--proxy-user',
-          'ops',
-          '--proxy-password-env',
-          'PROXY_PWD',
-          '--format',
-          'json',
-        ],
+        ['collect', '--no-store', ...target, ...proxyFlags(), '--format', 'json'],
         { ...keys, PROXY_PWD: password },
       );
 
@@ -353,14 +349,7 @@ describe('ses-stats collect', () => {
           ...target,
           '--max-error-retry',
           '0',
-          '--proxy-host',
-          '127.0.0.1',
-          '--proxy-port',
-          String(proxy.port),
-          '--proxy-user',
-          'ops',
-          '--proxy-password-env',
-          'PROXY_PWD',
+          ...proxyFlags(),
           '--verbose',
         ],
         { ...keys, PROXY_PWD: wrong },
@@ -375,22 +364,7 @@ describe('ses-stats collect', () => {
     });
 
     it('names an unset proxy password variable', async () => {
-      const run = await runCli(
-        [
-          'collect',
-          '--no-store',
-          ...target,
-          '--proxy-host',
-          '127.0.0.1',
-          '--proxy-port',
-          String(proxy.port),
-          '--proxy-user',
-          'ops',
-          '--proxy-password-env',
-          'NOPE',
-        ],
-        keys,
-      );
+      const run = await runCli(['collect', '--no-store', ...target, ...proxyFlags('NOPE')], keys);
 
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('environment variable NOPE is not set');

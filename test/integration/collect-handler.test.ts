@@ -37,6 +37,18 @@ function bundleCollectorWithCdk(): string {
   return join(outdir, `asset.${String(fn?.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
 }
 
+/** The function's environment as the stack sets it, plus the role's credentials Lambda provides. */
+function lambdaEnvironment(config: unknown, tableName: string): Record<string, string> {
+  return {
+    [ENV.CONFIG]: JSON.stringify(config),
+    [ENV.TABLE_NAME]: tableName,
+    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
+  };
+}
+
 /** Invokes the bundled handler in a fresh Node process, as a Lambda cold start would. */
 function invoke(
   env: Record<string, string>,
@@ -75,14 +87,7 @@ describe('the bundled collect handler', () => {
       activities: [{ session: 'main', usageDataset: 'usageData', statisticsDataset: 'statsData' }],
     };
 
-    const run = await invoke({
-      [ENV.CONFIG]: JSON.stringify(config),
-      [ENV.TABLE_NAME]: tableName,
-      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
-    });
+    const run = await invoke(lambdaEnvironment(config, tableName));
 
     expect(run.stdout).toContain('RESULT {"collected":1,"failed":0}');
     expect((await store.readPoints('statsData', ALL_TIME)).length).toBe(fake.points.length);
@@ -133,14 +138,7 @@ describe('the bundled collect handler', () => {
       ],
     };
 
-    const run = await invoke({
-      [ENV.CONFIG]: JSON.stringify(config),
-      [ENV.TABLE_NAME]: tableName,
-      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
-    });
+    const run = await invoke(lambdaEnvironment(config, tableName));
 
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(

@@ -238,7 +238,9 @@ describe('SesStatisticsSource', () => {
       sourceFor({ region: 'eu-west-1', maxErrorRetry: 0 }).getSendQuota(),
     );
 
-    expect(error.message).toMatch(/eu-west-1|signature/i);
+    expect(error.message).toMatch(
+      /^signature does not match: .*signing region .*\(SignatureDoesNotMatch: Credential should be scoped to a valid region\. Expected 'us-east-1', got 'eu-west-1'\.\)/,
+    );
     expect(fake.requests[0]?.action).toBe('GetSendQuota');
   });
 
