@@ -16,15 +16,6 @@ export const hourStart = (iso: string): string =>
 export const dayStart = (iso: string): string => isoUtc(new Date(floorTo(Date.parse(iso), DAY_MS)));
 export const addMs = (iso: string, ms: number): string => isoUtc(new Date(Date.parse(iso) + ms));
 
-/** The hour-aligned span that contains [from, to]. */
-export function hoursAround(from: string, to: string): Span {
-  return { from: hourStart(from), to: addMs(hourStart(to), HOUR_MS) };
-}
-
-export function daysAround(from: string, to: string): Span {
-  return { from: dayStart(from), to: addMs(dayStart(to), DAY_MS) };
-}
-
 /** Removes [cut.from, cut.to) from each span. */
 export function subtractSpan(spans: readonly Span[], cut: Span): Span[] {
   return spans.flatMap((s) => {
