@@ -75,7 +75,11 @@ export async function queryDataset(
 
 export async function requireMeta(store: DatasetStore, name: string): Promise<DatasetMeta> {
   const meta = await store.getMeta(name);
-  if (meta === undefined) throw new UnknownDatasetError(name);
+  if (meta === undefined)
+    throw new UnknownDatasetError(
+      name,
+      (await store.listMeta()).map((m) => m.name),
+    );
   return meta;
 }
 

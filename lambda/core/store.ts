@@ -69,8 +69,13 @@ export class StoreError extends Error {
 }
 
 export class UnknownDatasetError extends Error {
-  constructor(readonly dataset: string) {
-    super(`unknown dataset "${dataset}"`);
+  constructor(
+    readonly dataset: string,
+    readonly known: readonly string[],
+  ) {
+    super(
+      `unknown dataset "${dataset}"; ${known.length === 0 ? 'nothing is stored yet' : `stored datasets: ${known.join(', ')}`}`,
+    );
     this.name = 'UnknownDatasetError';
   }
 }

@@ -133,7 +133,7 @@ describe('ses-stats with --table and --dynamodb-endpoint', () => {
   });
 
   it.each([
-    [['query', 'nope'], 'unknown dataset "nope"'],
+    [['query', 'nope'], 'unknown dataset "nope"; stored datasets: statsData, usageData'],
     [['summary', 'nope'], 'unknown dataset "nope"'],
     [
       ['query', 'statsData', '--from', '2026-11-20', '--to', '2026-11-10'],

@@ -233,6 +233,13 @@ describe('queryDataset', () => {
 
     await expect(query).rejects.toBeInstanceOf(UnknownDatasetError);
     await expect(query).rejects.toMatchObject({ dataset: 'nope' });
+    await expect(query).rejects.toThrow('unknown dataset "nope"; stored datasets: ');
+  });
+
+  it('says nothing is stored when an unknown dataset is asked of an empty store', async () => {
+    const query = queryDataset(new MemoryDatasetStore(), 'nope', {});
+
+    await expect(query).rejects.toThrow('unknown dataset "nope"; nothing is stored yet');
   });
 
   it('sums local days of a whole-hour zone from the hourly rollups, labelled with the offset', async () => {
