@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambda/config/errors.ts';
 import { type ConfigInput, parseConfig } from '../../lambda/config/schema.ts';
+import { problemsOf } from '../support/config-problems.ts';
 
 const base: ConfigInput = {
   sessions: { SESSession1: {} },
@@ -9,16 +9,6 @@ const base: ConfigInput = {
   ],
 };
 const withFields = (fields: Record<string, unknown>): unknown => ({ ...base, ...fields });
-
-function problemsOf(input: unknown): string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('parseConfig deployment settings', () => {
   describe('scheduleMinutes', () => {

@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambda/config/errors.ts';
 import { type ConfigInput, DEFAULT_CONFIG, parseConfig } from '../../lambda/config/schema.ts';
+import { problemsOf } from '../support/config-problems.ts';
 
 const activity = { usageDataset: 'usageData', statisticsDataset: 'statsData' };
 const withSession = (session: Record<string, unknown>): unknown => ({
   sessions: { SESSession1: session },
   activities: [activity],
 });
-
-function problemsOf(input: unknown): string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('parseConfig', () => {
   it('applies every default to the default config', () => {
