@@ -19,6 +19,13 @@ export const METRICS = {
   BOUNCES: 'Bounces',
   COMPLAINTS: 'Complaints',
   REJECTS: 'Rejects',
+  /**
+   * Sums over the whole fetched SES window (statistics datasets, emitted every run, 0 included):
+   * the bounce and complaint alarms divide these in metric math, over a minimum volume.
+   */
+  WINDOW_DELIVERY_ATTEMPTS: 'WindowDeliveryAttempts',
+  WINDOW_BOUNCES: 'WindowBounces',
+  WINDOW_COMPLAINTS: 'WindowComplaints',
   /** Window rates over the whole fetched SES window (fractions, 0.05 = 5 %); absent with no attempts. */
   BOUNCE_RATE: 'BounceRate',
   COMPLAINT_RATE: 'ComplaintRate',

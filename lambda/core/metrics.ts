@@ -13,8 +13,10 @@ export interface DatasetMetric {
 }
 
 /**
- * The numbers a dashboard plots for one collected activity: last-24-hour counts, window rates over
- * the whole fetched SES window, quota utilisation (never for an unlimited quota), and a success mark.
+ * The numbers the alarms and the dashboard use for one collected activity: last-24-hour counts,
+ * the same counts summed over the whole fetched SES window (the alarms divide them in metric math
+ * and ignore volumes below a minimum), window rates, quota utilisation (never for an unlimited
+ * quota), and a success mark. Counts are emitted even when 0, so a quiet day is a data point.
  */
 export function datasetMetrics(result: ActivityResult): DatasetMetric[] {
   const stats = result.statistics;
@@ -35,6 +37,9 @@ export function datasetMetrics(result: ActivityResult): DatasetMetric[] {
     metric(stats.name, METRICS.BOUNCES, lastDay.Bounces, 'Count'),
     metric(stats.name, METRICS.COMPLAINTS, lastDay.Complaints, 'Count'),
     metric(stats.name, METRICS.REJECTS, lastDay.Rejects, 'Count'),
+    metric(stats.name, METRICS.WINDOW_DELIVERY_ATTEMPTS, window.DeliveryAttempts, 'Count'),
+    metric(stats.name, METRICS.WINDOW_BOUNCES, window.Bounces, 'Count'),
+    metric(stats.name, METRICS.WINDOW_COMPLAINTS, window.Complaints, 'Count'),
     metric(stats.name, METRICS.COLLECTION_SUCCEEDED, 1, 'Count'),
   ];
   if (window.DeliveryAttempts > 0) {
