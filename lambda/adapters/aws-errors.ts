@@ -8,17 +8,55 @@ interface SdkErrorShape extends Error {
   readonly $response?: { readonly statusCode?: number };
 }
 
-const ACCESS_DENIED =
-  'access denied: IAM must allow these credentials ses:GetSendQuota and ses:GetSendStatistics';
+/** The AWS services this project calls; an error is worded for the one that answered it. */
+export type AwsService = 'SES' | 'DynamoDB';
+
+/** What an error's wording says about each service. */
+interface ServiceWords {
+  readonly accessDenied: (action: string | undefined) => string;
+  readonly throttled: string;
+  readonly throttleCodes: readonly string[];
+  readonly body: string;
+  readonly noRegion: string;
+  readonly noCredentials: string;
+}
+
+const CHAIN =
+  'configure the default credential chain (environment, profile, SSO, instance or function role)';
+
+const WORDS: Readonly<Record<AwsService, ServiceWords>> = {
+  SES: {
+    accessDenied: () =>
+      'access denied: IAM must allow these credentials ses:GetSendQuota and ses:GetSendStatistics',
+    throttled: 'throttled by SES (it allows these actions once per second per account and region)',
+    throttleCodes: ['Throttling', 'ThrottlingException', 'TooManyRequestsException'],
+    body: 'SES XML',
+    noRegion: 'no region: set "region" or "serviceUrl" (or AWS_REGION for the default)',
+    noCredentials: `no AWS credentials: ${CHAIN} or set "credentials"`,
+  },
+  DynamoDB: {
+    accessDenied: (action) =>
+      `access denied: IAM must allow these credentials ${action === undefined ? 'the dynamodb: actions of this call' : `dynamodb:${action}`} on the table`,
+    throttled:
+      'throttled by DynamoDB (the table or account throughput was exceeded beyond the retries)',
+    throttleCodes: [
+      'ThrottlingException',
+      'ProvisionedThroughputExceededException',
+      'RequestLimitExceeded',
+      'TooManyRequestsException',
+    ],
+    body: 'DynamoDB JSON',
+    noRegion: 'no region for the DynamoDB table: set AWS_REGION (or --table-region)',
+    noCredentials: `no AWS credentials for DynamoDB: ${CHAIN}`,
+  },
+};
+
 const BAD_KEY = 'invalid access key id: AWS does not recognise this key';
-const THROTTLED =
-  'throttled by SES (it allows these actions once per second per account and region)';
 const CLOCK =
   'request expired: the local clock differs from AWS time by more than 5 minutes; synchronise it (NTP)';
 
+/** Hints that read the same whichever service answered. */
 const HINTS: Readonly<Record<string, string>> = {
-  AccessDenied: ACCESS_DENIED,
-  AccessDeniedException: ACCESS_DENIED,
   InvalidClientTokenId: BAD_KEY,
   UnrecognizedClientException: BAD_KEY,
   SignatureDoesNotMatch:
@@ -27,13 +65,8 @@ const HINTS: Readonly<Record<string, string>> = {
   ExpiredToken: 'the session token has expired',
   ExpiredTokenException: 'the session token has expired',
   InvalidToken: 'invalid session token',
-  Throttling: THROTTLED,
-  ThrottlingException: THROTTLED,
-  TooManyRequestsException: THROTTLED,
   RequestExpired: CLOCK,
   RequestTimeTooSkewed: CLOCK,
-  CredentialsProviderError:
-    'no AWS credentials: configure the default credential chain (environment, profile, SSO, instance or function role) or set "credentials"',
 };
 
 const NETWORK_CODES = new Set([
@@ -49,39 +82,57 @@ const NETWORK_CODES = new Set([
 ]);
 
 /**
- * One line for an AWS SDK failure: what went wrong in words, the SDK's own code and message, and
- * how many attempts were made. Carries no secret: SDK errors hold none, and callers redact too.
+ * One line for an AWS SDK failure of `service` (and, when known, its `action`): what went wrong in
+ * words, the SDK's own code and message, and how many attempts were made. Carries no secret: SDK
+ * errors hold none, and callers redact too.
  */
-export function describeAwsError(error: unknown): string {
+export function describeAwsError(error: unknown, service: AwsService, action?: string): string {
   if (!(error instanceof Error)) return String(error);
   const e = error as SdkErrorShape;
   const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
-  return `${cause(e, status)}${suffix(e)}`;
+  return `${cause(e, status, WORDS[service], service, action)}${suffix(e)}`;
 }
 
-function cause(e: SdkErrorShape, status: number | undefined): string {
+function cause(
+  e: SdkErrorShape,
+  status: number | undefined,
+  words: ServiceWords,
+  service: AwsService,
+  action: string | undefined,
+): string {
   if (status === 407 || /Bad response: 407/.test(e.message)) {
     return 'the proxy refused the credentials (HTTP 407 Proxy Authentication Required): check the proxy user and password';
   }
   if (/Bad response: \d+/.test(e.message)) return `the proxy refused the connection (${e.message})`;
-  const hint = HINTS[e.name];
+  const hint = hintFor(e.name, words, action);
   if (hint !== undefined) return `${hint} (${e.name}: ${firstLine(e.message)})`;
-  if (/Region is missing/i.test(e.message))
-    return 'no region: set "region" or "serviceUrl" (or AWS_REGION for the default)';
+  if (/Region is missing/i.test(e.message)) return words.noRegion;
   if (e.name === 'TimeoutError' || /timed? ?out/i.test(e.message))
     return `no answer in time: ${firstLine(e.message).replace(/^@smithy\S* - \[\w+\] /, '')}`;
   if (e.code !== undefined && NETWORK_CODES.has(e.code))
     return `network error: ${firstLine(e.message)}`;
   if (
-    /Deserialization error|Unexpected end|not well-formed|Unclosed|Invalid character/i.test(
+    /Deserialization error|Unexpected end|not well-formed|Unclosed|Invalid character|Unexpected token|is not valid JSON/i.test(
       e.message,
     )
   ) {
-    return `malformed response from SES${status === undefined ? '' : ` (HTTP ${status})`}: the body is not valid SES XML`;
+    return `malformed response from ${service}${status === undefined ? '' : ` (HTTP ${status})`}: the body is not valid ${words.body}`;
   }
   if (status !== undefined && status >= 500)
-    return `SES server error (HTTP ${status}, ${e.name}: ${firstLine(e.message)})`;
+    return `${service} server error (HTTP ${status}, ${e.name}: ${firstLine(e.message)})`;
   return `${e.name}: ${firstLine(e.message)}`;
+}
+
+function hintFor(
+  name: string,
+  words: ServiceWords,
+  action: string | undefined,
+): string | undefined {
+  if (name === 'AccessDenied' || name === 'AccessDeniedException')
+    return words.accessDenied(action);
+  if (words.throttleCodes.includes(name)) return words.throttled;
+  if (name === 'CredentialsProviderError') return words.noCredentials;
+  return Object.hasOwn(HINTS, name) ? HINTS[name] : undefined;
 }
 
 function suffix(e: SdkErrorShape): string {

@@ -253,7 +253,7 @@ export class DynamoDbDatasetStore implements DatasetStore {
   private storeError(operation: string, error: unknown): StoreError {
     if (error instanceof StoreError) return error;
     return new StoreError(
-      `DynamoDB ${operation} on table "${this.table}" failed: ${describeAwsError(error)}`,
+      `DynamoDB ${operation} on table "${this.table}" failed: ${describeAwsError(error, 'DynamoDB', operation)}`,
       { cause: error },
     );
   }

@@ -24,7 +24,7 @@ export async function ensureTable(
     return;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) {
-      const cause = describeAwsError(error);
+      const cause = describeAwsError(error, 'DynamoDB', 'DescribeTable');
       const what = /^(network error|no answer)/.test(cause)
         ? `cannot reach DynamoDB at ${options.where}`
         : `cannot use table "${tableName}" at ${options.where}`;
@@ -57,7 +57,7 @@ export async function ensureTable(
     }
   } catch (error) {
     throw new StoreError(
-      `cannot create table "${tableName}" at ${options.where}: ${describeAwsError(error)}`,
+      `cannot create table "${tableName}" at ${options.where}: ${describeAwsError(error, 'DynamoDB')}`,
       { cause: error },
     );
   }

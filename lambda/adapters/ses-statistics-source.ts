@@ -62,7 +62,7 @@ export class SesStatisticsSource implements StatisticsSource {
     try {
       return await send();
     } catch (error) {
-      throw new SourceCallError(action, describeAwsError(error), { cause: error });
+      throw new SourceCallError(action, describeAwsError(error, 'SES'), { cause: error });
     }
   }
 }
