@@ -175,6 +175,9 @@ export const MIN_SCHEDULE_MINUTES = 5;
 /** Seven days: a collector stopped for longer than SES's 14-day window loses data for good. */
 export const MAX_SCHEDULE_MINUTES = 7 * 24 * 60;
 export const MIN_RAW_RETENTION_DAYS = 30;
+/** 100 years: beyond this a TTL date is meaningless (and at 2e11 days it is not a valid date). */
+export const MAX_RAW_RETENTION_DAYS = 36_500;
+const RAW_RETENTION_RULE = `expected whole days from ${MIN_RAW_RETENTION_DAYS} to ${MAX_RAW_RETENTION_DAYS}`;
 
 const ratio = (rule: string) =>
   z
@@ -182,16 +185,59 @@ const ratio = (rule: string) =>
     .gt(0, `expected ${rule}`)
     .lte(1, `expected ${rule}`);
 
+/** AWS puts an account under review at these rates (and may pause sending at 0.1 and 0.005). */
+export const REVIEW_BOUNCE_RATE = 0.05;
+export const REVIEW_COMPLAINT_RATE = 0.001;
+/** A warning level defaults to this fraction of its review level. */
+export const DEFAULT_WARNING_FRACTION = 0.5;
+/** Rates over fewer delivery attempts than this are ignored by the rate alarms. */
+export const DEFAULT_MIN_DELIVERY_ATTEMPTS = 100;
+export const DEFAULT_QUOTA_UTILISATION = 0.8;
+
+const MIN_ATTEMPTS_RULE = 'a whole number of delivery attempts, at least 1';
+
 /** Deployment settings (`cdk deploy`); the CLI ignores them. */
 const alarmsSchema = strict({
   email: text('an e-mail address', /^[^\s@]+@[^\s@]+\.[^\s@]+$/).optional(),
-  bounceRate: ratio('a fraction above 0 and at most 1 (AWS reviews accounts at 0.05)').default(
-    0.05,
-  ),
-  complaintRate: ratio('a fraction above 0 and at most 1 (AWS reviews accounts at 0.001)').default(
-    0.001,
-  ),
-  quotaUtilisation: ratio('a fraction above 0 and at most 1').default(0.8),
+  bounceRate: ratio(
+    `a fraction above 0 and at most 1 (AWS reviews accounts at ${REVIEW_BOUNCE_RATE})`,
+  ).default(REVIEW_BOUNCE_RATE),
+  bounceRateWarning: ratio(
+    'a fraction above 0 and below bounceRate (default: half of bounceRate)',
+  ).optional(),
+  complaintRate: ratio(
+    `a fraction above 0 and at most 1 (AWS reviews accounts at ${REVIEW_COMPLAINT_RATE})`,
+  ).default(REVIEW_COMPLAINT_RATE),
+  complaintRateWarning: ratio(
+    'a fraction above 0 and below complaintRate (default: half of complaintRate)',
+  ).optional(),
+  minDeliveryAttempts: z
+    .number({ error: `expected ${MIN_ATTEMPTS_RULE}` })
+    .int(`expected ${MIN_ATTEMPTS_RULE}`)
+    .min(1, `expected ${MIN_ATTEMPTS_RULE}`)
+    .max(Number.MAX_SAFE_INTEGER, `expected ${MIN_ATTEMPTS_RULE}`)
+    .default(DEFAULT_MIN_DELIVERY_ATTEMPTS),
+  quotaUtilisation: ratio('a fraction above 0 and at most 1').default(DEFAULT_QUOTA_UTILISATION),
+}).transform((alarms, ctx) => {
+  // Each rate alarms first at its warning level, then at its review level.
+  const warning = (rate: 'bounceRate' | 'complaintRate') => {
+    const field = `${rate}Warning` as const;
+    const given = alarms[field];
+    const value = given ?? alarms[rate] * DEFAULT_WARNING_FRACTION;
+    if (given !== undefined && given >= alarms[rate])
+      ctx.addIssue({
+        code: 'custom',
+        path: [field],
+        input: given,
+        message: `expected a warning level below alarms.${rate} (${alarms[rate]}); the warning must come before the review level`,
+      });
+    return value;
+  };
+  return {
+    ...alarms,
+    bounceRateWarning: warning('bounceRate'),
+    complaintRateWarning: warning('complaintRate'),
+  };
 });
 export type AlarmSettings = z.output<typeof alarmsSchema>;
 
@@ -211,14 +257,18 @@ const configSchema = strict({
     )
     .default(60),
   rawRetentionDays: z
-    .number({ error: `expected whole days, at least ${MIN_RAW_RETENTION_DAYS}` })
-    .int(`expected whole days, at least ${MIN_RAW_RETENTION_DAYS}`)
+    .number({ error: RAW_RETENTION_RULE })
+    .int(RAW_RETENTION_RULE)
     .min(
       MIN_RAW_RETENTION_DAYS,
-      `expected whole days, at least ${MIN_RAW_RETENTION_DAYS} (raw points must outlive SES's 14-day window)`,
+      `${RAW_RETENTION_RULE}; raw points must outlive SES's 14-day window`,
+    )
+    .max(
+      MAX_RAW_RETENTION_DAYS,
+      `${RAW_RETENTION_RULE} (100 years); leave rawRetentionDays out to keep raw points forever`,
     )
     .optional(),
-  alarms: alarmsSchema.default({ bounceRate: 0.05, complaintRate: 0.001, quotaUtilisation: 0.8 }),
+  alarms: alarmsSchema.prefault({}),
   sessions: z
     .record(nameSchema, connectionSchema, {
       error: (issue) =>

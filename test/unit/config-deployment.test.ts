@@ -41,33 +41,79 @@ describe('parseConfig deployment settings', () => {
       expect(parseConfig(base).rawRetentionDays).toBeUndefined();
     });
 
-    it.each([30, 400])('accepts %i days', (days) => {
+    it.each([30, 400, 36_500])('accepts %i days', (days) => {
       expect(parseConfig(withFields({ rawRetentionDays: days })).rawRetentionDays).toBe(days);
     });
 
     it.each([
       [
         29,
-        "rawRetentionDays: received 29; expected whole days, at least 30 (raw points must outlive SES's 14-day window)",
+        "rawRetentionDays: received 29; expected whole days from 30 to 36500; raw points must outlive SES's 14-day window",
       ],
       [
         0,
-        "rawRetentionDays: received 0; expected whole days, at least 30 (raw points must outlive SES's 14-day window)",
+        "rawRetentionDays: received 0; expected whole days from 30 to 36500; raw points must outlive SES's 14-day window",
       ],
-      [30.5, 'rawRetentionDays: received 30.5; expected whole days, at least 30'],
-      [null, 'rawRetentionDays: received null; expected whole days, at least 30'],
+      [
+        36_501,
+        'rawRetentionDays: received 36501; expected whole days from 30 to 36500 (100 years); leave rawRetentionDays out to keep raw points forever',
+      ],
+      [
+        2e11,
+        'rawRetentionDays: received 200000000000; expected whole days from 30 to 36500 (100 years); leave rawRetentionDays out to keep raw points forever',
+      ],
+      [30.5, 'rawRetentionDays: received 30.5; expected whole days from 30 to 36500'],
+      [null, 'rawRetentionDays: received null; expected whole days from 30 to 36500'],
     ])('rejects %j, naming the field and the value', (value, problem) => {
       expect(problemsOf(withFields({ rawRetentionDays: value }))).toEqual([problem]);
     });
   });
 
   describe('alarms', () => {
-    it("defaults to AWS's review thresholds, 80 % quota use and no e-mail", () => {
+    it("defaults to AWS's review levels, warnings at half of them, 100 attempts, 80 % quota use and no e-mail", () => {
       expect(parseConfig(base).alarms).toEqual({
         bounceRate: 0.05,
+        bounceRateWarning: 0.025,
         complaintRate: 0.001,
+        complaintRateWarning: 0.0005,
+        minDeliveryAttempts: 100,
         quotaUtilisation: 0.8,
       });
+    });
+
+    it('takes warning levels and the minimum volume as given', () => {
+      const { alarms } = parseConfig(
+        withFields({
+          alarms: {
+            bounceRate: 0.04,
+            bounceRateWarning: 0.01,
+            complaintRateWarning: 0.0009,
+            minDeliveryAttempts: 1,
+          },
+        }),
+      );
+
+      expect(alarms).toEqual({
+        bounceRate: 0.04,
+        bounceRateWarning: 0.01,
+        complaintRate: 0.001,
+        complaintRateWarning: 0.0009,
+        minDeliveryAttempts: 1,
+        quotaUtilisation: 0.8,
+      });
+    });
+
+    it('rejects warning levels at or above their review levels, naming both values', () => {
+      const problems = problemsOf(
+        withFields({
+          alarms: { bounceRate: 0.04, bounceRateWarning: 0.04, complaintRateWarning: 0.002 },
+        }),
+      );
+
+      expect(problems).toEqual([
+        'alarms.bounceRateWarning: received 0.04; expected a warning level below alarms.bounceRate (0.04); the warning must come before the review level',
+        'alarms.complaintRateWarning: received 0.002; expected a warning level below alarms.complaintRate (0.001); the warning must come before the review level',
+      ]);
     });
 
     it('fills the thresholds not given', () => {
@@ -78,7 +124,10 @@ describe('parseConfig deployment settings', () => {
       expect(alarms).toEqual({
         email: 'ops@example.com',
         bounceRate: 0.03,
+        bounceRateWarning: 0.015,
         complaintRate: 0.001,
+        complaintRateWarning: 0.0005,
+        minDeliveryAttempts: 100,
         quotaUtilisation: 0.8,
       });
     });
@@ -118,8 +167,24 @@ describe('parseConfig deployment settings', () => {
       ],
       [{ email: 42 }, 'alarms.email: received 42; expected an e-mail address'],
       [
+        { bounceRateWarning: 0 },
+        'alarms.bounceRateWarning: received 0; expected a fraction above 0 and below bounceRate (default: half of bounceRate)',
+      ],
+      [
+        { minDeliveryAttempts: 0 },
+        'alarms.minDeliveryAttempts: received 0; expected a whole number of delivery attempts, at least 1',
+      ],
+      [
+        { minDeliveryAttempts: 99.5 },
+        'alarms.minDeliveryAttempts: received 99.5; expected a whole number of delivery attempts, at least 1',
+      ],
+      [
+        { minDeliveryAttempts: '100' },
+        'alarms.minDeliveryAttempts: received "100"; expected a whole number of delivery attempts, at least 1',
+      ],
+      [
         { sns: 'arn' },
-        'alarms: unknown field "sns"; allowed: email, bounceRate, complaintRate, quotaUtilisation',
+        'alarms: unknown field "sns"; allowed: email, bounceRate, bounceRateWarning, complaintRate, complaintRateWarning, minDeliveryAttempts, quotaUtilisation',
       ],
     ])('rejects %j, naming the field and the value', (alarms, problem) => {
       expect(problemsOf(withFields({ alarms }))).toEqual([problem]);
