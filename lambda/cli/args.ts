@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { describe, maskSecrets } from '../config/schema.ts';
 
 /** Bad command-line usage: exit code 2. */
 export class UsageError extends Error {
@@ -21,7 +22,7 @@ export function parseFlags<T extends Options>(
     return parseArgs({ args: [...args], options, strict: true, allowPositionals: positionals });
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
-    throw new UsageError(`${message} (see ses-stats ${command} --help)`);
+    throw new UsageError(`${maskSecrets(message)} (see ses-stats ${command} --help)`);
   }
 }
 
@@ -38,5 +39,5 @@ export function oneOf<T extends string>(
 ): T {
   if (value === undefined) return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`${flag}: received "${value}"; allowed: ${allowed.join(', ')}`);
+  throw new UsageError(`${flag}: received ${describe(value)}; allowed: ${allowed.join(', ')}`);
 }

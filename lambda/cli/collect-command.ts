@@ -9,6 +9,8 @@ import {
   type ConfigInput,
   DEFAULT_CONFIG,
   DEFAULT_SESSION,
+  describe,
+  maskSecrets,
   parseConfig,
 } from '../config/schema.ts';
 import { type ActivityResult, collectAll } from '../core/activity.ts';
@@ -96,16 +98,16 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  const format = formatOf(values.format, io.stdout);
-  const config = loadConfig(values);
-  const secrets = createSecretReader({ env: io.env, secretsManager: powertoolsSecretsManager });
-  const runs = sourcesFor(config.activities, { secrets });
   if (
     values['no-store'] &&
     (values.table !== undefined || values['dynamodb-endpoint'] !== undefined)
   ) {
     throw new UsageError('--no-store: cannot be combined with --table or --dynamodb-endpoint');
   }
+  const format = formatOf(values.format, io.stdout);
+  const config = loadConfig(values);
+  const secrets = createSecretReader({ env: io.env, secretsManager: powertoolsSecretsManager });
+  const runs = sourcesFor(config.activities, { secrets });
   const target: OpenStore | undefined = values['no-store']
     ? undefined
     : await openStore(values, io.cwd);
@@ -165,7 +167,7 @@ function tablesOf(result: ActivityResult): Table[] {
 const ACTIVITY_FLAGS = Object.values(FIELD_FLAGS).concat('session');
 
 function loadConfig(values: Values): Config {
-  const file = values.config === undefined ? undefined : readJsonFile(values.config);
+  const file = values.config === undefined ? undefined : readConfigFile(values.config);
   const fromFlags = ACTIVITY_FLAGS.some((flag) => values[flag] !== undefined);
   if (!fromFlags) return parseConfig(file ?? DEFAULT_CONFIG);
   const session = values.session ?? DEFAULT_SESSION;
@@ -188,16 +190,34 @@ function loadConfig(values: Values): Config {
   }
 }
 
+function readConfigFile(path: string): unknown {
+  try {
+    return readJsonFile(path);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(error.problems.map((p) => `--config: ${p}`));
+  }
+}
+
+/** The config file's session `name` (own properties only: "constructor" is not a session). */
 function sessionOf(file: unknown, name: string): Record<string, unknown> {
-  const sessions = (file as { sessions?: Record<string, unknown> } | undefined)?.sessions;
-  const session = sessions?.[name];
-  if (file !== undefined && session === undefined)
+  if (file === undefined) return {};
+  const sessions = isRecord(file) && Object.hasOwn(file, 'sessions') ? file.sessions : undefined;
+  const known = isRecord(sessions) ? sessions : {};
+  if (!Object.hasOwn(known, name))
     throw new UsageError(
-      `--session: received "${name}"; the config file has no such session (it has: ${Object.keys(sessions ?? {}).join(', ') || 'none'})`,
+      `--session: received ${describe(name)}; the config file has no such session (it has: ${Object.keys(known).map(describe).join(', ') || 'none'})`,
     );
-  return typeof session === 'object' && session !== null
-    ? (session as Record<string, unknown>)
-    : {};
+  const session = known[name];
+  if (!isRecord(session))
+    throw new ConfigError([
+      maskSecrets(`sessions.${name}: received ${describe(session)}; expected an object`),
+    ]);
+  return session;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function connectionFlags(v: Values, base: Record<string, unknown>): Record<string, unknown> {

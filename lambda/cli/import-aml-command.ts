@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.ts';
 import { importAml } from '../config/import-aml.ts';
+import { maskSecrets } from '../config/schema.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { EXIT_OK, type Io } from './main.ts';
 
@@ -34,8 +35,8 @@ export async function importAmlCommand(args: string[], io: Io): Promise<number> 
   for (const note of notes) io.stderr.write(`note: ${note}\n`);
   if (values.out === undefined) io.stdout.write(json);
   else {
-    writeFileSync(values.out, json);
-    io.stderr.write(`wrote ${values.out}\n`);
+    writeConfig(values.out, json);
+    io.stderr.write(`wrote ${maskSecrets(values.out)}\n`);
   }
   return EXIT_OK;
 }
@@ -44,9 +45,23 @@ function readMarkup(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError([
-      `${file}: cannot read the file (${code === 'ENOENT' ? 'not found' : code})`,
-    ]);
+    throw new ConfigError([`${shownPath(file)}: cannot read the file (${reason(error)})`]);
   }
+}
+
+function writeConfig(out: string, json: string): void {
+  try {
+    writeFileSync(out, json);
+  } catch (error) {
+    throw new UsageError(`--out: cannot write ${shownPath(out)} (${reason(error)})`);
+  }
+}
+
+function shownPath(path: string): string {
+  return path === '' ? '""' : maskSecrets(path);
+}
+
+function reason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'not found' : (code ?? 'unknown error');
 }

@@ -4,6 +4,7 @@ import {
   type ConnectionInput,
   DEFAULT_SESSION,
   MAX_ERROR_RETRY_LIMIT,
+  maskSecrets,
   parseConfig,
 } from './schema.ts';
 
@@ -369,7 +370,7 @@ function connections(sessions: Map<string, Created>): Record<string, ConnectionI
 function format(messages: readonly Message[]): string[] {
   return [...messages]
     .sort((a, b) => a.line - b.line)
-    .map((m) => (m.line > 0 ? `line ${m.line}: ${m.text}` : m.text));
+    .map((m) => maskSecrets(m.line > 0 ? `line ${m.line}: ${m.text}` : m.text));
 }
 
 // --- The scanner: just enough XML to find AMAWSSES tags exactly, with their line numbers.

@@ -40,7 +40,10 @@ const text = (rule: string, pattern: RegExp) =>
 export const secretRefSchema = z.union(
   [
     strict({
-      secretId: text('a Secrets Manager secret name or ARN', /^\S{1,2048}$/),
+      secretId: text('a Secrets Manager secret name or ARN', /^\S{1,2048}$/).refine(
+        (id) => !/[*?]/.test(id),
+        'expected a Secrets Manager secret name or ARN without "*" or "?": a wildcard would widen the IAM grant to other secrets',
+      ),
       jsonKey: text('the key of the value inside a JSON secret', /^\S{1,256}$/).optional(),
     }),
     strict({ env: text('an environment variable name', ENV_NAME) }),
@@ -313,7 +316,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
 /** Validates a parsed config document; throws ConfigError naming every field that is wrong. */
 export function parseConfig(input: unknown): Config {
   const parsed = configSchema.safeParse(input, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatIssue));
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatIssue).map(maskSecrets));
   const { sessions, activities, ...settings } = parsed.data;
   const problems: string[] = [];
   const resolved = activities.map((a, i): Activity | undefined => {
@@ -323,11 +326,13 @@ export function parseConfig(input: unknown): Config {
       return undefined;
     }
     const sessionName = a.session ?? DEFAULT_SESSION;
-    const connection = a.connection ?? sessions[sessionName];
+    // Own properties only: "constructor" or "toString" must not find Object.prototype's.
+    const connection =
+      a.connection ?? (Object.hasOwn(sessions, sessionName) ? sessions[sessionName] : undefined);
     if (connection === undefined) {
       const known = Object.keys(sessions);
       problems.push(
-        `${where}.session: received "${sessionName}"; allowed: ${known.length > 0 ? known.map((k) => `"${k}"`).join(', ') : 'none, "sessions" is empty'} (or an inline "connection")`,
+        `${where}.session: received ${describe(sessionName)}; allowed: ${known.length > 0 ? known.map((k) => `"${k}"`).join(', ') : 'none, "sessions" is empty'} (or an inline "connection")`,
       );
       return undefined;
     }
@@ -360,7 +365,7 @@ export function parseConfig(input: unknown): Config {
       'activity names (default: the statistics dataset name) must be unique',
     ),
   );
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems.map(maskSecrets));
   return { ...settings, activities: resolved as Activity[] };
 }
 
@@ -370,20 +375,31 @@ function duplicates(entries: ReadonlyArray<readonly [string, string]>, rule: str
   for (const [where, value] of entries) {
     const earlier = first.get(value);
     if (earlier === undefined) first.set(value, where);
-    else problems.push(`${where}: received "${value}", already used by ${earlier}; ${rule}`);
+    else
+      problems.push(`${where}: received ${describe(value)}, already used by ${earlier}; ${rule}`);
   }
   return problems;
 }
 
 const SECRET_PATH = /secretAccessKey|passwordSecret/;
+/** Shown up to this many characters: a secret key pasted here must not be echoed. */
+const ACCESS_KEY_SHOWN = 4;
 
 function formatIssue(issue: z.core.$ZodIssue): string {
   const path = formatPath(issue.path);
   const secret = SECRET_PATH.test(path);
+  // Unknown field names under a secret reference may be the secret itself.
+  if (secret && issue.code === 'unrecognized_keys')
+    return `${path}: unknown field; expected a secret reference {"secretId": "name-or-arn"} (optionally with "jsonKey") or {"env": "VAR"}`;
+  const value = fieldValue(issue);
+  const shown =
+    path.endsWith('.accessKeyId') && typeof value === 'string'
+      ? `"${value.slice(0, ACCESS_KEY_SHOWN)}..." (${value.length} characters, the rest hidden)`
+      : describe(value);
   const received =
     issue.code === 'unrecognized_keys' || secret || !('input' in issue)
       ? ''
-      : `received ${describe(fieldValue(issue))}; `;
+      : `received ${shown}; `;
   return `${path || 'config'}: ${received}${issue.message}`;
 }
 
@@ -397,7 +413,7 @@ function fieldValue(issue: z.core.$ZodIssue): unknown {
     typeof input === 'object' &&
     input !== null
   ) {
-    return (input as Record<string, unknown>)[key];
+    return Object.hasOwn(input, key) ? (input as Record<string, unknown>)[key] : undefined;
   }
   return input;
 }
@@ -414,8 +430,33 @@ function formatPath(path: readonly PropertyKey[]): string {
   );
 }
 
-function describe(value: unknown): string {
+/** A received value for an error message: JSON, secrets masked, user info stripped, at most 80 characters. */
+export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const json = JSON.stringify(value);
-  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+  let json: string;
+  try {
+    json =
+      typeof value === 'number' || typeof value === 'bigint'
+        ? String(value)
+        : (JSON.stringify(value) ?? `a ${typeof value}`);
+  } catch {
+    json = `an unprintable ${typeof value}`;
+  }
+  const safe = maskSecrets(json);
+  return safe.length > 80 ? `${safe.slice(0, 77)}...` : safe;
+}
+
+/** 40 or more base64 characters in a row: what an AWS secret access key looks like. */
+const SECRET_LOOKING = /[A-Za-z0-9/+=]{40,}/g;
+/** `scheme://user:password@` or `user:password@`: the user info of a URL. */
+const USER_INFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s]*@|(^|[\s"'(])[^\s"'(@:/]*:(?!\/\/)[^\s]*@/gi;
+
+/**
+ * Masks what may be a secret in text shown to a user: secret-looking runs keep their first 4
+ * characters, URL user info becomes `***`.
+ */
+export function maskSecrets(text: string): string {
+  return text
+    .replace(SECRET_LOOKING, (run) => `${run.slice(0, 4)}...(${run.length} characters hidden)`)
+    .replace(USER_INFO, (_, scheme?: string, before?: string) => `${scheme ?? before ?? ''}***@`);
 }

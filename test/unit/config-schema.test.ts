@@ -198,7 +198,7 @@ describe('parseConfig', () => {
     ],
     [
       { credentials: { type: 'keys', accessKeyId: 'short', secretAccessKey: { env: 'K' } } },
-      'sessions.SESSession1.credentials.accessKeyId: received "short"; expected an access key id',
+      'sessions.SESSession1.credentials.accessKeyId: received "shor..." (5 characters, the rest hidden); expected an access key id',
     ],
     [
       { colour: 'blue' },
@@ -274,5 +274,108 @@ describe('parseConfig', () => {
     expect(
       problemsOf(withSession({ maxErrorRetry: -1, region: 'x', signatureVersion: '2' })),
     ).toHaveLength(3);
+  });
+
+  it.each(Object.getOwnPropertyNames(Object.prototype))(
+    'rejects activity session %j, an Object.prototype name, naming the field',
+    (name) => {
+      expect(
+        problemsOf({ sessions: { a: {} }, activities: [{ ...activity, session: name }] }),
+      ).toEqual([
+        `activities[0].session: received ${JSON.stringify(name)}; allowed: "a" (or an inline "connection")`,
+      ]);
+    },
+  );
+
+  it('accepts a session defined under an Object.prototype name', () => {
+    const parsed = parseConfig({
+      sessions: { constructor: { region: 'eu-west-1' } },
+      activities: [{ ...activity, session: 'constructor' }],
+    });
+
+    expect(parsed.activities[0]).toMatchObject({
+      source: 'constructor',
+      connection: { region: 'eu-west-1' },
+    });
+  });
+});
+
+describe('parseConfig with secrets in the wrong place', () => {
+  const secretKey = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  const keys = (accessKeyId: string, secretAccessKey: unknown = { env: 'K' }) => ({
+    credentials: { type: 'keys', accessKeyId, secretAccessKey },
+  });
+
+  it('rejects a secret key pasted into accessKeyId showing only its first 4 characters', () => {
+    const problems = problemsOf(withSession(keys(secretKey)));
+
+    expect(problems).toEqual([
+      'sessions.SESSession1.credentials.accessKeyId: received "wJal..." (40 characters, the rest hidden); expected an access key id (16-128 upper-case letters and digits)',
+    ]);
+  });
+
+  it.each([
+    ['userAgent', { userAgent: `key: ${secretKey}\n` }],
+    ['region', { region: secretKey }],
+    ['proxy.host', { proxy: { host: secretKey, port: 1 } }],
+  ])('rejects a secret-looking value in %s without echoing it', (field, session) => {
+    const [problem = ''] = problemsOf(withSession(session));
+
+    expect(problem).toContain(`sessions.SESSession1.${field}: received `);
+    expect(problem).toContain('wJal...(40 characters hidden)');
+    expect(problem).not.toContain(secretKey.slice(4));
+  });
+
+  it.each([
+    ['serviceUrl', { serviceUrl: 'https://ops:c0rp-Pr0xy-pass@email.us-east-1.amazonaws.com' }],
+    ['serviceUrl', { serviceUrl: 'ops:c0rp-Pr0xy-pass@proxy.corp', region: 'us-east-1' }],
+    ['proxy.host', { proxy: { host: 'ops:c0rp-Pr0xy-pass@proxy.corp', port: 3128 } }],
+  ])('rejects user info in %s without echoing the password', (field, session) => {
+    const [problem = ''] = problemsOf(withSession(session));
+
+    expect(problem).toMatch(
+      new RegExp(`^sessions\\.SESSession1\\.${field}: received "(https://)?\\*\\*\\*@`),
+    );
+    expect(problem).not.toContain('c0rp-Pr0xy-pass');
+    expect(problem).not.toContain('ops:');
+  });
+
+  it('rejects unknown fields in a secret reference without naming them', () => {
+    const problems = problemsOf(withSession(keys('AKIAJ25JAKOPAC7GSQ7A', { [secretKey]: 1 })));
+
+    expect(problems).toEqual([
+      expect.stringMatching(/^sessions\.SESSession1\.credentials\.secretAccessKey: /),
+    ]);
+    expect(problems.join('\n')).not.toContain(secretKey.slice(4));
+  });
+
+  it.each([
+    ['ses/*'],
+    ['ses-stats/key-??????'],
+    ['arn:aws:secretsmanager:us-east-1:123456789012:secret:*'],
+  ])('rejects the wildcard secretId %j naming the field', (secretId) => {
+    expect(problemsOf(withSession(keys('AKIAJ25JAKOPAC7GSQ7A', { secretId })))).toEqual([
+      'sessions.SESSession1.credentials.secretAccessKey.secretId: expected a Secrets Manager secret name or ARN without "*" or "?": a wildcard would widen the IAM grant to other secrets',
+    ]);
+    expect(
+      problemsOf(
+        withSession({ proxy: { host: 'p', port: 1, user: 'u', passwordSecret: { secretId } } }),
+      ),
+    ).toEqual([
+      expect.stringContaining(
+        'sessions.SESSession1.proxy.passwordSecret.secretId: expected a Secrets Manager secret name or ARN without "*" or "?"',
+      ),
+    ]);
+  });
+
+  it.each([
+    [Number.POSITIVE_INFINITY, 'received Infinity'],
+    [2n ** 70n, 'received 1180591620717411303424'],
+    [Symbol('x'), 'received a symbol'],
+    [{ self: 1n }, 'received an unprintable object'],
+  ])('rejects a non-JSON port %s naming it', (port, received) => {
+    expect(problemsOf(withSession({ proxy: { host: 'p', port } }))).toEqual([
+      expect.stringContaining(`sessions.SESSession1.proxy.port: ${received}; expected`),
+    ]);
   });
 });
