@@ -1,3 +1,7 @@
+import {
+  killAllEmbeddedDynamoDbNow,
+  stopAllEmbeddedDynamoDb,
+} from '../adapters/embedded-dynamodb.ts';
 import { redact } from '../adapters/secrets.ts';
 import { ConfigError } from '../config/errors.ts';
 import { QueryError } from '../core/query.ts';
@@ -18,6 +22,8 @@ export interface Io {
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** 128 + the signal's number, as shells report a process a signal ended. */
+export const EXIT_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
 
 const COMMANDS: Readonly<Record<string, (args: string[], io: Io) => Promise<number>>> = {
   collect: collectCommand,
@@ -37,7 +43,8 @@ Commands:
   import-aml   turn <AMAWSSES .../> steps of a task file into a ses-stats config
 
 Run "ses-stats <command> --help" for a command's options.
-Exit codes: 0 ok, 1 a source or the run failed, 2 usage or configuration error.
+Exit codes: 0 ok, 1 a source or the run failed, 2 usage or configuration error,
+130/143 stopped by SIGINT/SIGTERM (after stopping the embedded DynamoDB Local).
 `;
 
 /** The ses-stats command; returns the exit code. */
@@ -63,10 +70,28 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       error instanceof QueryError ||
       error instanceof UnknownDatasetError;
     // Query parameters are flags here.
-    const message = error instanceof QueryError ? `--${error.message}` : (error as Error).message;
+    const text = error instanceof Error ? error.message : String(error);
+    const message = error instanceof QueryError ? `--${text}` : text;
     io.stderr.write(`ses-stats ${command}: ${redact(message)}\n`);
-    if (!usage && args.includes('--verbose'))
-      io.stderr.write(`${redact(String((error as Error).stack))}\n`);
+    if (!usage && args.includes('--verbose') && error instanceof Error)
+      io.stderr.write(`${redact(String(error.stack))}\n`);
     return usage ? EXIT_USAGE : EXIT_FAILED;
   }
+}
+
+/**
+ * On SIGINT or SIGTERM: stops every DynamoDB Local this process started (and releases the local
+ * store's lock), says so, and returns the exit code to end with. The binary installs it.
+ */
+export async function stopForSignal(signal: keyof typeof EXIT_SIGNAL, io: Io): Promise<number> {
+  const stopped = await stopAllEmbeddedDynamoDb();
+  io.stderr.write(
+    `ses-stats: stopped by ${signal}${stopped > 0 ? '; the embedded DynamoDB Local was stopped' : ''}\n`,
+  );
+  return EXIT_SIGNAL[signal];
+}
+
+/** At exit, whatever the reason: no DynamoDB Local outlives the CLI, no lock stays held. */
+export function stopAtExit(): void {
+  killAllEmbeddedDynamoDbNow();
 }

@@ -1,9 +1,21 @@
-import { queryDataset, summarize } from '../core/query.ts';
+import { NAME_PATTERN } from '../config/schema.ts';
+import { parseQueryOptions, parseSpan, queryDataset, summarize } from '../core/query.ts';
 import type { DatasetMeta, DatasetStore } from '../core/store.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { EXIT_OK, type Io } from './main.ts';
 import { type Format, formatOf, formatTables } from './output.ts';
-import { openStore, STORE_FLAGS, STORE_HELP } from './store-options.ts';
+import {
+  openStore,
+  STORE_FLAGS,
+  STORE_HELP,
+  type StoreFlagValues,
+  shown,
+  storeChoice,
+} from './store-options.ts';
+
+/** The config schema's rule for dataset names (NAME_PATTERN), in words. */
+const DATASET_RULE =
+  '1-64 characters: letters, digits, "_", "-", "." (starting with a letter or digit)';
 
 const COMMON = {
   format: { type: 'string' },
@@ -45,15 +57,18 @@ export async function queryCommand(args: string[], io: Io): Promise<number> {
     true,
   );
   if (values.help) return help(io, QUERY_HELP);
+  // Everything is checked before the store is opened (starting it can take seconds).
   const name = onlyDataset('query', positionals);
   const format = formatOf(values.format, io.stdout);
+  const options = {
+    from: values.from,
+    to: values.to,
+    granularity: values.granularity,
+    tz: values.tz,
+  };
+  parseQueryOptions(options);
   return withStore(values, io, async (store) => {
-    const result = await queryDataset(store, name, {
-      from: values.from,
-      to: values.to,
-      granularity: values.granularity,
-      tz: values.tz,
-    });
+    const result = await queryDataset(store, name, options);
     io.stdout.write(
       formatTables(
         [
@@ -73,7 +88,9 @@ export async function datasetsCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseFlags('datasets', args, COMMON, true);
   if (values.help) return help(io, DATASETS_HELP);
   if (positionals.length > 0)
-    throw new UsageError(`takes no arguments, received "${positionals.join(' ')}"`);
+    throw new UsageError(
+      `takes no arguments, received ${positionals.map(shown).join(' ')} (see ses-stats datasets --help)`,
+    );
   const format = formatOf(values.format, io.stdout);
   return withStore(values, io, async (store) => {
     const rows = (await store.listMeta()).map((m) => datasetRow(m, format));
@@ -98,8 +115,10 @@ export async function summaryCommand(args: string[], io: Io): Promise<number> {
   if (values.help) return help(io, SUMMARY_HELP);
   const name = onlyDataset('summary', positionals);
   const format = formatOf(values.format, io.stdout);
+  const range = { from: values.from, to: values.to };
+  parseSpan(range);
   return withStore(values, io, async (store) => {
-    const summary = await summarize(store, name, { from: values.from, to: values.to });
+    const summary = await summarize(store, name, range);
     if (format === 'json') {
       io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       return;
@@ -153,7 +172,11 @@ function onlyDataset(command: string, positionals: string[]): string {
   const [name, ...extra] = positionals;
   if (name === undefined || extra.length > 0)
     throw new UsageError(
-      `expected exactly one DATASET, received ${positionals.length} (see ses-stats ${command} --help)`,
+      `expected exactly one DATASET, received ${positionals.length}${positionals.length > 0 ? ` (${positionals.map(shown).join(' ')})` : ''} (see ses-stats ${command} --help)`,
+    );
+  if (!NAME_PATTERN.test(name))
+    throw new UsageError(
+      `DATASET: received ${shown(name)}; expected a dataset name of ${DATASET_RULE}`,
     );
   return name;
 }
@@ -163,12 +186,14 @@ function help(io: Io, text: string): number {
   return EXIT_OK;
 }
 
+/** Checks the store flags, then opens the store (the last step: nothing is opened for bad input). */
 async function withStore(
-  values: { table?: string; 'dynamodb-endpoint'?: string },
+  values: StoreFlagValues,
   io: Io,
   work: (store: DatasetStore) => Promise<void>,
 ): Promise<number> {
-  const opened = await openStore(values, io.cwd);
+  storeChoice(values, io.cwd);
+  const opened = await openStore(values, io.cwd, io);
   try {
     await work(opened.store);
     return EXIT_OK;

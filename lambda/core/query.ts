@@ -48,15 +48,33 @@ export interface QueryResult {
 
 const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
+/** Query parameters checked and in the stored keys' form. */
+export interface ParsedQuery {
+  readonly span: Span;
+  readonly granularity: Granularity;
+  /** Undefined for UTC. */
+  readonly tz: string | undefined;
+}
+
+/**
+ * Checks every query parameter without touching a store (the CLI calls it before opening one);
+ * throws a QueryError naming the first parameter that cannot be used.
+ */
+export function parseQueryOptions(options: QueryOptions): ParsedQuery {
+  return {
+    span: parseSpan(options),
+    granularity: parseGranularity(options.granularity),
+    tz: parseZone(options.tz),
+  };
+}
+
 /** Rows of a dataset in time order: raw points or rollups for statistics, snapshots for usage. */
 export async function queryDataset(
   store: DatasetStore,
   name: string,
   options: QueryOptions,
 ): Promise<QueryResult> {
-  const span = parseSpan(options);
-  const granularity = parseGranularity(options.granularity);
-  const tz = parseZone(options.tz);
+  const { span, granularity, tz } = parseQueryOptions(options);
   const meta = await requireMeta(store, name);
   if (meta.kind === 'usage') {
     if (options.granularity !== undefined)
@@ -190,15 +208,27 @@ function usageSummary(rows: readonly UsageRow[]): Record<string, unknown> {
   };
 }
 
+/** The span of `from` and `to`, checked without touching a store (`summarize`'s parameters). */
 export function parseSpan(options: Pick<QueryOptions, 'from' | 'to'>): Span {
   const from = options.from === undefined ? ALL_TIME.from : parseTime('from', options.from);
   const to = options.to === undefined ? ALL_TIME.to : parseTime('to', options.to);
-  if (from >= to)
+  if (from >= to) {
+    if (options.from === undefined)
+      throw new QueryError(
+        'to',
+        `received ${shown(options.to ?? '')}; expected a time after ${ALL_TIME.from}`,
+      );
     throw new QueryError(
       'from',
-      `received "${options.from}", which is not before to "${options.to}"`,
+      `received ${shown(options.from)}, which is not before to ${shown(options.to ?? ALL_TIME.to)}`,
     );
+  }
   return { from, to };
+}
+
+/** A received value as written in a message: quoted, control characters escaped, long ones cut. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 }
 
 /** Whole seconds, UTC, in the stored keys' form; fractions round up so that bounds stay exact. */
@@ -216,16 +246,25 @@ function parseTime(parameter: string, value: string): string {
   if (Number.isNaN(ms)) {
     throw new QueryError(
       parameter,
-      `received "${value}"; expected an ISO-8601 date or time such as 2026-11-28 or 2026-11-28T10:00:00Z`,
+      `received ${shown(value)}; expected an ISO-8601 date or time such as 2026-11-28 or 2026-11-28T10:00:00Z`,
     );
   }
-  return isoUtc(new Date(Math.ceil(ms / 1000) * 1000));
+  const rounded = Math.ceil(ms / 1000) * 1000;
+  // An offset can move a time in year 0000 or 9999 outside the keys' four-digit years.
+  if (rounded < Date.parse(ALL_TIME.from) || rounded > Date.parse(ALL_TIME.to))
+    throw new QueryError(
+      parameter,
+      `received ${shown(value)}; expected a time from ${ALL_TIME.from} to ${ALL_TIME.to}`,
+    );
+  return isoUtc(new Date(rounded));
 }
 
 /** Date.parse rolls 2026-02-30 over to March; a date must exist, and hours run 00-23. */
 function realCalendar(value: string): boolean {
   const [y, m, d] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(y, m - 1, d));
+  const date = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not read years 0-99 as 1900-1999.
+  date.setUTCFullYear(y, m - 1, d);
   const [hh = 0, mm = 0, ss = 0] = (value.slice(11, 19).match(/\d{2}/g) ?? []).map(Number);
   return (
     date.getUTCFullYear() === y &&
@@ -247,13 +286,16 @@ function usageSpan(span: Span): Span {
 function parseGranularity(value: string | undefined): Granularity {
   if (value === undefined) return '15m';
   if ((GRANULARITIES as readonly string[]).includes(value)) return value as Granularity;
-  throw new QueryError('granularity', `received "${value}"; allowed: ${GRANULARITIES.join(', ')}`);
+  throw new QueryError(
+    'granularity',
+    `received ${shown(value)}; allowed: ${GRANULARITIES.join(', ')}`,
+  );
 }
 
 function parseZone(value: string | undefined): string | undefined {
   if (value === undefined || isTimeZone(value)) return value;
   throw new QueryError(
     'tz',
-    `received "${value}"; expected an IANA time zone such as Europe/Paris or UTC`,
+    `received ${shown(value)}; expected an IANA time zone such as Europe/Paris or UTC`,
   );
 }

@@ -186,16 +186,97 @@ describe('ses-stats with --table and --dynamodb-endpoint', () => {
   });
 });
 
+/** A PATH with node and no java: the embedded store cannot start. */
+function nodeOnlyPath(): string {
+  const bin = mkdtempSync(join(tmpdir(), 'node-only-'));
+  symlinkSync(process.execPath, join(bin, 'node'));
+  return bin;
+}
+
 describe('ses-stats without Java', () => {
   it('explains that the embedded store needs Java 17+', async () => {
-    const bin = mkdtempSync(join(tmpdir(), 'node-only-'));
-    symlinkSync(process.execPath, join(bin, 'node'));
-
-    const run = await runCli(['datasets'], { PATH: bin });
+    const run = await runCli(['datasets'], { PATH: nodeOnlyPath() });
 
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
       'the embedded local store needs Java 17+ ("java" was not found on PATH)',
     );
+  });
+});
+
+// A store that cannot be opened (no Java for the embedded one, nothing listening at port 1)
+// turns any store access into exit 1: the exact usage error and exit 2 show nothing was opened.
+describe('ses-stats validation before opening anything', () => {
+  const unreachable = ['--table', 'table1', '--dynamodb-endpoint', 'http://127.0.0.1:1'];
+
+  it.each([
+    [
+      ['query', 'statsData', '--from', 'last week'],
+      'ses-stats query: --from: received "last week"; expected an ISO-8601 date or time such as 2026-11-28 or 2026-11-28T10:00:00Z\n',
+    ],
+    [
+      ['query', 'statsData', '--tz', 'Mars/Olympus'],
+      'ses-stats query: --tz: received "Mars/Olympus"; expected an IANA time zone such as Europe/Paris or UTC\n',
+    ],
+    [
+      ['query', 'statsData', '--granularity', '5m'],
+      'ses-stats query: --granularity: received "5m"; allowed: 15m, 1h, 1d\n',
+    ],
+    [
+      ['summary', 'statsData', '--to', '2026-02-30'],
+      'ses-stats summary: --to: received "2026-02-30"; expected an ISO-8601 date or time such as 2026-11-28 or 2026-11-28T10:00:00Z\n',
+    ],
+    [
+      ['query', ''],
+      'ses-stats query: DATASET: received ""; expected a dataset name of 1-64 characters: letters, digits, "_", "-", "." (starting with a letter or digit)\n',
+    ],
+    [
+      ['summary', 'stats/data'],
+      'ses-stats summary: DATASET: received "stats/data"; expected a dataset name of 1-64 characters: letters, digits, "_", "-", "." (starting with a letter or digit)\n',
+    ],
+    [
+      ['datasets', '--format', 'yaml'],
+      'ses-stats datasets: --format: received "yaml"; allowed: table, json, csv\n',
+    ],
+    [
+      ['datasets', '--table-region', 'eu-west-1'],
+      'ses-stats datasets: --table-region: needs --table NAME as well\n',
+    ],
+    [
+      ['datasets', '--lock-wait', 'soon'],
+      'ses-stats datasets: --lock-wait: received "soon"; expected whole seconds from 0 to 3600\n',
+    ],
+  ])('rejects %j with exit 2 when the embedded store cannot start', async (args, message) => {
+    const run = await runCli(args, { PATH: nodeOnlyPath() });
+
+    expect(run.stderr).toBe(message);
+    expect(run.code).toBe(2);
+  });
+
+  it.each([
+    [
+      ['query', 'statsData', '--from', '2026-11-28T24:00:00Z'],
+      'ses-stats query: --from: received "2026-11-28T24:00:00Z"; expected',
+    ],
+    [['summary', '', '--from', '2026-11-28'], 'ses-stats summary: DATASET: received ""; expected'],
+    [
+      ['query', 'statsData', '--table-region', 'Europe'],
+      'ses-stats query: --table-region: received "Europe"; expected an AWS region',
+    ],
+  ])('rejects %j with exit 2 when the table is unreachable', async (args, message) => {
+    const run = await runCli([...args, ...unreachable]);
+
+    expect(run.stderr.slice(0, message.length)).toBe(message);
+    expect(run.stderr).not.toContain('cannot reach DynamoDB');
+    expect(run.code).toBe(2);
+  });
+
+  it('says the table region is missing, not an SES region, when no region is set', async () => {
+    const run = await runCli(['datasets', '--table', 'table1']);
+
+    expect(run.stderr).toBe(
+      'ses-stats datasets: --table-region: the region of table "table1" is missing: pass --table-region REGION (e.g. --table-region eu-west-1), or set AWS_REGION or a region in the AWS profile\n',
+    );
+    expect(run.code).toBe(2);
   });
 });

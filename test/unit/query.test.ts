@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ActivityResult } from '../../lambda/core/activity.ts';
+import type { FetchedDatasets } from '../../lambda/core/activity.ts';
 import {
   isoUtc,
   STATISTICS_COLUMNS,
@@ -9,6 +9,7 @@ import {
 } from '../../lambda/core/datasets.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
 import {
+  parseQueryOptions,
   parseSpan,
   QueryError,
   queryDataset,
@@ -68,12 +69,12 @@ async function seed(
   rows: StatisticsRow[],
   fetchedAt = new Date(Date.parse(rows.at(-1)?.Timestamp ?? '') + QUARTER_MS),
 ): Promise<void> {
-  const result: ActivityResult = {
+  const result: FetchedDatasets = {
     activity: { name: 'a', source: 'S1', usageDataset: 'usage', statisticsDataset: 'stats' },
     usage: { name: 'usage', rows: [usage(fetchedAt.toISOString(), 50000, 100)] },
     statistics: { name: 'stats', rows },
   };
-  await storeActivityResult(store, result, fetchedAt);
+  await storeActivityResult(store, result, { fetchedAt });
 }
 
 async function usageStore(rows: UsageRow[]): Promise<MemoryDatasetStore> {
@@ -507,5 +508,55 @@ describe('parseSpan', () => {
 
   it('spans all time when no bounds are given', () => {
     expect(parseSpan({})).toEqual({ from: '0000-01-01T00:00:00Z', to: '9999-12-31T23:59:59Z' });
+  });
+});
+
+describe('parseQueryOptions', () => {
+  it('checks every parameter without a store and returns them in the keys form', () => {
+    expect(
+      parseQueryOptions({
+        from: '2026-11-28',
+        to: '2026-11-29T00:00:00+01:00',
+        granularity: '1h',
+        tz: 'Europe/Paris',
+      }),
+    ).toEqual({
+      span: { from: '2026-11-28T00:00:00Z', to: '2026-11-28T23:00:00Z' },
+      granularity: '1h',
+      tz: 'Europe/Paris',
+    });
+  });
+
+  it('reads years 0000-0099 as written, not as 1900-1999', () => {
+    expect(parseQueryOptions({ from: '0050-02-28', to: '0099-12-31' }).span).toEqual({
+      from: '0050-02-28T00:00:00Z',
+      to: '0099-12-31T00:00:00Z',
+    });
+  });
+
+  it.each([
+    ['granularity', { granularity: '' }, 'granularity: received ""; allowed: 15m, 1h, 1d'],
+    ['tz', { tz: 'Mars/Olympus' }, 'tz: received "Mars/Olympus"; expected an IANA time zone'],
+    ['from', { from: 'a\nb' }, 'from: received "a\\nb"; expected an ISO-8601 date or time'],
+    [
+      'to',
+      { to: '9999-12-31T23:59:59.500Z' },
+      'to: received "9999-12-31T23:59:59.500Z"; expected a time from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z',
+    ],
+    [
+      'from',
+      { from: '0000-01-01T00:00:00+01:00' },
+      'from: received "0000-01-01T00:00:00+01:00"; expected a time from 0000-01-01T00:00:00Z',
+    ],
+    [
+      'to',
+      { to: '0000-01-01' },
+      'to: received "0000-01-01"; expected a time after 0000-01-01T00:00:00Z',
+    ],
+  ])('rejects with a QueryError naming %s when given %j', (parameter, options, message) => {
+    expect(() => parseQueryOptions(options)).toThrow(
+      expect.objectContaining({ name: 'QueryError', parameter }),
+    );
+    expect(() => parseQueryOptions(options)).toThrow(message);
   });
 });
