@@ -14,7 +14,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { DynamoDbDatasetStore } from '../lambda/adapters/dynamodb-dataset-store.ts';
 import { ensureTable } from '../lambda/adapters/dynamodb-table.ts';
 import { startEmbeddedDynamoDb } from '../lambda/adapters/embedded-dynamodb.ts';
-import type { ActivityResult } from '../lambda/core/activity.ts';
+import type { FetchedDatasets } from '../lambda/core/activity.ts';
 import type { StatisticsRow } from '../lambda/core/datasets.ts';
 import { storeActivityResult } from '../lambda/core/persist.ts';
 import { queryDataset } from '../lambda/core/query.ts';
@@ -36,7 +36,7 @@ function rowsAt(now: number): StatisticsRow[] {
   return world.rows(now);
 }
 
-function resultAt(now: number): ActivityResult {
+function resultAt(now: number): FetchedDatasets {
   return {
     activity,
     usage: {
@@ -99,7 +99,7 @@ async function writeBench() {
   const meter = new Meter();
   const { store } = await newStore(meter);
   const start = Date.parse('2026-11-01T00:13:00Z');
-  await storeActivityResult(store, resultAt(start), new Date(start));
+  await storeActivityResult(store, resultAt(start), { fetchedAt: new Date(start) });
   meter.take();
   let ours = 0;
   let minimum = 0;
@@ -109,7 +109,7 @@ async function writeBench() {
   for (let i = 1; i <= STEADY_RUNS; i++) {
     const now = start + i * HOUR;
     const rows = rowsAt(now);
-    const report = await storeActivityResult(store, resultAt(now), new Date(now));
+    const report = await storeActivityResult(store, resultAt(now), { fetchedAt: new Date(now) });
     const used = meter.take();
     ours += used.write;
     reads += used.read;

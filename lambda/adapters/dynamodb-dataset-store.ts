@@ -25,8 +25,6 @@ import { describeAwsError } from './aws-errors.ts';
 
 export interface DynamoDbDatasetStoreOptions {
   readonly tableName: string;
-  /** Raw points get a TTL (`expiresAt`) this many days after their Timestamp; rollups never expire. */
-  readonly rawRetentionDays?: number;
   /** Receives the capacity every call consumed (asks DynamoDB for it only when set). */
   readonly onConsumed?: (
     operation: string,
@@ -95,18 +93,21 @@ export class DynamoDbDatasetStore implements DatasetStore {
     }));
   }
 
-  async writePoint(name: string, point: StatisticsRow, fetchedAt: string): Promise<boolean> {
+  async writePoint(
+    name: string,
+    point: StatisticsRow,
+    fetchedAt: string,
+    retentionDays?: number,
+  ): Promise<boolean> {
     const { Timestamp, ...counts } = point;
     const expires =
-      this.options.rawRetentionDays === undefined
+      retentionDays === undefined
         ? {}
-        : {
-            [TTL_ATTRIBUTE]:
-              Math.floor(Date.parse(Timestamp) / 1000) + this.options.rawRetentionDays * 86_400,
-          };
+        : { [TTL_ATTRIBUTE]: Math.floor(Date.parse(Timestamp) / 1000) + retentionDays * 86_400 };
+    // `<=`: a retried write whose first attempt landed (its answer lost) must still win.
     return this.conditionalPut(
       { [PK]: `${name}#15m`, [SK]: Timestamp, ...counts, fetchedAt, ...expires },
-      'attribute_not_exists(#pk) OR fetchedAt < :fetchedAt',
+      'attribute_not_exists(#pk) OR fetchedAt <= :fetchedAt',
       { ':fetchedAt': fetchedAt },
     );
   }
@@ -280,6 +281,12 @@ function toMeta(item: Record<string, unknown>): DatasetMeta {
     count: Number(item.count ?? 0),
     coverage: item.coverage as Span | undefined,
     gaps: (item.gaps as Span[] | undefined) ?? [],
+    ...(item.staleRollups === undefined
+      ? {}
+      : { staleRollups: item.staleRollups as Span[], staleBase: Number(item.staleBase ?? 0) }),
+    ...(item.rawRetentionDays === undefined
+      ? {}
+      : { rawRetentionDays: Number(item.rawRetentionDays) }),
     version: Number(item.version ?? 0),
   };
 }

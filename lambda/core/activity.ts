@@ -12,8 +12,9 @@ import {
   type StoreReport,
   storeActivityResult,
 } from './persist.ts';
-import { type Clock, SourceCallError, type StatisticsSource } from './ports.ts';
+import { type Answered, type Clock, SourceCallError, type StatisticsSource } from './ports.ts';
 import type { DatasetStore } from './store.ts';
+import { MINUTE_MS } from './time.ts';
 
 /** What the activity needs to know about itself (a resolved config activity satisfies it). */
 export interface ActivitySpec {
@@ -34,9 +35,16 @@ export interface ActivityResult {
   readonly activity: ActivitySpec;
   readonly usage: Dataset<UsageRow>;
   readonly statistics: Dataset<StatisticsRow>;
+  /** The server's time of the statistics fetch (the host's only when SES sent no `Date`). */
+  readonly fetchedAt: Date;
+  /** How far the host clock is ahead of the server's (negative: behind); 0 when unknown. */
+  readonly clockSkewMs: number;
   /** What was written, when a store was given. */
   readonly stored?: StoreReport;
 }
+
+/** The two datasets of a fetch, as `storeActivityResult` takes them. */
+export type FetchedDatasets = Pick<ActivityResult, 'activity' | 'usage' | 'statistics'>;
 
 export interface ActivityFailure {
   readonly activity: ActivitySpec;
@@ -48,11 +56,18 @@ export interface ActivityFailure {
 export interface ActivityRun {
   readonly activity: ActivitySpec;
   readonly source: StatisticsSource;
+  /**
+   * The longest this source can take (`worstCaseSourceMs`): with a deadline it starts only when
+   * this much time is left.
+   */
+  readonly worstCaseMs?: number;
 }
 
 export interface CollectOutcome {
   readonly results: ActivityResult[];
   readonly failures: ActivityFailure[];
+  /** Not started: the time left could not fit them. The next run should start with them. */
+  readonly skipped: ActivitySpec[];
 }
 
 export interface CollectDeps {
@@ -63,9 +78,18 @@ export interface CollectDeps {
   readonly concurrency?: number;
   /** Where results are stored; each activity's fetch is stored as soon as it arrives. */
   readonly store?: DatasetStore;
+  /** Raw points expire this many days after their Timestamp (recorded per dataset). */
+  readonly rawRetentionDays?: number;
+  /** Time left for the run (a Lambda's remaining time); without it every source starts. */
+  readonly remainingMs?: () => number;
+  /** Called as soon as an activity is collected (and stored), before the others end. */
+  readonly onResult?: (result: ActivityResult) => void;
   /** Called after each activity ends, in completion order. */
   readonly onProgress?: (done: number, total: number) => void;
 }
+
+/** Host and server may differ this much before storing is refused (SigV4 allows 5 minutes too). */
+export const MAX_CLOCK_SKEW_MS = 5 * MINUTE_MS;
 
 /** Runs one activity: GetSendQuota and GetSendStatistics, then the two datasets. */
 export async function runActivity(
@@ -74,13 +98,16 @@ export async function runActivity(
   pacer: Pacer,
 ): Promise<ActivityResult> {
   const { activity, source } = run;
-  const quotaCall = pacer.acquire(`${source.paceKey}|GetSendQuota`).then(() => {
-    const collectedAt = clock.now();
-    return source.getSendQuota().then((quota) => buildUsageRow(quota, collectedAt));
-  });
+  const timed = async <T>(call: () => Promise<Answered<T>>) => {
+    const answer = await call();
+    return { ...answer, hostTime: clock.now() };
+  };
+  const quotaCall = pacer
+    .acquire(`${source.paceKey}|GetSendQuota`)
+    .then(() => timed(() => source.getSendQuota()));
   const statisticsCall = pacer
     .acquire(`${source.paceKey}|GetSendStatistics`)
-    .then(() => source.getSendStatistics());
+    .then(() => timed(() => source.getSendStatistics()));
   // Both calls settle before anything is reported, so a failure names every cause and no call is left running.
   const [quota, statistics] = await Promise.allSettled([quotaCall, statisticsCall]);
   if (quota.status === 'rejected' || statistics.status === 'rejected') {
@@ -88,16 +115,25 @@ export async function runActivity(
       [quota, statistics].flatMap((r) => (r.status === 'rejected' ? [r.reason] : [])),
     );
   }
-  const usage = quota.value;
-  const points = statistics.value;
+  const q = quota.value;
+  const s = statistics.value;
   return {
     activity,
-    usage: { name: activity.usageDataset, rows: [usage] },
-    statistics: { name: activity.statisticsDataset, rows: buildStatisticsRows(points) },
+    usage: {
+      name: activity.usageDataset,
+      rows: [buildUsageRow(q.value, q.serverTime ?? q.hostTime)],
+    },
+    statistics: { name: activity.statisticsDataset, rows: buildStatisticsRows(s.value) },
+    fetchedAt: s.serverTime ?? s.hostTime,
+    clockSkewMs: s.serverTime === undefined ? 0 : s.hostTime.getTime() - s.serverTime.getTime(),
   };
 }
 
-/** Runs every activity with bounded concurrency; one failing source never stops the others. */
+/**
+ * Runs every activity with bounded concurrency; one failing source never stops the others. With
+ * `remainingMs`, a source starts only while the time left fits its worst case; the rest are
+ * reported as skipped.
+ */
 export async function collectAll(
   runs: readonly ActivityRun[],
   deps: CollectDeps,
@@ -107,7 +143,15 @@ export async function collectAll(
   const outcomes = await mapLimited(
     runs,
     deps.concurrency ?? 4,
-    async (run): Promise<ActivityResult | ActivityFailure> => {
+    async (run): Promise<ActivityResult | ActivityFailure | ActivitySpec> => {
+      if (
+        deps.remainingMs !== undefined &&
+        run.worstCaseMs !== undefined &&
+        deps.remainingMs() < run.worstCaseMs
+      ) {
+        deps.onProgress?.(++done, runs.length);
+        return run.activity;
+      }
       try {
         // The store's reads run while SES answers; a failed read surfaces when storing.
         const prepared =
@@ -115,10 +159,13 @@ export async function collectAll(
             ? undefined
             : prepareStore(deps.store, run.activity, deps.clock.now());
         prepared?.catch(() => undefined);
-        const result = await runActivity(run, deps.clock, pacer);
-        return deps.store === undefined
-          ? result
-          : { ...result, stored: await store(deps.store, result, prepared) };
+        const fetched = await runActivity(run, deps.clock, pacer);
+        const result =
+          deps.store === undefined
+            ? fetched
+            : { ...fetched, stored: await store(deps.store, fetched, deps, prepared) };
+        deps.onResult?.(result);
+        return result;
       } catch (cause) {
         return { activity: run.activity, message: failureMessage(run.activity, cause), cause };
       } finally {
@@ -129,7 +176,26 @@ export async function collectAll(
   return {
     results: outcomes.filter((o): o is ActivityResult => 'usage' in o),
     failures: outcomes.filter((o): o is ActivityFailure => 'cause' in o),
+    skipped: outcomes.filter((o): o is ActivitySpec => !('usage' in o) && !('cause' in o)),
   };
+}
+
+/**
+ * Orders runs so the statistics datasets covered least recently (never collected first) run
+ * first: sources skipped by a run that ran out of time lead the next one, so none starves.
+ */
+export async function stalestFirst<R extends ActivityRun>(
+  runs: readonly R[],
+  store: DatasetStore,
+): Promise<R[]> {
+  const coveredTo = new Map(
+    (await store.listMeta()).map((m) => [m.name, m.coverage?.to ?? ''] as const),
+  );
+  const key = (r: R) => coveredTo.get(r.activity.statisticsDataset) ?? '';
+  return runs
+    .map((run, i) => ({ run, i }))
+    .sort((a, b) => (key(a.run) < key(b.run) ? -1 : key(a.run) > key(b.run) ? 1 : a.i - b.i))
+    .map(({ run }) => run);
 }
 
 class CallsFailedError extends Error {
@@ -151,14 +217,47 @@ class StoringError extends Error {
   }
 }
 
+/** The host clock differs from the server's by more than MAX_CLOCK_SKEW_MS: nothing is stored. */
+export class ClockSkewError extends Error {
+  constructor(
+    readonly skewMs: number,
+    readonly hostTime: Date,
+    readonly serverTime: Date,
+  ) {
+    super(
+      `the host clock is ${formatDuration(Math.abs(skewMs))} ${skewMs > 0 ? 'ahead of' : 'behind'} SES's (host ${hostTime.toISOString()}, SES ${serverTime.toISOString()}; at most ${formatDuration(MAX_CLOCK_SKEW_MS)} is allowed); nothing was stored: synchronise the clock (NTP)`,
+    );
+    this.name = 'ClockSkewError';
+  }
+}
+
+function formatDuration(ms: number): string {
+  const minutes = Math.round(ms / MINUTE_MS);
+  const [d, h, m] = [Math.floor(minutes / 1440), Math.floor((minutes % 1440) / 60), minutes % 60];
+  return [d > 0 ? `${d} d` : '', h > 0 ? `${h} h` : '', `${m} min`].filter(Boolean).join(' ');
+}
+
 async function store(
   target: DatasetStore,
   result: ActivityResult,
+  deps: CollectDeps,
   prepared: Promise<PreparedStore> | undefined,
 ): Promise<StoreReport> {
-  const fetchedAt = new Date(result.usage.rows[0]?.CollectedAt ?? Number.NaN);
+  if (Math.abs(result.clockSkewMs) > MAX_CLOCK_SKEW_MS) {
+    const server = new Date(result.fetchedAt);
+    throw new ClockSkewError(
+      result.clockSkewMs,
+      new Date(server.getTime() + result.clockSkewMs),
+      server,
+    );
+  }
   try {
-    return await storeActivityResult(target, result, fetchedAt, prepared);
+    return await storeActivityResult(target, result, {
+      fetchedAt: result.fetchedAt,
+      serverNow: result.fetchedAt,
+      rawRetentionDays: deps.rawRetentionDays,
+      prepared,
+    });
   } catch (error) {
     throw new StoringError(error);
   }
@@ -167,6 +266,7 @@ async function store(
 function failureMessage(activity: ActivitySpec, cause: unknown): string {
   const where = `activity "${activity.name}" (session ${activity.source})`;
   if (cause instanceof CallsFailedError) return `${where}: ${cause.message}`;
+  if (cause instanceof ClockSkewError) return `${where}: fetched, but not stored: ${cause.message}`;
   if (cause instanceof StoringError)
     return `${where}: fetched, but storing failed: ${cause.message}`;
   return `${where} failed: ${cause instanceof Error ? cause.message : String(cause)}`;

@@ -1,4 +1,4 @@
-import type { ActivityResult } from './activity.ts';
+import type { FetchedDatasets } from './activity.ts';
 import { mapLimited } from './concurrency.ts';
 import { addCounts, type StatisticsRow, sameCounts, ZERO_COUNTS } from './datasets.ts';
 import {
@@ -11,13 +11,16 @@ import {
   StoreError,
 } from './store.ts';
 import {
+  ALL_TIME,
   addMs,
   DAY_MS,
   dayStart,
-  HOUR_MS,
   hourStart,
+  MINUTE_MS,
+  mergeSpans,
   SES_WINDOW_MS,
   subtractSpan,
+  subtractSpans,
 } from './time.ts';
 
 /** What one store call wrote: the basis of the write-efficiency benchmark and of the run report. */
@@ -29,92 +32,117 @@ export interface StoreReport {
   readonly dailyWritten: number;
   /** Gaps recorded by this run (the collector was away longer than the SES window). */
   readonly newGaps: readonly Span[];
+  /** Days an earlier, interrupted run left with rollups that may be stale, re-summed now. */
+  readonly repaired: readonly Span[];
 }
 
 const BUCKET_MS = 15 * 60_000;
 const WRITE_CONCURRENCY = 16;
 const META_ATTEMPTS = 5;
+/** A stored coverage ending this far after the server's time came from a host clock that ran fast. */
+const FUTURE_TOLERANCE_MS = 5 * MINUTE_MS;
+
+/** How a fetch is stored. */
+export interface StoreOptions {
+  /** The server's time of the statistics fetch: decides which write wins and what is covered. */
+  readonly fetchedAt: Date;
+  /**
+   * Raw points expire this many days after their Timestamp; recorded in the dataset's metadata,
+   * so a writer without the setting (the CLI on the deployed table) keeps the same rule.
+   */
+  readonly rawRetentionDays?: number;
+  /**
+   * The server's current time: a stored coverage ending after it (written under a host clock
+   * that ran fast, before times came from the server) is cut back to it.
+   */
+  readonly serverNow?: Date;
+  /** Reads started while SES answered (`prepareStore`). */
+  readonly prepared?: Promise<PreparedStore>;
+}
 
 /**
  * Stores one activity's fetch: a usage snapshot, then only the statistics points that are new or
  * changed (conditional on the fetch time, so an older fetch never overwrites a newer one), the
- * hourly and daily rollups whose sums differ from what is stored, and the coverage with any gap.
+ * hourly and daily rollups whose sums differ from the raw points, and the coverage with any gap.
+ *
+ * Crash safety: before anything of the statistics dataset is written, the days about to change
+ * are recorded as stale in its metadata (with the count of raw points outside them). A run that
+ * stops anywhere leaves them recorded; the next run re-sums those days from the raw points (even
+ * if SES no longer returns them), recounts, and clears them. Metadata writes are idempotent: a
+ * write whose answer was lost is recognised on the re-read, never applied twice.
  */
 export async function storeActivityResult(
   store: DatasetStore,
-  result: ActivityResult,
-  fetchedAt: Date,
-  prepared?: Promise<PreparedStore>,
+  result: FetchedDatasets,
+  options: StoreOptions,
 ): Promise<StoreReport> {
   const { activity } = result;
-  const fetched = fetchedAt.toISOString();
-  const needed = spansOf(result.statistics.rows);
-  const early = prepared === undefined ? undefined : await prepared;
-  // Reads first, all at once; nothing is written before both kinds are checked.
-  const [usageMeta, statsMeta, window] =
-    early !== undefined && covers(early.spans, needed)
-      ? [early.usageMeta, early.statsMeta, early.window]
-      : await Promise.all([
-          store.getMeta(result.usage.name),
-          store.getMeta(result.statistics.name),
-          readWindow(store, result.statistics.name, needed),
-        ]);
-  checkKind(usageMeta, result.usage.name, 'usage');
-  checkKind(statsMeta, result.statistics.name, 'statistics');
+  const fetched = options.fetchedAt.toISOString();
+  const usageName = result.usage.name;
+  const statsName = result.statistics.name;
+  const early = options.prepared === undefined ? undefined : await options.prepared;
+  const [usageMeta, statsMeta] =
+    early === undefined
+      ? await Promise.all([store.getMeta(usageName), store.getMeta(statsName)])
+      : [early.usageMeta, early.statsMeta];
+  checkKind(usageMeta, usageName, 'usage');
+  checkKind(statsMeta, statsName, 'statistics');
 
-  const tally = { usage: 0, inserted: 0 };
-  let points: PointsReport;
-  try {
-    const putUsage = async () => {
-      for (const row of result.usage.rows) {
-        await store.putUsage(result.usage.name, row);
-        tally.usage++;
-      }
-    };
-    [, points] = await Promise.all([
-      putUsage(),
-      writeStatistics(
-        store,
-        result.statistics.name,
-        result.statistics.rows,
-        fetched,
-        tally,
-        window,
-      ),
-    ]);
-  } catch (error) {
-    // What was written before the failure still counts; coverage moves only on success.
-    await recordCounts(store, result, tally).catch(() => undefined);
-    throw error;
-  }
+  const work = workDays(result.statistics.rows, statsMeta);
+  const [window, usageSeen] = await Promise.all([
+    early !== undefined && coversAll(early.window.spans, work)
+      ? early.window
+      : readWindow(store, statsName, work),
+    readUsageSince(store, usageName, usageMeta, result.usage.rows[0]?.CollectedAt, early),
+  ]);
+  const retentionDays = options.rawRetentionDays ?? statsMeta?.rawRetentionDays;
+  const plan = planStatistics(result.statistics.rows, fetched, window, work, statsMeta);
 
   const origin = { source: activity.source, activity: activity.name };
+  if (plan.writes > 0 && plan.newlyStale.length > 0) {
+    // Recorded before the first write, so a run stopped anywhere below is repaired by the next.
+    await updateMeta(store, statsName, 'statistics', statsMeta, (meta) => ({
+      ...meta,
+      ...origin,
+      staleRollups: plan.work,
+      staleBase: plan.base,
+      ...(retentionDays === undefined ? {} : { rawRetentionDays: retentionDays }),
+    }));
+  }
+
+  const [, points] = await Promise.all([
+    putUsage(store, result),
+    writeStatistics(store, statsName, plan, fetched, retentionDays),
+  ]);
+
+  const newUsage = newSnapshotCount(usageMeta, usageSeen, result.usage.rows);
   const coverageWindow = {
-    from: new Date(fetchedAt.getTime() - SES_WINDOW_MS).toISOString(),
+    from: new Date(options.fetchedAt.getTime() - SES_WINDOW_MS).toISOString(),
     to: fetched,
   };
   let newGaps: Span[] = [];
   await Promise.all([
-    updateMeta(store, result.usage.name, 'usage', usageMeta, (meta) => ({
+    updateMeta(store, usageName, 'usage', usageMeta, (meta) => ({
       ...meta,
       ...origin,
       ...extend(
         meta,
         result.usage.rows.map((r) => r.CollectedAt),
       ),
-      count: meta.count + result.usage.rows.length,
+      count: meta.count + newUsage,
     })),
-    updateMeta(store, result.statistics.name, 'statistics', statsMeta, (meta) => {
-      newGaps = gapsBetween(meta.coverage, coverageWindow);
-      const coverage = meta.coverage;
+    updateMeta(store, statsName, 'statistics', statsMeta, (meta) => {
+      const coverage = clampToServerTime(meta.coverage, options.serverNow);
+      newGaps = gapsBetween(coverage, coverageWindow);
+      const { staleRollups, staleBase, ...rest } = meta;
       return {
-        ...meta,
+        ...rest,
         ...origin,
         ...extend(
           meta,
           result.statistics.rows.map((r) => r.Timestamp),
         ),
-        count: meta.count + tally.inserted,
+        count: points.count,
         coverage: {
           from:
             coverage === undefined || coverageWindow.from < coverage.from
@@ -126,10 +154,25 @@ export async function storeActivityResult(
               : coverage.to,
         },
         gaps: [...subtractSpan(meta.gaps, coverageWindow), ...newGaps],
+        ...(points.stale.length === 0
+          ? {}
+          : { staleRollups: points.stale, staleBase: points.staleBase }),
+        ...(retentionDays === undefined ? {} : { rawRetentionDays: retentionDays }),
       };
     }),
   ]);
-  return { ...points, newGaps };
+  return {
+    pointsWritten: points.pointsWritten,
+    pointsSkipped: points.pointsSkipped,
+    hourlyWritten: points.hourlyWritten,
+    dailyWritten: points.dailyWritten,
+    newGaps,
+    repaired: subtractSpans(statsMeta?.staleRollups ?? [], points.stale),
+  };
+}
+
+async function putUsage(store: DatasetStore, result: FetchedDatasets): Promise<void> {
+  for (const row of result.usage.rows) await store.putUsage(result.usage.name, row);
 }
 
 /** A window that does not touch the coverage leaves the span between them unseen. */
@@ -140,25 +183,15 @@ function gapsBetween(coverage: Span | undefined, window: Span): Span[] {
   return [];
 }
 
-async function recordCounts(
-  store: DatasetStore,
-  result: ActivityResult,
-  tally: { usage: number; inserted: number },
-): Promise<void> {
-  const { activity } = result;
-  const origin = { source: activity.source, activity: activity.name };
-  if (tally.usage > 0)
-    await updateMeta(store, result.usage.name, 'usage', 'unread', (meta) => ({
-      ...meta,
-      ...origin,
-      count: meta.count + tally.usage,
-    }));
-  if (tally.inserted > 0)
-    await updateMeta(store, result.statistics.name, 'statistics', 'unread', (meta) => ({
-      ...meta,
-      ...origin,
-      count: meta.count + tally.inserted,
-    }));
+/** Coverage never ends after the server's time: a stored end in the future came from a fast host clock. */
+function clampToServerTime(
+  coverage: Span | undefined,
+  serverNow: Date | undefined,
+): Span | undefined {
+  if (coverage === undefined || serverNow === undefined) return coverage;
+  if (Date.parse(coverage.to) <= serverNow.getTime() + FUTURE_TOLERANCE_MS) return coverage;
+  const now = serverNow.toISOString();
+  return { from: coverage.from > now ? now : coverage.from, to: now };
 }
 
 function checkKind(meta: DatasetMeta | undefined, name: string, kind: DatasetKind): void {
@@ -187,42 +220,95 @@ function extend(
   };
 }
 
-/** Read-modify-write with a version check; `known` is the copy read at the start (undefined: none). */
+/**
+ * Read-modify-write with a version check; `known` is the copy read at the start (undefined: none).
+ * A conflict re-reads: when the stored copy is exactly what this call wrote (the write landed and
+ * its answer was lost, then the retry met its own version), it is done, never applied twice.
+ */
 async function updateMeta(
   store: DatasetStore,
   name: string,
   kind: DatasetKind,
-  known: DatasetMeta | undefined | 'unread',
+  known: DatasetMeta | undefined,
   change: (meta: DatasetMeta) => DatasetMeta,
 ): Promise<void> {
   let current = known;
   for (let attempt = 1; attempt <= META_ATTEMPTS; attempt++) {
-    if (current === 'unread' || attempt > 1) current = await store.getMeta(name);
-    const base = current ?? {
-      name,
-      kind,
-      source: '',
-      activity: '',
-      count: 0,
-      gaps: [],
-      version: 0,
-    };
-    if (await store.putMeta(change(base))) return;
+    const next = change(current ?? emptyMeta(name, kind));
+    if (await store.putMeta(next)) return;
+    current = await store.getMeta(name);
+    if (current !== undefined && current.version === next.version + 1 && sameMeta(current, next))
+      return;
   }
   throw new StoreError(
     `dataset "${name}": its metadata kept changing under concurrent writers; ${META_ATTEMPTS} attempts failed`,
   );
 }
 
-interface PointsReport {
-  pointsWritten: number;
-  pointsSkipped: number;
-  hourlyWritten: number;
-  dailyWritten: number;
+function emptyMeta(name: string, kind: DatasetKind): DatasetMeta {
+  return { name, kind, source: '', activity: '', count: 0, gaps: [], version: 0 };
 }
 
-/** The stored copy of what a fetch may change: its points, and the rollups of its hours and days. */
+/** Field-by-field equality of two metadata copies, version aside. */
+export function sameMeta(a: DatasetMeta, b: DatasetMeta): boolean {
+  const spans = (s: readonly Span[] | undefined) =>
+    (s ?? []).map((x) => `${x.from}/${x.to}`).join(',');
+  const fields = (m: DatasetMeta) =>
+    [
+      m.name,
+      m.kind,
+      m.source,
+      m.activity,
+      m.firstTime,
+      m.lastTime,
+      m.count,
+      spans(m.coverage === undefined ? undefined : [m.coverage]),
+      spans(m.gaps),
+      spans(m.staleRollups),
+      m.staleBase,
+      m.rawRetentionDays,
+    ].map((v) => (v === undefined ? null : v));
+  return JSON.stringify(fields(a)) === JSON.stringify(fields(b));
+}
+
+/**
+ * Usage snapshots stored after the metadata's last one, read before this fetch's is written: a
+ * run stopped between writing its snapshot and its metadata left them uncounted.
+ */
+async function readUsageSince(
+  store: DatasetStore,
+  name: string,
+  meta: DatasetMeta | undefined,
+  ours: string | undefined,
+  early: PreparedStore | undefined,
+): Promise<readonly string[]> {
+  const from = usageReadFrom(meta, ours);
+  if (early?.usageSince !== undefined && early.usageSince.from <= from)
+    return early.usageSince.keys.filter((k) => k >= from);
+  return (await store.readUsage(name, { from, to: ALL_TIME.to })).map((r) => r.CollectedAt);
+}
+
+function usageReadFrom(meta: DatasetMeta | undefined, ours: string | undefined): string {
+  if (meta?.lastTime === undefined) return ALL_TIME.from;
+  return ours !== undefined && ours < meta.lastTime ? ours : meta.lastTime;
+}
+
+function newSnapshotCount(
+  meta: DatasetMeta | undefined,
+  seen: readonly string[],
+  rows: ReadonlyArray<{ CollectedAt: string }>,
+): number {
+  const last = meta?.lastTime;
+  const known = new Set(seen);
+  const added = new Set(seen.filter((k) => last === undefined || k > last));
+  for (const row of rows) if (!known.has(row.CollectedAt)) added.add(row.CollectedAt);
+  return added.size;
+}
+
+/** The stored copy of the days a fetch may change: raw points and both rollups. */
 interface StoredWindow {
+  /** The whole UTC days read, merged and ascending. */
+  readonly spans: readonly Span[];
   readonly points: readonly StoredPoint[];
   readonly hourly: readonly RollupRow[];
   readonly daily: readonly RollupRow[];
@@ -233,138 +319,213 @@ export interface PreparedStore {
   readonly usageMeta: DatasetMeta | undefined;
   readonly statsMeta: DatasetMeta | undefined;
   readonly window: StoredWindow;
-  readonly spans: WindowSpans | undefined;
-}
-
-/** Whole hours and days around a window, so the rollups at its edges are summed from every point. */
-interface WindowSpans {
-  readonly hours: Span;
-  readonly days: Span;
+  /** Usage snapshot keys from `from` on. */
+  readonly usageSince: { readonly from: string; readonly keys: readonly string[] } | undefined;
 }
 
 /**
  * Starts the reads that storing a fetch at about `fetchedAt` needs (metadata, the stored copy of
- * the SES window), so that they overlap the SES calls. `storeActivityResult` uses them when they
- * cover the window actually fetched, and reads again otherwise.
+ * the SES window and of any stale days, the usage snapshots after the last counted one), so that
+ * they overlap the SES calls. `storeActivityResult` uses them when they cover what it needs.
  */
 export async function prepareStore(
   store: DatasetStore,
   datasets: { usageDataset: string; statisticsDataset: string },
   fetchedAt: Date,
 ): Promise<PreparedStore> {
-  const spans = spansOf([
-    { Timestamp: new Date(fetchedAt.getTime() - SES_WINDOW_MS).toISOString() },
-    { Timestamp: fetchedAt.toISOString() },
-  ]);
-  const [usageMeta, statsMeta, window] = await Promise.all([
-    store.getMeta(datasets.usageDataset),
-    store.getMeta(datasets.statisticsDataset),
-    readWindow(store, datasets.statisticsDataset, spans),
-  ]);
-  return { usageMeta, statsMeta, window, spans };
+  const approx = fetchedAt.toISOString();
+  const readStats = async () => {
+    const statsMeta = await store.getMeta(datasets.statisticsDataset);
+    const days = workDays(
+      [{ Timestamp: addMs(approx, -SES_WINDOW_MS) }, { Timestamp: approx }],
+      statsMeta,
+    );
+    return { statsMeta, window: await readWindow(store, datasets.statisticsDataset, days) };
+  };
+  const readUsage = async () => {
+    const usageMeta = await store.getMeta(datasets.usageDataset);
+    const from = usageReadFrom(usageMeta, undefined);
+    const keys = (await store.readUsage(datasets.usageDataset, { from, to: ALL_TIME.to })).map(
+      (r) => r.CollectedAt,
+    );
+    return { usageMeta, usageSince: { from, keys } };
+  };
+  const [stats, usage] = await Promise.all([readStats(), readUsage()]);
+  return { ...stats, ...usage };
 }
 
-function spansOf(rows: ReadonlyArray<{ Timestamp: string }>): WindowSpans | undefined {
+/** The whole UTC days of the fetched rows, with the days an interrupted run left stale. */
+function workDays(
+  rows: ReadonlyArray<{ Timestamp: string }>,
+  meta: DatasetMeta | undefined,
+): Span[] {
   const first = rows[0];
   const last = rows.at(-1);
-  if (first === undefined || last === undefined) return undefined;
-  return {
-    hours: { from: hourStart(first.Timestamp), to: addMs(hourStart(last.Timestamp), HOUR_MS) },
-    days: { from: dayStart(first.Timestamp), to: addMs(dayStart(last.Timestamp), DAY_MS) },
-  };
+  const window =
+    first === undefined || last === undefined
+      ? []
+      : [{ from: dayStart(first.Timestamp), to: addMs(dayStart(last.Timestamp), DAY_MS) }];
+  return mergeSpans([...window, ...(meta?.staleRollups ?? [])]);
 }
 
-function covers(outer: WindowSpans | undefined, inner: WindowSpans | undefined): boolean {
-  if (inner === undefined) return true;
-  if (outer === undefined) return false;
-  const within = (o: Span, i: Span) => o.from <= i.from && i.to <= o.to;
-  return within(outer.hours, inner.hours) && within(outer.days, inner.days);
+function coversAll(outer: readonly Span[], inner: readonly Span[]): boolean {
+  return subtractSpans(inner, outer).length === 0;
 }
 
 async function readWindow(
   store: DatasetStore,
   name: string,
-  spans: WindowSpans | undefined,
+  spans: readonly Span[],
 ): Promise<StoredWindow> {
-  if (spans === undefined) return { points: [], hourly: [], daily: [] };
-  const { hours, days } = spans;
-  const [points, hourly, daily] = await Promise.all([
-    store.readPoints(name, hours),
-    store.readRollups(name, '1h', days),
-    store.readRollups(name, '1d', days),
-  ]);
-  return { points, hourly, daily };
+  const parts = await Promise.all(
+    spans.map((span) =>
+      Promise.all([
+        store.readPoints(name, span),
+        store.readRollups(name, '1h', span),
+        store.readRollups(name, '1d', span),
+      ]),
+    ),
+  );
+  return {
+    spans,
+    points: parts.flatMap(([points]) => points),
+    hourly: parts.flatMap(([, hourly]) => hourly),
+    daily: parts.flatMap(([, , daily]) => daily),
+  };
+}
+
+/** What a fetch will write, decided before the first write. */
+interface StatisticsPlan {
+  /** The days re-summed: the fetched rows' days and any stale days. */
+  readonly work: readonly Span[];
+  /** Work days not yet recorded as stale. */
+  readonly newlyStale: readonly Span[];
+  /** Raw points stored outside the work days (exact: rollups there are not stale). */
+  readonly base: number;
+  /** New or changed points. */
+  readonly changed: readonly StatisticsRow[];
+  /** The stored raw points of the work days, by Timestamp. */
+  readonly stored: ReadonlyMap<string, StatisticsRow>;
+  readonly storedHourly: readonly RollupRow[];
+  readonly storedDaily: readonly RollupRow[];
+  /** Items the run expects to write (points and rollups). */
+  readonly writes: number;
+}
+
+function planStatistics(
+  rows: readonly StatisticsRow[],
+  fetchedAt: string,
+  window: StoredWindow,
+  work: readonly Span[],
+  meta: DatasetMeta | undefined,
+): StatisticsPlan {
+  const inWork = (t: string) => work.some((s) => s.from <= t && t < s.to);
+  const stored = new Map<string, StatisticsRow>(
+    window.points.filter((p) => inWork(p.Timestamp)).map((p) => [p.Timestamp, p]),
+  );
+  const storedHourly = window.hourly.filter((r) => inWork(r.Timestamp));
+  const storedDaily = window.daily.filter((r) => inWork(r.Timestamp));
+  // The oldest bucket of a window can be cut by the window's edge: a stored copy of it is fuller.
+  const edge = Date.parse(fetchedAt) - SES_WINDOW_MS + BUCKET_MS;
+  const changed = rows.filter((row) => {
+    const old = stored.get(row.Timestamp);
+    return old === undefined || (!sameCounts(old, row) && Date.parse(row.Timestamp) >= edge);
+  });
+  const planned = new Map(stored);
+  for (const row of changed) planned.set(row.Timestamp, row);
+  const hourly = diffRollups(sumBy(planned.values(), hourStart), storedHourly);
+  const daily = diffRollups(sumBy(planned.values(), dayStart), storedDaily);
+
+  const stale = meta?.staleRollups ?? [];
+  const newlyStale = subtractSpans(work, stale);
+  const inNewlyStale = (t: string) => newlyStale.some((s) => s.from <= t && t < s.to);
+  const before = stale.length > 0 ? (meta?.staleBase ?? meta?.count ?? 0) : (meta?.count ?? 0);
+  const base =
+    before - storedDaily.filter((r) => inNewlyStale(r.Timestamp)).reduce((n, r) => n + r.Points, 0);
+  return {
+    work,
+    newlyStale,
+    base,
+    changed,
+    stored,
+    storedHourly,
+    storedDaily,
+    writes: changed.length + hourly.length + daily.length,
+  };
+}
+
+interface PointsReport {
+  readonly pointsWritten: number;
+  readonly pointsSkipped: number;
+  readonly hourlyWritten: number;
+  readonly dailyWritten: number;
+  /** Raw points stored, exact. */
+  readonly count: number;
+  /** Days left stale: a newer fetch won one of their points, so this run's view of them is old. */
+  readonly stale: readonly Span[];
+  readonly staleBase: number;
 }
 
 async function writeStatistics(
   store: DatasetStore,
   name: string,
-  rows: readonly StatisticsRow[],
+  plan: StatisticsPlan,
   fetchedAt: string,
-  tally: { inserted: number },
-  window: StoredWindow,
+  retentionDays: number | undefined,
 ): Promise<PointsReport> {
-  if (rows.length === 0)
-    return { pointsWritten: 0, pointsSkipped: 0, hourlyWritten: 0, dailyWritten: 0 };
-  const { points: stored, hourly: storedHourly, daily: storedDaily } = window;
-  const current = new Map<string, StatisticsRow>(stored.map((p) => [p.Timestamp, p]));
-  // The oldest bucket of a window can be cut by the window's edge: a stored copy of it is fuller.
-  const edge = Date.parse(fetchedAt) - SES_WINDOW_MS + BUCKET_MS;
-  const changed = rows.filter((row) => {
-    const old = current.get(row.Timestamp);
-    return old === undefined || (!sameCounts(old, row) && Date.parse(row.Timestamp) >= edge);
-  });
-  const outcomes = await mapLimited(changed, WRITE_CONCURRENCY, async (row) => {
-    const won = await store.writePoint(name, row, fetchedAt);
-    if (won && !current.has(row.Timestamp)) tally.inserted++;
-    return won;
-  });
+  const { changed } = plan;
+  const outcomes = await mapLimited(changed, WRITE_CONCURRENCY, (row) =>
+    store.writePoint(name, row, fetchedAt, retentionDays),
+  );
+  const view = new Map(plan.stored);
   const lostHours = new Set<string>();
   changed.forEach((row, i) => {
-    if (!outcomes[i]) {
-      lostHours.add(hourStart(row.Timestamp));
-      return;
-    }
-    current.set(row.Timestamp, row);
+    // A lost point still exists (a newer fetch wrote it): it counts, but our view of its hour
+    // is old, so that hour is left to the newer fetch and its day stays stale.
+    if (!outcomes[i]) lostHours.add(hourStart(row.Timestamp));
+    if (outcomes[i] || !view.has(row.Timestamp)) view.set(row.Timestamp, row);
   });
-  // An hour where a newer fetch won is left to that fetch: our view of it is stale.
-  const hourly = diffRollups(sumBy(current.values(), hourStart), storedHourly).filter(
+  const lostDays = new Set([...lostHours].map(dayStart));
+  const resolved = (t: string) => !lostDays.has(dayStart(t));
+  const hourly = diffRollups(sumBy(view.values(), hourStart), plan.storedHourly).filter(
     (r) => !lostHours.has(r.Timestamp),
   );
-  const hourlyNow = new Map(storedHourly.map((r) => [r.Timestamp, r]));
-  for (const r of hourly) hourlyNow.set(r.Timestamp, r);
-  const lostDays = new Set([...lostHours].map(dayStart));
-  const daily = diffRollups(sumBy(hourlyNow.values(), dayStart), storedDaily).filter(
-    (r) => !lostDays.has(r.Timestamp),
+  const daily = diffRollups(sumBy(view.values(), dayStart), plan.storedDaily).filter((r) =>
+    resolved(r.Timestamp),
   );
   await Promise.all([
     store.writeRollups(name, '1h', hourly),
     store.writeRollups(name, '1d', daily),
   ]);
+  const stale = mergeSpans([...lostDays].map((day) => ({ from: day, to: addMs(day, DAY_MS) })));
+  const inWork = [...view.keys()].filter((t) => plan.work.some((s) => s.from <= t && t < s.to));
+  const count = plan.base + inWork.length;
   const written = outcomes.filter(Boolean).length;
   return {
     pointsWritten: written,
     pointsSkipped: changed.length - written,
     hourlyWritten: hourly.length,
     dailyWritten: daily.length,
+    count,
+    stale,
+    staleBase: count - inWork.filter((t) => !resolved(t)).length,
   };
 }
 
-/** Sums rows (points or finer rollups) into buckets keyed by `bucketOf(Timestamp)`. */
+/** Sums raw points into buckets keyed by `bucketOf(Timestamp)`. */
 function sumBy(
-  rows: Iterable<StatisticsRow | RollupRow>,
+  rows: Iterable<StatisticsRow>,
   bucketOf: (iso: string) => string,
 ): Map<string, RollupRow> {
   const sums = new Map<string, RollupRow>();
   for (const row of rows) {
     const key = bucketOf(row.Timestamp);
     const sum = sums.get(key);
-    const points = 'Points' in row ? row.Points : 1;
     sums.set(
       key,
       sum === undefined
-        ? { ...addCounts(ZERO_COUNTS, row), Timestamp: key, Points: points }
-        : { ...addCounts(sum, row), Timestamp: key, Points: sum.Points + points },
+        ? { ...addCounts(ZERO_COUNTS, row), Timestamp: key, Points: 1 }
+        : { ...addCounts(sum, row), Timestamp: key, Points: sum.Points + 1 },
     );
   }
   return sums;

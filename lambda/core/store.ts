@@ -27,6 +27,15 @@ export interface DatasetMeta {
   readonly coverage?: Span;
   /** Spans inside the coverage that no fetch saw: data SES no longer has. */
   readonly gaps: readonly Span[];
+  /**
+   * Whole UTC days whose rollups may not equal their raw points (a run stopped between writing
+   * points and rollups); recorded before writing and re-summed from the raw points by a later run.
+   */
+  readonly staleRollups?: readonly Span[];
+  /** With `staleRollups`: the raw points stored outside those days, so `count` stays exact. */
+  readonly staleBase?: number;
+  /** Raw points expire this many days after their Timestamp (the deployed table's TTL rule). */
+  readonly rawRetentionDays?: number;
   /** Optimistic-concurrency version; 0 for a dataset not stored yet. */
   readonly version: number;
 }
@@ -50,8 +59,17 @@ export interface DatasetStore {
   putMeta(meta: DatasetMeta): Promise<boolean>;
   /** Raw points with from <= Timestamp < to, ascending. */
   readPoints(name: string, span: Span): Promise<StoredPoint[]>;
-  /** Writes a point unless a fetch at least as new as `fetchedAt` already wrote it; false if it lost. */
-  writePoint(name: string, point: StatisticsRow, fetchedAt: string): Promise<boolean>;
+  /**
+   * Writes a point unless a newer fetch than `fetchedAt` already wrote it; false if it lost.
+   * Rewriting with the same `fetchedAt` succeeds, so a retried write whose answer was lost wins.
+   * With `retentionDays`, the point expires that many days after its Timestamp.
+   */
+  writePoint(
+    name: string,
+    point: StatisticsRow,
+    fetchedAt: string,
+    retentionDays?: number,
+  ): Promise<boolean>;
   /** Rollups with from <= Timestamp < to, ascending. */
   readRollups(name: string, granularity: '1h' | '1d', span: Span): Promise<RollupRow[]>;
   writeRollups(name: string, granularity: '1h' | '1d', rows: readonly RollupRow[]): Promise<void>;

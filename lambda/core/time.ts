@@ -26,6 +26,23 @@ export function subtractSpan(spans: readonly Span[], cut: Span): Span[] {
   });
 }
 
+/** Removes every span of `cuts` from each span. */
+export function subtractSpans(spans: readonly Span[], cuts: readonly Span[]): Span[] {
+  return cuts.reduce<Span[]>((rest, cut) => subtractSpan(rest, cut), [...spans]);
+}
+
+/** Sorts spans and joins those that overlap or touch. */
+export function mergeSpans(spans: readonly Span[]): Span[] {
+  const merged: Span[] = [];
+  for (const span of [...spans].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0))) {
+    const last = merged.at(-1);
+    if (last !== undefined && span.from <= last.to) {
+      if (span.to > last.to) merged[merged.length - 1] = { from: last.from, to: span.to };
+    } else merged.push({ ...span });
+  }
+  return merged;
+}
+
 /**
  * Splits [from, to) into the coarsest aligned pieces: raw 15-minute points at ragged edges, hourly
  * rollups for whole hours, daily rollups for whole UTC days. Summing the pieces gives the exact

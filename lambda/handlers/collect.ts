@@ -6,9 +6,10 @@ import { createSecretReader, redact } from '../adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
 import { sourcesFor } from '../adapters/ses-statistics-source.ts';
 import { systemClock } from '../adapters/system-clock.ts';
+import { worstCaseSourceMs } from '../config/budget.ts';
 import { parseConfig } from '../config/schema.ts';
 import { ENV, METRICS } from '../constants.ts';
-import { collectAll } from '../core/activity.ts';
+import { type ActivityResult, collectAll, stalestFirst } from '../core/activity.ts';
 import { type DatasetMetric, datasetMetrics } from '../core/metrics.ts';
 
 // Composition root: everything below is built once per cold start; a bad config fails the init.
@@ -19,27 +20,37 @@ const config = parseConfig(JSON.parse(requiredEnv(ENV.CONFIG)));
 const secrets = createSecretReader({ secretsManager: powertoolsSecretsManager });
 const store = new DynamoDbDatasetStore(new DynamoDBClient({}), {
   tableName: requiredEnv(ENV.TABLE_NAME),
-  rawRetentionDays: config.rawRetentionDays,
 });
-const runs = sourcesFor(config.activities, { secrets });
+const runs = sourcesFor(config.activities, { secrets }).map((run) => ({
+  ...run,
+  worstCaseMs: worstCaseSourceMs(run.activity.connection),
+}));
 
-/** The scheduled collector: every activity, stored; ends in error if any failed, after the others. */
-export const handler = async (): Promise<{ collected: number; failed: number }> => {
-  const outcome = await collectAll(runs, { clock: systemClock, store });
-  for (const result of outcome.results) {
-    logger.info('collected', {
-      activity: result.activity.name,
-      dataset: result.statistics.name,
-      points: result.statistics.rows.length,
-      stored: result.stored,
+/** The part of the Lambda context the collector reads. */
+interface RunContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * The scheduled collector: every activity, least recently covered first, each stored and its
+ * metrics published as soon as it is done; sources the time left cannot fit are skipped (and go
+ * first next run). Ends in error if any failed, after the others.
+ */
+export const handler = async (
+  _event?: unknown,
+  context?: RunContext,
+): Promise<{ collected: number; failed: number; skipped: number }> => {
+  const outcome = await collectAll(await stalestFirst(runs, store), {
+    clock: systemClock,
+    store,
+    rawRetentionDays: config.rawRetentionDays,
+    remainingMs: context === undefined ? undefined : () => context.getRemainingTimeInMillis(),
+    onResult: report,
+  });
+  if (outcome.skipped.length > 0)
+    logger.warn('sources skipped: the time left could not fit them; they go first next run', {
+      skipped: outcome.skipped.map((a) => a.name),
     });
-    for (const gap of result.stored?.newGaps ?? [])
-      logger.warn('data lost: SES no longer had this span', {
-        dataset: result.statistics.name,
-        gap,
-      });
-    publishByDataset(datasetMetrics(result));
-  }
   for (const failure of outcome.failures)
     logger.error('activity failed', {
       activity: failure.activity.name,
@@ -52,8 +63,20 @@ export const handler = async (): Promise<{ collected: number; failed: number }> 
       ),
     );
   }
-  return { collected: outcome.results.length, failed: 0 };
+  return { collected: outcome.results.length, failed: 0, skipped: outcome.skipped.length };
 };
+
+function report(result: ActivityResult): void {
+  logger.info('collected', {
+    activity: result.activity.name,
+    dataset: result.statistics.name,
+    points: result.statistics.rows.length,
+    stored: result.stored,
+  });
+  for (const gap of result.stored?.newGaps ?? [])
+    logger.warn('data lost: SES no longer had this span', { dataset: result.statistics.name, gap });
+  publishByDataset(datasetMetrics(result));
+}
 
 /** One EMF document per dataset: its metrics share the dimension set {service, Dataset}. */
 function publishByDataset(values: readonly DatasetMetric[]): void {

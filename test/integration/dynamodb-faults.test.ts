@@ -1,7 +1,7 @@
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbDatasetStore } from '../../lambda/adapters/dynamodb-dataset-store.ts';
-import type { ActivityResult } from '../../lambda/core/activity.ts';
+import type { FetchedDatasets } from '../../lambda/core/activity.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { freshStore, localClient } from '../support/dynamodb.ts';
@@ -11,7 +11,7 @@ import { SesWorld } from '../support/ses-world.ts';
 const activity = { name: 'stats', source: 'S1', usageDataset: 'usage', statisticsDataset: 'stats' };
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 
-function fetchAt(now: number): ActivityResult {
+function fetchAt(now: number): FetchedDatasets {
   const rows = new SesWorld().rows(now);
   return {
     activity,
@@ -50,8 +50,8 @@ describe('DynamoDbDatasetStore under DynamoDB faults', () => {
     const faulty = await freshStore({}, faultyClient);
 
     for (const now of [NOW, NOW + 3_600_000]) {
-      await storeActivityResult(clean.store, fetchAt(now), new Date(now));
-      await storeActivityResult(faulty.store, fetchAt(now), new Date(now));
+      await storeActivityResult(clean.store, fetchAt(now), { fetchedAt: new Date(now) });
+      await storeActivityResult(faulty.store, fetchAt(now), { fetchedAt: new Date(now) });
     }
 
     expect(log.throttled).toBeGreaterThan(10);
@@ -66,12 +66,14 @@ describe('DynamoDbDatasetStore under DynamoDB faults', () => {
     const stuck = new DynamoDbDatasetStore(client, { tableName, unprocessedDeadlineMs: 300 });
     const healthy = new DynamoDbDatasetStore(localClient(), { tableName });
     const reference = await freshStore();
-    await storeActivityResult(reference.store, fetchAt(NOW), new Date(NOW));
+    await storeActivityResult(reference.store, fetchAt(NOW), { fetchedAt: new Date(NOW) });
 
-    await expect(storeActivityResult(stuck, fetchAt(NOW), new Date(NOW))).rejects.toThrow(
+    await expect(
+      storeActivityResult(stuck, fetchAt(NOW), { fetchedAt: new Date(NOW) }),
+    ).rejects.toThrow(
       /rollup items stayed unprocessed \(throttled\) until the 300 ms deadline; rerun to complete them/,
     );
-    const report = await storeActivityResult(healthy, fetchAt(NOW), new Date(NOW));
+    const report = await storeActivityResult(healthy, fetchAt(NOW), { fetchedAt: new Date(NOW) });
 
     expect(report.pointsWritten).toBe(0);
     expect(report.hourlyWritten).toBeGreaterThan(0);
@@ -86,7 +88,9 @@ describe('DynamoDbDatasetStore under DynamoDB faults', () => {
       tableName: 'nowhere',
     });
 
-    await expect(storeActivityResult(store, fetchAt(NOW), new Date(NOW))).rejects.toThrow(
+    await expect(
+      storeActivityResult(store, fetchAt(NOW), { fetchedAt: new Date(NOW) }),
+    ).rejects.toThrow(
       /DynamoDB (GetItem|Query) on table "nowhere" failed: network error: .*ECONNREFUSED 127\.0\.0\.1:9/,
     );
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ActivityResult } from '../../lambda/core/activity.ts';
+import type { FetchedDatasets } from '../../lambda/core/activity.ts';
 import type { StatisticsRow } from '../../lambda/core/datasets.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
@@ -14,7 +14,7 @@ const row = (Timestamp: string, DeliveryAttempts: number, Bounces = 0): Statisti
   Rejects: 0,
 });
 
-function result(collectedAt: string, rows: StatisticsRow[]): ActivityResult {
+function result(collectedAt: string, rows: StatisticsRow[]): FetchedDatasets {
   return {
     activity,
     usage: {
@@ -37,7 +37,7 @@ describe('storeActivityResult on DynamoDB Local', () => {
         row('2026-11-28T10:22:00Z', 3),
         row('2026-11-28T11:07:00Z', 2),
       ]),
-      fetchedAt,
+      { fetchedAt: fetchedAt },
     );
 
     expect(report).toEqual({
@@ -46,6 +46,7 @@ describe('storeActivityResult on DynamoDB Local', () => {
       hourlyWritten: 2,
       dailyWritten: 1,
       newGaps: [],
+      repaired: [],
     });
     expect(await store.readRollups('stats', '1h', ALL_TIME)).toEqual([
       {
@@ -98,11 +99,9 @@ describe('storeActivityResult on DynamoDB Local', () => {
   it('writes only the changed point and its rollups on the next fetch, nothing for an identical one', async () => {
     const { store } = await freshStore();
     const rows = [row('2026-11-28T10:07:00Z', 5), row('2026-11-28T10:22:00Z', 3)];
-    await storeActivityResult(
-      store,
-      result('2026-11-28T12:00:00.000Z', rows),
-      new Date('2026-11-28T12:00:00Z'),
-    );
+    await storeActivityResult(store, result('2026-11-28T12:00:00.000Z', rows), {
+      fetchedAt: new Date('2026-11-28T12:00:00Z'),
+    });
 
     const revised = await storeActivityResult(
       store,
@@ -110,7 +109,7 @@ describe('storeActivityResult on DynamoDB Local', () => {
         rows[0] as StatisticsRow,
         row('2026-11-28T10:22:00Z', 4),
       ]),
-      new Date('2026-11-28T13:00:00Z'),
+      { fetchedAt: new Date('2026-11-28T13:00:00Z') },
     );
     const identical = await storeActivityResult(
       store,
@@ -118,7 +117,7 @@ describe('storeActivityResult on DynamoDB Local', () => {
         rows[0] as StatisticsRow,
         row('2026-11-28T10:22:00Z', 4),
       ]),
-      new Date('2026-11-28T14:00:00Z'),
+      { fetchedAt: new Date('2026-11-28T14:00:00Z') },
     );
 
     expect(revised).toMatchObject({ pointsWritten: 1, hourlyWritten: 1, dailyWritten: 1 });
@@ -133,13 +132,13 @@ describe('storeActivityResult on DynamoDB Local', () => {
     await storeActivityResult(
       store,
       result('2026-11-28T13:00:00.000Z', [row('2026-11-28T10:07:00Z', 9)]),
-      new Date('2026-11-28T13:00:00Z'),
+      { fetchedAt: new Date('2026-11-28T13:00:00Z') },
     );
 
     const late = await storeActivityResult(
       store,
       result('2026-11-28T12:00:00.000Z', [row('2026-11-28T10:07:00Z', 4)]),
-      new Date('2026-11-28T12:00:00Z'),
+      { fetchedAt: new Date('2026-11-28T12:00:00Z') },
     );
 
     expect(late).toMatchObject({ pointsWritten: 0, pointsSkipped: 1, hourlyWritten: 0 });
@@ -156,13 +155,13 @@ describe('storeActivityResult on DynamoDB Local', () => {
     await storeActivityResult(
       store,
       result('2026-11-01T00:00:00.000Z', [row('2026-10-31T23:07:00Z', 1)]),
-      new Date('2026-11-01T00:00:00Z'),
+      { fetchedAt: new Date('2026-11-01T00:00:00Z') },
     );
 
     const report = await storeActivityResult(
       store,
       result('2026-11-17T00:00:00.000Z', [row('2026-11-16T23:07:00Z', 1)]),
-      new Date('2026-11-17T00:00:00Z'),
+      { fetchedAt: new Date('2026-11-17T00:00:00Z') },
     );
 
     const gap = { from: '2026-11-01T00:00:00.000Z', to: '2026-11-03T00:00:00.000Z' };
@@ -172,18 +171,16 @@ describe('storeActivityResult on DynamoDB Local', () => {
 
   it('refuses to store statistics into a usage dataset, writing nothing', async () => {
     const { store } = await freshStore();
-    await storeActivityResult(
-      store,
-      result('2026-11-28T12:00:00.000Z', []),
-      new Date('2026-11-28T12:00:00Z'),
-    );
+    await storeActivityResult(store, result('2026-11-28T12:00:00.000Z', []), {
+      fetchedAt: new Date('2026-11-28T12:00:00Z'),
+    });
     const clash = {
       ...result('2026-11-28T13:00:00.000Z', [row('2026-11-28T10:07:00Z', 1)]),
       statistics: { name: 'usage', rows: [row('2026-11-28T10:07:00Z', 1)] },
     };
 
     await expect(
-      storeActivityResult(store, clash, new Date('2026-11-28T13:00:00Z')),
+      storeActivityResult(store, clash, { fetchedAt: new Date('2026-11-28T13:00:00Z') }),
     ).rejects.toThrow(
       'dataset "usage" holds usage data (from activity "stats"); it cannot also store statistics data',
     );

@@ -1,5 +1,6 @@
 import type { SendDataPoint, SendQuota } from '../../lambda/core/datasets.ts';
 import {
+  type Answered,
   type Clock,
   type SesAction,
   SourceCallError,
@@ -37,10 +38,14 @@ export class FakeClock implements Clock {
   }
 }
 
-/** An in-memory StatisticsSource that records when each call started (clock time). */
+/**
+ * An in-memory StatisticsSource that records when each call started (clock time). Its answers
+ * carry `serverTime()`: by default the clock's time (a server agreeing with the host).
+ */
 export class FakeSource implements StatisticsSource {
   readonly calls: Array<{ action: SesAction; at: number }> = [];
   failWith: Partial<Record<SesAction, string>> = {};
+  serverTime: () => Date | undefined = () => this.clock.now();
 
   constructor(
     private readonly clock: Clock,
@@ -49,14 +54,14 @@ export class FakeSource implements StatisticsSource {
     public points: SendDataPoint[] = [],
   ) {}
 
-  async getSendQuota(): Promise<SendQuota> {
+  async getSendQuota(): Promise<Answered<SendQuota>> {
     this.record('GetSendQuota');
-    return this.quota;
+    return { value: this.quota, serverTime: this.serverTime() };
   }
 
-  async getSendStatistics(): Promise<SendDataPoint[]> {
+  async getSendStatistics(): Promise<Answered<SendDataPoint[]>> {
     this.record('GetSendStatistics');
-    return this.points;
+    return { value: this.points, serverTime: this.serverTime() };
   }
 
   private record(action: SesAction): void {

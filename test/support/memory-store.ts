@@ -35,6 +35,8 @@ export class MemoryDatasetStore implements DatasetStore {
   private metaLosses = 0;
   private metaLosesFor: string | undefined;
   private pointFailure: Error | undefined;
+  /** Retention days each raw point was written with (name|Timestamp). */
+  readonly retention = new Map<string, number>();
 
   /**
    * The next `count` putMeta calls (for dataset `name` only, when given) lose, as if another
@@ -79,15 +81,22 @@ export class MemoryDatasetStore implements DatasetStore {
     return within(this.points.get(name), span);
   }
 
-  async writePoint(name: string, point: StatisticsRow, fetchedAt: string): Promise<boolean> {
+  async writePoint(
+    name: string,
+    point: StatisticsRow,
+    fetchedAt: string,
+    retentionDays?: number,
+  ): Promise<boolean> {
     const failure = this.pointFailure;
     if (failure !== undefined) {
       this.pointFailure = undefined;
       throw failure;
     }
     const stored = this.points.get(name)?.get(point.Timestamp);
-    if (stored !== undefined && stored.fetchedAt >= fetchedAt) return false;
+    if (stored !== undefined && stored.fetchedAt > fetchedAt) return false;
     put(this.points, name, point.Timestamp, { ...point, fetchedAt });
+    if (retentionDays !== undefined)
+      this.retention.set(`${name}|${point.Timestamp}`, retentionDays);
     this.writes.points++;
     return true;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ActivityResult, ActivitySpec } from '../../lambda/core/activity.ts';
+import type { ActivitySpec, FetchedDatasets } from '../../lambda/core/activity.ts';
 import type { StatisticsRow } from '../../lambda/core/datasets.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
 import { type Span, type StoredPoint, StoreError } from '../../lambda/core/store.ts';
@@ -26,7 +26,7 @@ const rollup = (Timestamp: string, DeliveryAttempts: number, Points: number, Bou
   Points,
 });
 
-function result(fetchedAt: string, rows: StatisticsRow[], spec = activity): ActivityResult {
+function result(fetchedAt: string, rows: StatisticsRow[], spec = activity): FetchedDatasets {
   return {
     activity: spec,
     usage: {
@@ -46,7 +46,7 @@ function result(fetchedAt: string, rows: StatisticsRow[], spec = activity): Acti
 
 /** One fetch through the real write path, stored at its own fetch time. */
 function fetchAt(store: MemoryDatasetStore, fetchedAt: string, rows: StatisticsRow[]) {
-  return storeActivityResult(store, result(fetchedAt, rows), new Date(fetchedAt));
+  return storeActivityResult(store, result(fetchedAt, rows), { fetchedAt: new Date(fetchedAt) });
 }
 
 function writesSince(store: MemoryDatasetStore, before: WriteCounts): WriteCounts {
@@ -99,8 +99,10 @@ describe('storeActivityResult', () => {
       hourlyWritten: 3,
       dailyWritten: 2,
       newGaps: [],
+      repaired: [],
     });
-    expect(store.writes).toEqual({ points: 5, hourly: 3, daily: 2, usage: 1, meta: 2 });
+    // Three metadata writes: the statistics days recorded as stale first, then both datasets.
+    expect(store.writes).toEqual({ points: 5, hourly: 3, daily: 2, usage: 1, meta: 3 });
     expect(await store.readPoints('stats', ALL_TIME)).toEqual(
       FIRST.map((p) => ({ ...p, fetchedAt: '2026-11-28T12:00:00.000Z' })),
     );
@@ -115,7 +117,7 @@ describe('storeActivityResult', () => {
       count: 5,
       coverage: { from: '2026-11-14T12:00:00.000Z', to: '2026-11-28T12:00:00.000Z' },
       gaps: [],
-      version: 1,
+      version: 2,
     });
     expect(await store.getMeta('usage')).toMatchObject({ kind: 'usage', count: 1, version: 1 });
   });
@@ -149,6 +151,7 @@ describe('storeActivityResult', () => {
       hourlyWritten: 0,
       dailyWritten: 0,
       newGaps: [],
+      repaired: [],
     });
     expect(writesSince(store, before)).toEqual({
       points: 0,
@@ -258,6 +261,7 @@ describe('storeActivityResult', () => {
       hourlyWritten: 0,
       dailyWritten: 0,
       newGaps: [],
+      repaired: [],
     });
     expect(writesSince(store, before)).toMatchObject({ points: 0, hourly: 0, daily: 0 });
     expect((await store.readPoints('stats', ALL_TIME))[0]).toMatchObject({
@@ -408,11 +412,9 @@ describe('storeActivityResult', () => {
     const before = { ...store.writes };
     const clash = { ...activity, usageDataset: 'usage-2', statisticsDataset: 'usage' };
 
-    const stored = storeActivityResult(
-      store,
-      result('2026-11-28T13:00:00Z', FIRST, clash),
-      new Date('2026-11-28T13:00:00Z'),
-    );
+    const stored = storeActivityResult(store, result('2026-11-28T13:00:00Z', FIRST, clash), {
+      fetchedAt: new Date('2026-11-28T13:00:00Z'),
+    });
 
     await expect(stored).rejects.toThrow(StoreError);
     await expect(stored).rejects.toThrow(
@@ -427,11 +429,9 @@ describe('storeActivityResult', () => {
     const before = { ...store.writes };
     const clash = { ...activity, usageDataset: 'stats', statisticsDataset: 'stats-2' };
 
-    const stored = storeActivityResult(
-      store,
-      result('2026-11-28T13:00:00Z', FIRST, clash),
-      new Date('2026-11-28T13:00:00Z'),
-    );
+    const stored = storeActivityResult(store, result('2026-11-28T13:00:00Z', FIRST, clash), {
+      fetchedAt: new Date('2026-11-28T13:00:00Z'),
+    });
 
     await expect(stored).rejects.toThrow('dataset "stats" holds statistics data');
     expect(store.writes).toEqual(before);
@@ -445,7 +445,8 @@ describe('storeActivityResult', () => {
     await fetchAt(store, '2026-11-28T12:15:00Z', [...FIRST, row('2026-11-28T12:07:00Z', 1)]);
 
     expect(await store.getMeta('usage')).toMatchObject({ count: 2, version: 6 });
-    expect(await store.getMeta('stats')).toMatchObject({ count: 6, version: 2 });
+    // Each fetch that writes points records its days as stale first: two versions per fetch.
+    expect(await store.getMeta('stats')).toMatchObject({ count: 6, version: 4 });
   });
 
   it('rejects with a StoreError naming the dataset when the metadata write loses 5 times', async () => {
