@@ -438,12 +438,17 @@ export function describe(value: unknown): string {
     json =
       typeof value === 'number' || typeof value === 'bigint'
         ? String(value)
-        : (JSON.stringify(value) ?? `a ${typeof value}`);
+        : (JSON.stringify(value, hideSecretFields) ?? `a ${typeof value}`);
   } catch {
     json = `an unprintable ${typeof value}`;
   }
   const safe = maskSecrets(json);
   return safe.length > 80 ? `${safe.slice(0, 77)}...` : safe;
+}
+
+/** A secret value pasted under a secret's field, deep in an echoed object, is not shown. */
+function hideSecretFields(key: string, value: unknown): unknown {
+  return /secret|password|pwd/i.test(key) && typeof value !== 'object' ? '***' : value;
 }
 
 /** 40 or more base64 characters in a row: what an AWS secret access key looks like. */
