@@ -1,8 +1,14 @@
 import type { SecretRef } from '../config/schema.ts';
 
+/** How a secret is read. */
+export interface ReadOptions {
+  /** Skip any cache in front of the store: the value cached may have been rotated. */
+  readonly fresh?: boolean;
+}
+
 /** Reads a secret value; never logs or echoes it. */
 export interface SecretReader {
-  read(ref: SecretRef): Promise<string>;
+  read(ref: SecretRef, options?: ReadOptions): Promise<string>;
 }
 
 /** A secret that could not be read; the message names the reference, never a value. */
@@ -28,7 +34,10 @@ export function describeRef(ref: SecretRef): string {
 }
 
 /** Fetches a Secrets Manager secret's string value by name or ARN. */
-export type SecretsManagerGet = (secretId: string) => Promise<string | undefined>;
+export type SecretsManagerGet = (
+  secretId: string,
+  options?: ReadOptions,
+) => Promise<string | undefined>;
 
 export interface SecretReaderOptions {
   /** Allow `{env}` references (the CLI); the Lambda reads only Secrets Manager. */
@@ -38,11 +47,11 @@ export interface SecretReaderOptions {
 
 export function createSecretReader(options: SecretReaderOptions): SecretReader {
   return {
-    async read(ref) {
+    async read(ref, readOptions) {
       const value =
         'env' in ref
           ? fromEnv(ref.env, options.env)
-          : await fromSecretsManager(ref, options.secretsManager);
+          : await fromSecretsManager(ref, options.secretsManager, readOptions);
       if (value === '') throw new SecretError(`${describeRef(ref)} is empty`);
       if (value.length >= 4) known.add(value);
       return value;
@@ -63,12 +72,13 @@ function fromEnv(name: string, env: NodeJS.ProcessEnv | undefined): string {
 async function fromSecretsManager(
   ref: { secretId: string; jsonKey?: string },
   get: SecretsManagerGet | undefined,
+  readOptions: ReadOptions | undefined,
 ): Promise<string> {
   if (get === undefined)
     throw new SecretError(`${describeRef(ref)}: Secrets Manager is not available here`);
   let raw: string | undefined;
   try {
-    raw = await get(ref.secretId);
+    raw = await get(ref.secretId, readOptions);
   } catch (error) {
     throw new SecretError(
       `${describeRef(ref)} could not be read: ${(error as Error).name}: ${(error as Error).message}`,

@@ -1,9 +1,19 @@
 import { GetSendQuotaCommand, GetSendStatisticsCommand, SESClient } from '@aws-sdk/client-ses';
 import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-handler';
-import type { AwsCredentialIdentityProvider, RetryStrategyV2 } from '@smithy/types';
+import type {
+  AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
+  MiddlewareStack,
+  RetryStrategyV2,
+} from '@smithy/types';
 import type { Connection } from '../config/schema.ts';
 import type { SendDataPoint, SendQuota } from '../core/datasets.ts';
-import { type SesAction, SourceCallError, type StatisticsSource } from '../core/ports.ts';
+import {
+  type Answered,
+  type SesAction,
+  SourceCallError,
+  type StatisticsSource,
+} from '../core/ports.ts';
 import { describeAwsError } from './aws-errors.ts';
 import type { SecretReader } from './secrets.ts';
 
@@ -11,60 +21,223 @@ export interface SesSourceOptions {
   readonly secrets: SecretReader;
   /** Replaces the standard retry strategy (tests use one without backoff delays). */
   readonly retryStrategy?: RetryStrategyV2;
+  /** Tells when secrets read are {@link SECRET_MAX_AGE_MS} old. @default the host clock */
+  readonly clock?: { now(): Date };
+}
+
+/** Secrets are read again at least this often, so a rotation reaches a warm container. */
+export const SECRET_MAX_AGE_MS = 15 * 60_000;
+
+/** Error names that mean the credentials baked into the client may have been rotated. */
+const AUTH_FAILURES = new Set([
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'UnrecognizedClient',
+  'UnrecognizedClientException',
+]);
+
+/** One SDK client and the secret values it was built with (its key, its proxy password). */
+interface Generation {
+  readonly client: SESClient;
+  readonly secrets: readonly (string | undefined)[];
+  /** Host time (ms) the secrets were read. */
+  readonly readAt: number;
+  inFlight: number;
+  retired: boolean;
+}
+
+interface Slot {
+  ready: Promise<Generation>;
+  generation?: Generation;
 }
 
 /**
- * The SES statistics source over one connection. Its SDK client is built on first use (a proxy
- * password may have to be read first) and then reused for every call.
+ * The SES statistics source over one connection. Its SDK client is built on first use (the
+ * secret key and proxy password are read first) and reused; it is dropped and built again from
+ * freshly read secrets when a call fails on its credentials, and when they are 15 minutes old.
  */
 export class SesStatisticsSource implements StatisticsSource {
   readonly paceKey: string;
-  private readonly client: () => Promise<SESClient>;
-  private built: SESClient | undefined;
+  private readonly usesSecrets: boolean;
+  private readonly now: () => number;
+  private slot: Slot | undefined;
+  private builds = 0;
 
-  constructor(connection: Connection, options: SesSourceOptions) {
+  constructor(
+    private readonly connection: Connection,
+    private readonly options: SesSourceOptions,
+  ) {
     this.paceKey = paceKeyOf(connection);
-    this.client = once(async () => {
-      this.built = await createSesClient(connection, options);
-      return this.built;
-    });
+    this.usesSecrets =
+      connection.credentials.type === 'keys' || connection.proxy?.passwordSecret !== undefined;
+    const clock = options.clock;
+    this.now = clock === undefined ? Date.now : () => clock.now().getTime();
   }
 
-  getSendQuota(): Promise<SendQuota> {
-    return this.call('GetSendQuota', async () => {
-      const out = await (await this.client()).send(new GetSendQuotaCommand({}));
+  getSendQuota(): Promise<Answered<SendQuota>> {
+    return this.call('GetSendQuota', async (client) => {
+      const command = new GetSendQuotaCommand({});
+      const serverTime = captureServerTime(command);
+      const out = await client.send(command);
       return {
-        max24HourSend: required(out.Max24HourSend, 'Max24HourSend'),
-        maxSendRate: required(out.MaxSendRate, 'MaxSendRate'),
-        sentLast24Hours: required(out.SentLast24Hours, 'SentLast24Hours'),
+        value: {
+          max24HourSend: required(out.Max24HourSend, 'Max24HourSend'),
+          maxSendRate: required(out.MaxSendRate, 'MaxSendRate'),
+          sentLast24Hours: required(out.SentLast24Hours, 'SentLast24Hours'),
+        },
+        serverTime: serverTime(),
       };
     });
   }
 
-  getSendStatistics(): Promise<SendDataPoint[]> {
-    return this.call('GetSendStatistics', async () => {
-      const out = await (await this.client()).send(new GetSendStatisticsCommand({}));
-      return (out.SendDataPoints ?? []).map((p) => ({
-        timestamp: validDate(p.Timestamp),
-        deliveryAttempts: p.DeliveryAttempts ?? 0,
-        bounces: p.Bounces ?? 0,
-        complaints: p.Complaints ?? 0,
-        rejects: p.Rejects ?? 0,
-      }));
+  getSendStatistics(): Promise<Answered<SendDataPoint[]>> {
+    return this.call('GetSendStatistics', async (client) => {
+      const command = new GetSendStatisticsCommand({});
+      const serverTime = captureServerTime(command);
+      const out = await client.send(command);
+      return {
+        value: (out.SendDataPoints ?? []).map((p) => ({
+          timestamp: validDate(p.Timestamp),
+          deliveryAttempts: p.DeliveryAttempts ?? 0,
+          bounces: p.Bounces ?? 0,
+          complaints: p.Complaints ?? 0,
+          rejects: p.Rejects ?? 0,
+        })),
+        serverTime: serverTime(),
+      };
     });
   }
 
   destroy(): void {
-    this.built?.destroy();
+    const generation = this.slot?.generation;
+    if (generation !== undefined) this.retire(generation);
+    this.slot = undefined;
   }
 
-  private async call<T>(action: SesAction, send: () => Promise<T>): Promise<T> {
+  private async call<T>(action: SesAction, send: (client: SESClient) => Promise<T>): Promise<T> {
     try {
-      return await send();
+      return await this.sendRotating(send);
     } catch (error) {
       throw new SourceCallError(action, describeAwsError(error, 'SES'), { cause: error });
     }
   }
+
+  /**
+   * Sends with the current client; when that fails on its credentials, reads the secrets again
+   * and, if they changed (a rotation), sends once more with a client built from the new ones.
+   */
+  private async sendRotating<T>(send: (client: SESClient) => Promise<T>): Promise<T> {
+    const used = await this.current();
+    try {
+      return await this.sendWith(used, send);
+    } catch (error) {
+      if (!this.usesSecrets || !isAuthFailure(error)) throw error;
+      const fresh = await this.reread(used);
+      if (fresh === undefined || sameSecrets(fresh, used)) throw error;
+      return await this.sendWith(fresh, send);
+    }
+  }
+
+  private async sendWith<T>(
+    generation: Generation,
+    send: (client: SESClient) => Promise<T>,
+  ): Promise<T> {
+    generation.inFlight++;
+    try {
+      return await send(generation.client);
+    } finally {
+      generation.inFlight--;
+      if (generation.retired && generation.inFlight === 0) generation.client.destroy();
+    }
+  }
+
+  /** The client to use now: built on first use, and again once its secrets are too old. */
+  private current(): Promise<Generation> {
+    const built = this.slot?.generation;
+    if (this.usesSecrets && built !== undefined && this.now() - built.readAt >= SECRET_MAX_AGE_MS)
+      this.drop(built);
+    this.slot ??= this.build();
+    return this.slot.ready;
+  }
+
+  /**
+   * Drops `used` (unless a concurrent call already replaced it) and returns the client built from
+   * secrets read again, or undefined when they cannot be read (the next call tries again).
+   */
+  private async reread(used: Generation): Promise<Generation | undefined> {
+    this.drop(used);
+    try {
+      return await this.current();
+    } catch {
+      return undefined;
+    }
+  }
+
+  private drop(generation: Generation): void {
+    if (this.slot?.generation !== generation) return;
+    this.slot = undefined;
+    this.retire(generation);
+  }
+
+  private retire(generation: Generation): void {
+    generation.retired = true;
+    if (generation.inFlight === 0) generation.client.destroy();
+  }
+
+  private build(): Slot {
+    // The first read may come from a cache in front of the store; every later one is a re-read
+    // after a rotation or a refresh, so it must not.
+    const fresh = this.builds++ > 0;
+    const slot: Slot = {
+      ready: createGeneration(this.connection, this.options, this.now(), fresh).then(
+        (generation) => {
+          slot.generation = generation;
+          return generation;
+        },
+        (error: unknown) => {
+          if (this.slot === slot) this.slot = undefined;
+          throw error;
+        },
+      ),
+    };
+    return slot;
+  }
+}
+
+function isAuthFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return AUTH_FAILURES.has(error.name) || status === 407 || /Bad response: 407/.test(error.message);
+}
+
+function sameSecrets(a: Generation, b: Generation): boolean {
+  return a.secrets.length === b.secrets.length && a.secrets.every((s, i) => s === b.secrets[i]);
+}
+
+/**
+ * Records the HTTP `Date` header of the response this very command gets (the last attempt's),
+ * on the command's own middleware stack so that concurrent calls on one client never mix.
+ */
+function captureServerTime<I extends object, O extends object>(command: {
+  readonly middlewareStack: MiddlewareStack<I, O>;
+}): () => Date | undefined {
+  let serverTime: Date | undefined;
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      const headers = (result.response as { headers?: Record<string, string | undefined> }).headers;
+      serverTime = dateOf(headers?.date ?? headers?.Date);
+      return result;
+    },
+    { step: 'deserialize', name: 'captureServerTime' },
+  );
+  return () => serverTime;
+}
+
+function dateOf(header: string | undefined): Date | undefined {
+  if (header === undefined) return undefined;
+  const date = new Date(header);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 class MissingFieldError extends Error {
@@ -96,9 +269,23 @@ function paceKeyOf(c: Connection): string {
   return `${who}@${c.region ?? 'default-region'}`;
 }
 
-async function createSesClient(c: Connection, options: SesSourceOptions): Promise<SESClient> {
-  const requestHandler = new NodeHttpHandler(await handlerOptions(c, options.secrets));
-  return new SESClient({
+async function createGeneration(
+  c: Connection,
+  options: SesSourceOptions,
+  readAt: number,
+  fresh: boolean,
+): Promise<Generation> {
+  const read = options.secrets;
+  const secretKey =
+    c.credentials.type === 'keys'
+      ? await read.read(c.credentials.secretAccessKey, { fresh })
+      : undefined;
+  const proxyPassword =
+    c.proxy?.passwordSecret === undefined
+      ? undefined
+      : await read.read(c.proxy.passwordSecret, { fresh });
+  const requestHandler = new NodeHttpHandler(await handlerOptions(c, proxyPassword));
+  const client = new SESClient({
     region: c.region,
     endpoint: c.endpoint,
     customUserAgent: c.userAgent,
@@ -106,15 +293,16 @@ async function createSesClient(c: Connection, options: SesSourceOptions): Promis
     retryMode: 'standard',
     retryStrategy: options.retryStrategy,
     requestHandler,
-    credentials: credentialsFor(c, options.secrets, requestHandler),
+    credentials: credentialsFor(c, secretKey, requestHandler),
   });
+  return { client, secrets: [secretKey, proxyPassword], readAt, inFlight: 0, retired: false };
 }
 
 function credentialsFor(
   c: Connection,
-  secrets: SecretReader,
+  secretKey: string | undefined,
   requestHandler: NodeHttpHandler,
-): AwsCredentialIdentityProvider | undefined {
+): AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined {
   const creds = c.credentials;
   if (creds.type === 'role') return undefined;
   if (creds.type === 'assumeRole') {
@@ -133,15 +321,12 @@ function credentialsFor(
       return provider(props);
     };
   }
-  return once(async () => ({
-    accessKeyId: creds.accessKeyId,
-    secretAccessKey: await secrets.read(creds.secretAccessKey),
-  }));
+  return { accessKeyId: creds.accessKeyId, secretAccessKey: secretKey ?? '' };
 }
 
 async function handlerOptions(
   c: Connection,
-  secrets: SecretReader,
+  proxyPassword: string | undefined,
 ): Promise<NodeHttpHandlerOptions> {
   const timeoutMs = Math.round(c.timeoutSeconds * 1000);
   const base = {
@@ -152,23 +337,10 @@ async function handlerOptions(
   if (c.proxy === undefined) return base;
   const proxy = new URL(`http://${c.proxy.host}:${c.proxy.port}`);
   if (c.proxy.user !== undefined) proxy.username = encodeURIComponent(c.proxy.user);
-  if (c.proxy.passwordSecret !== undefined)
-    proxy.password = encodeURIComponent(await secrets.read(c.proxy.passwordSecret));
+  if (proxyPassword !== undefined) proxy.password = encodeURIComponent(proxyPassword);
   const agent = { proxy, keepAlive: true, timeout: timeoutMs };
   const { HttpProxyAgent, HttpsProxyAgent } = await import('hpagent');
   return { ...base, httpAgent: new HttpProxyAgent(agent), httpsAgent: new HttpsProxyAgent(agent) };
-}
-
-/** Caches the first successful result; a failure is retried on the next call. */
-function once<T>(load: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => {
-    pending ??= load().catch((error: unknown) => {
-      pending = undefined;
-      throw error;
-    });
-    return pending;
-  };
 }
 
 /** One source per session (activities sharing a session share its client), one per inline connection. */

@@ -65,8 +65,8 @@ describe('SesStatisticsSource', () => {
     fake.quota = { max24HourSend: -1, maxSendRate: 14, sentLast24Hours: 987 };
     const source = sourceFor();
 
-    const quota = await source.getSendQuota();
-    const points = await source.getSendStatistics();
+    const quota = (await source.getSendQuota()).value;
+    const points = (await source.getSendStatistics()).value;
 
     expect(quota).toEqual({ max24HourSend: -1, maxSendRate: 14, sentLast24Hours: 987 });
     expect(points.map((p) => p.timestamp.toISOString().replace('.000', ''))).toEqual(
@@ -80,6 +80,51 @@ describe('SesStatisticsSource', () => {
       ['GetSendQuota', FAKE_ACCESS_KEY_ID],
       ['GetSendStatistics', FAKE_ACCESS_KEY_ID],
     ]);
+  });
+
+  it('answers with the server’s time of each call, from its Date header', async () => {
+    fake.clockSkewMs = -2 * 24 * 3600_000 + 90_000;
+    const source = sourceFor();
+
+    const before = Math.floor((Date.now() + fake.clockSkewMs) / 1000) * 1000;
+    const quota = await source.getSendQuota();
+    const statistics = await source.getSendStatistics();
+    const after = Date.now() + fake.clockSkewMs;
+
+    for (const { serverTime } of [quota, statistics]) {
+      expect(serverTime?.getUTCMilliseconds()).toBe(0);
+      expect(serverTime?.getTime()).toBeGreaterThanOrEqual(before);
+      expect(serverTime?.getTime()).toBeLessThanOrEqual(after);
+    }
+  });
+
+  it('gives each call the Date of its own response when calls on one client overlap', async () => {
+    const source = sourceFor();
+    await source.getSendQuota();
+    fake.inject({ kind: 'slow', delayMs: 1200 }, { action: 'GetSendStatistics' });
+
+    const slow = source.getSendStatistics();
+    const quick = await source.getSendQuota();
+    fake.clockSkewMs = 3600_000;
+    const quickAgain = await source.getSendQuota();
+    const { serverTime } = await slow;
+
+    // The slow call's Date was taken when it arrived (before the skew), the others' on arrival.
+    expect(quickAgain.serverTime?.getTime()).toBeGreaterThan(
+      (quick.serverTime?.getTime() ?? 0) + 3500_000,
+    );
+    expect(
+      Math.abs((serverTime?.getTime() ?? 0) - (quick.serverTime?.getTime() ?? 0)),
+    ).toBeLessThan(5000);
+  });
+
+  it('answers an undefined server time when the response has no Date header', async () => {
+    fake.sendsDate = false;
+
+    const quota = await sourceFor().getSendQuota();
+
+    expect(quota.value.maxSendRate).toBe(14);
+    expect(quota.serverTime).toBeUndefined();
   });
 
   it('builds one client per session and one per inline connection', () => {
@@ -139,7 +184,7 @@ describe('SesStatisticsSource', () => {
       { times: 1 },
     );
 
-    const quota = await sourceFor({ maxErrorRetry: 1 }).getSendQuota();
+    const { value: quota } = await sourceFor({ maxErrorRetry: 1 }).getSendQuota();
 
     expect(quota.maxSendRate).toBe(14);
     expect(fake.requests).toHaveLength(2);
@@ -317,7 +362,7 @@ describe('SesStatisticsSource', () => {
         SecretString: JSON.stringify({ secretAccessKey: FAKE_SECRET_ACCESS_KEY }),
       });
 
-      const quota = await sourceFor({
+      const { value: quota } = await sourceFor({
         credentials: {
           type: 'keys',
           accessKeyId: FAKE_ACCESS_KEY_ID,

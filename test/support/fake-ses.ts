@@ -107,14 +107,18 @@ export interface FakeSes {
   clockSkewMs: number;
   readonly requests: readonly RecordedRequest[];
   readonly assumeRoleCalls: readonly AssumeRoleCall[];
-  /** Accepts another long-term key pair. */
+  /** Answers carry an HTTP `Date` header (the server's, skewed) unless this is false; reset sets it true. */
+  sendsDate: boolean;
+  /** Accepts another long-term key pair, or a new secret key for a known id (a rotation). */
   addKey(accessKeyId: string, secretAccessKey: string): void;
+  /** Stops accepting a key id (it is then answered `InvalidClientTokenId`). */
+  removeKey(accessKeyId: string): void;
   /** Makes `AssumeRole` on `roleArn` answer AccessDenied unless `ExternalId` equals `externalId`. */
   requireExternalId(roleArn: string, externalId: string): void;
   /** Queues a fault; queued faults are consumed in the order they were injected. */
   inject(fault: FakeFault, options?: InjectOptions): void;
   /**
-   * Clears queued faults, recorded requests and calls, and the clock skew. Keys, issued
+   * Clears queued faults, recorded requests and calls, the clock skew and `sendsDate`. Keys, issued
    * sessions, external-id requirements, quota and points stay.
    */
   reset(): void;
@@ -193,6 +197,7 @@ interface Exchange {
   requestId: string;
   now: Date;
   namespace: string;
+  sendsDate: boolean;
 }
 
 interface Incoming {
@@ -208,6 +213,7 @@ class FakeSesServer implements FakeSes {
   quota: FakeQuota;
   points: FakePoint[];
   clockSkewMs = 0;
+  sendsDate = true;
   readonly requests: RecordedRequest[] = [];
   readonly assumeRoleCalls: AssumeRoleCall[] = [];
   private readonly keys = new Map([[FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY]]);
@@ -252,6 +258,10 @@ class FakeSesServer implements FakeSes {
     this.keys.set(accessKeyId, secretAccessKey);
   }
 
+  removeKey(accessKeyId: string): void {
+    this.keys.delete(accessKeyId);
+  }
+
   requireExternalId(roleArn: string, externalId: string): void {
     this.externalIds.set(roleArn, externalId);
   }
@@ -265,6 +275,7 @@ class FakeSesServer implements FakeSes {
     this.requests.length = 0;
     this.assumeRoleCalls.length = 0;
     this.clockSkewMs = 0;
+    this.sendsDate = true;
   }
 
   private now(): Date {
@@ -272,7 +283,13 @@ class FakeSesServer implements FakeSes {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ex: Exchange = { res, requestId: randomUUID(), now: this.now(), namespace: SES_NS };
+    const ex: Exchange = {
+      res,
+      requestId: randomUUID(),
+      now: this.now(),
+      namespace: SES_NS,
+      sendsDate: this.sendsDate,
+    };
     try {
       const incoming = await readIncoming(req);
       this.record(req, incoming);
@@ -431,12 +448,13 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
 }
 
 function send(ex: Exchange, status: number, body: string): void {
+  ex.res.sendDate = false;
   ex.res.writeHead(status, {
     'content-type': 'text/xml',
     'content-length': Buffer.byteLength(body),
     'x-amzn-requestid': ex.requestId,
     // The SDK corrects its clock from this header, so it must show the (possibly skewed) server time.
-    date: ex.now.toUTCString(),
+    ...(ex.sendsDate ? { date: ex.now.toUTCString() } : {}),
   });
   ex.res.end(body);
 }
