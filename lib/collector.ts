@@ -22,6 +22,7 @@ import {
   tableStatement,
 } from './collector-permissions.ts';
 import { ConfigError, DeploymentConfig } from './deployment-config.ts';
+import { assertSourcesFitTimeout } from './time-budget.ts';
 
 /** The scheduled collect handler, bundled with esbuild. */
 export const COLLECT_HANDLER_ENTRY = fileURLToPath(
@@ -40,6 +41,11 @@ const DEFAULT_MEMORY_MB = 256;
 const DEFAULT_TIMEOUT = Duration.minutes(5);
 const DEFAULT_RETRY_ATTEMPTS = 3;
 const MAX_DEFAULT_EVENT_AGE = Duration.hours(1);
+/**
+ * Lambda does not retry a failed run (its default is twice): every run fetches the whole SES
+ * window again, so the next scheduled run is the retry, and a retry could only overlap it.
+ */
+export const ASYNC_RETRY_ATTEMPTS = 0;
 
 export interface CollectorProps {
   /** The table the collector stores every dataset in. */
@@ -106,8 +112,10 @@ export interface CollectorProps {
 /**
  * The collector: a Lambda function that runs the email statistics activity for every
  * configured source, invoked by an EventBridge Scheduler schedule. Runs never overlap
- * (reserved concurrency 1); invocations that cannot be delivered, and runs that still fail
- * after Lambda's asynchronous retries, land in one encrypted dead-letter queue.
+ * (reserved concurrency 1); invocations that cannot be delivered, failed runs (Lambda does not
+ * retry them: the next run fetches the same window) and runs that waited longer than the schedule
+ * land in one encrypted dead-letter queue. Synth refuses a config with a source that could not
+ * finish within the function's timeout at its worst.
  */
 export class Collector extends Construct {
   readonly lambdaFunction: NodejsFunction;
@@ -120,12 +128,16 @@ export class Collector extends Construct {
   readonly schedule: Schedule;
   /** How often the collector runs. */
   readonly rate: Duration;
+  /** The function's timeout: one source at its worst must fit in it. */
+  readonly timeout: Duration;
 
   constructor(scope: Construct, id: string, props: CollectorProps) {
     super(scope, id);
     const config = props.config ?? DeploymentConfig.default();
     this.rate = props.schedule ?? Duration.minutes(config.settings.scheduleMinutes);
     validateProps(props, this.rate);
+    this.timeout = props.timeout ?? DEFAULT_TIMEOUT;
+    assertSourcesFitTimeout(config, this.timeout);
     const secrets = referencedSecrets(config);
     const environment = collectorEnvironment(props, config);
 
@@ -150,11 +162,14 @@ export class Collector extends Construct {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
-      timeout: props.timeout ?? DEFAULT_TIMEOUT,
+      timeout: this.timeout,
       role: this.role,
       logGroup: this.logGroup,
       reservedConcurrentExecutions: 1,
-      // Lambda retries a failed asynchronous run twice (its default), then this queue gets it.
+      // The Scheduler invokes asynchronously: a failed run, or one that waited in Lambda's queue
+      // (throttled behind a running one) longer than the schedule, goes to this queue.
+      retryAttempts: ASYNC_RETRY_ATTEMPTS,
+      maxEventAge: defaultMaxEventAge(this.rate),
       deadLetterQueue: this.deadLetterQueue,
       environment,
       bundling: {
@@ -226,6 +241,11 @@ export class Collector extends Construct {
       id: 'Serverless-SQSRedrivePolicy',
       reason:
         "This queue is itself the dead-letter queue (of the schedule target and of the function's asynchronous runs); a redrive policy would move dead letters to yet another queue",
+    });
+    Validations.of(this.lambdaFunction.node.findChild('EventInvokeConfig')).acknowledge({
+      id: 'Serverless-LambdaAsyncFailureDestination',
+      reason:
+        "Failed asynchronous runs already go to the function's dead-letter queue (DeadLetterConfig), the queue the schedule also uses and the DeadLetters alarm watches; an OnFailure destination as well would deliver every failure twice",
     });
     Validations.of(this.lambdaFunction).acknowledge({
       id: 'Serverless-LambdaTracing',

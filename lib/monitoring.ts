@@ -1,4 +1,12 @@
-import { Annotations, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  ArnFormat,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import {
   Alarm,
   type AlarmProps,
@@ -6,8 +14,10 @@ import {
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  type HorizontalAnnotation,
   type IMetric,
   type IWidget,
+  MathExpression,
   TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -18,20 +28,28 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Subscription, SubscriptionProtocol, Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  DEFAULT_MIN_DELIVERY_ATTEMPTS,
+  DEFAULT_QUOTA_UTILISATION,
+  DEFAULT_WARNING_FRACTION,
+  REVIEW_BOUNCE_RATE,
+  REVIEW_COMPLAINT_RATE,
+} from '../lambda/config/schema.ts';
 import { METRICS } from '../lambda/constants.ts';
-import { alarmWindow } from './alarm-window.ts';
+import { type AlarmWindow, alarmWindow } from './alarm-window.ts';
 import { COUNT_METRICS, datasetMetric } from './collector-metrics.ts';
 
-/** AWS puts an account under review at these window rates. */
-const DEFAULT_BOUNCE_RATE = 0.05;
-const DEFAULT_COMPLAINT_RATE = 0.001;
-const DEFAULT_QUOTA_UTILISATION = 0.8;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX_GRAPH_PERIOD = Duration.days(1);
+/** The Duration alarm fires when a run takes this fraction of the function's timeout. */
+export const DURATION_ALARM_FRACTION = 0.8;
+const CLOUDWATCH = 'cloudwatch.amazonaws.com';
 
 export interface MonitoringProps {
-  /** The collector function whose errors and runs are watched. */
+  /** The collector function whose errors, throttles, duration and dropped runs are watched. */
   readonly collectorFunction: IFunction;
+  /** The collector function's timeout: the Duration alarm fires at 80 % of it. */
+  readonly collectorTimeout: Duration;
   /** The collector's dead-letter queue: any message in it is a run that never happened. */
   readonly deadLetterQueue: IQueue;
   /** How often the collector runs; a dataset is stale after twice this long without a success. */
@@ -41,17 +59,36 @@ export interface MonitoringProps {
   /** Usage datasets: quota utilisation alarm and graph. */
   readonly usageDatasets: readonly string[];
   /**
-   * Window bounce rate (fraction) at which to alarm.
+   * Bounce rate (fraction) of the review alarms, over the last 24 hours and over the window.
    *
    * @default 0.05 - AWS reviews an account at 5 %
    */
   readonly bounceRateThreshold?: number;
   /**
-   * Window complaint rate (fraction) at which to alarm.
+   * Bounce rate (fraction) of the warning alarms; below `bounceRateThreshold`.
+   *
+   * @default - half of `bounceRateThreshold`
+   */
+  readonly bounceRateWarningThreshold?: number;
+  /**
+   * Complaint rate (fraction) of the review alarms, over the last 24 hours and over the window.
    *
    * @default 0.001 - AWS reviews an account at 0.1 %
    */
   readonly complaintRateThreshold?: number;
+  /**
+   * Complaint rate (fraction) of the warning alarms; below `complaintRateThreshold`.
+   *
+   * @default - half of `complaintRateThreshold`
+   */
+  readonly complaintRateWarningThreshold?: number;
+  /**
+   * The rate alarms ignore a rate computed over fewer delivery attempts than this (an integer
+   * of at least 1): one bounce in ten attempts is not a reputation problem.
+   *
+   * @default 100
+   */
+  readonly minDeliveryAttempts?: number;
   /**
    * Quota utilisation (SentLast24Hours / Max24HourSend) at which to alarm.
    * An unlimited quota never emits the metric, so it never alarms.
@@ -67,15 +104,58 @@ export interface MonitoringProps {
   readonly alarmEmail?: string;
 }
 
+/** A sending rate the alarms watch: events / delivery attempts. */
+interface RateSpec {
+  /** Construct id prefix and dashboard title. */
+  readonly id: 'BounceRate' | 'ComplaintRate';
+  readonly noun: string;
+  /** The rate at which AWS reviews an account. */
+  readonly awsReview: number;
+  readonly events: Record<RateWindowSpec['id'], string>;
+}
+
+/** A span the rates are computed over, each from its own pair of counts. */
+interface RateWindowSpec {
+  readonly id: 'Last24Hours' | 'Window';
+  readonly label: string;
+  readonly attempts: string;
+}
+
+const RATES: readonly RateSpec[] = [
+  {
+    id: 'BounceRate',
+    noun: 'bounce',
+    awsReview: REVIEW_BOUNCE_RATE,
+    events: { Last24Hours: METRICS.BOUNCES, Window: METRICS.WINDOW_BOUNCES },
+  },
+  {
+    id: 'ComplaintRate',
+    noun: 'complaint',
+    awsReview: REVIEW_COMPLAINT_RATE,
+    events: { Last24Hours: METRICS.COMPLAINTS, Window: METRICS.WINDOW_COMPLAINTS },
+  },
+];
+
+const RATE_WINDOWS: readonly RateWindowSpec[] = [
+  { id: 'Last24Hours', label: 'last 24 hours', attempts: METRICS.DELIVERY_ATTEMPTS },
+  { id: 'Window', label: '14-day SES window', attempts: METRICS.WINDOW_DELIVERY_ATTEMPTS },
+];
+
+const LEVELS = ['Warning', 'Review'] as const;
+type Level = (typeof LEVELS)[number];
+
 /**
  * Alarms on an encrypted SNS topic for everything that means SES history is not being
  * collected or the account is heading for an SES review, and a dashboard of the datasets.
  */
 export class Monitoring extends Construct {
   readonly topic: Topic;
+  readonly topicKey: Key;
   readonly dashboard: Dashboard;
 
   private readonly alarmList: Alarm[] = [];
+  /** Per-dataset constructs live here, so no dataset name can collide with another construct id. */
+  private readonly datasets: Construct;
 
   /** Every alarm, all notifying the topic on ALARM and OK. */
   get alarms(): readonly Alarm[] {
@@ -85,33 +165,11 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     validateProps(props);
-    this.topic = this.createTopic(props.alarmEmail);
+    this.topicKey = this.createTopicKey();
+    this.topic = this.createTopic(this.topicKey, props.alarmEmail);
+    this.datasets = new Construct(this, 'Datasets');
 
-    const runWindow = alarmWindow(props.schedule);
-    this.addAlarm('CollectorErrors', {
-      metric: props.collectorFunction.metricErrors({
-        statistic: 'Sum',
-        period: runWindow.period,
-      }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: runWindow.evaluationPeriods,
-      datapointsToAlarm: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: `ses-stats: the collector failed in the last ${props.schedule.toHumanString()}; see its log group`,
-    });
-    this.addAlarm('DeadLetters', {
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription:
-        'ses-stats: collector runs were dropped (dead-letter queue not empty); inspect and purge the queue',
-    });
+    this.addCollectorAlarms(props);
     for (const dataset of props.statisticsDatasets) this.addStatisticsAlarms(dataset, props);
     for (const dataset of props.usageDatasets) this.addUsageAlarm(dataset, props);
 
@@ -119,7 +177,26 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(...this.widgets(props));
   }
 
-  private createTopic(email: string | undefined): Topic {
+  /**
+   * CloudWatch publishes as the service principal `cloudwatch.amazonaws.com`; these conditions
+   * let it act only for alarms of this account and region (no confused deputy).
+   */
+  private cloudWatchConditions(): Record<string, Record<string, string>> {
+    const stack = Stack.of(this);
+    return {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
+  }
+
+  private createTopicKey(): Key {
     // CloudWatch can publish to an encrypted topic only with a customer managed key that lets it.
     const key = new Key(this, 'TopicKey', {
       description: 'ses-stats: encrypts the alarm topic',
@@ -128,16 +205,33 @@ export class Monitoring extends Construct {
     });
     key.addToResourcePolicy(
       new PolicyStatement({
-        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        sid: 'AllowCloudWatchAlarmsToUseTheKey',
+        principals: [new ServicePrincipal(CLOUDWATCH)],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: this.cloudWatchConditions(),
       }),
     );
+    return key;
+  }
+
+  private createTopic(key: Key, email: string | undefined): Topic {
     const topic = new Topic(this, 'AlarmTopic', {
       displayName: 'ses-stats alarms',
       masterKey: key,
       enforceSSL: true,
     });
+    // The topic policy (it holds enforceSSL's Deny) replaces SNS's default policy, so nothing
+    // else would let CloudWatch publish: every alarm action would fail as "not authorized".
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new ServicePrincipal(CLOUDWATCH)],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: this.cloudWatchConditions(),
+      }),
+    );
     if (email !== undefined) {
       const subscription = new Subscription(this, 'AlarmEmail', {
         topic,
@@ -162,9 +256,61 @@ export class Monitoring extends Construct {
     return alarm;
   }
 
-  private addStatisticsAlarms(dataset: string, props: MonitoringProps): void {
-    const scope = new Construct(this, dataset);
+  /** Something happened in the last schedule period: any one period with a value ≥ threshold. */
+  private anyInWindow(window: AlarmWindow, threshold: number) {
+    return {
+      threshold,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: window.evaluationPeriods,
+      datapointsToAlarm: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    } as const;
+  }
+
+  private addCollectorAlarms(props: MonitoringProps): void {
+    const fn = props.collectorFunction;
     const runWindow = alarmWindow(props.schedule);
+    const every = props.schedule.toHumanString();
+    const sum = { statistic: 'Sum', period: runWindow.period };
+    this.addAlarm('CollectorErrors', {
+      metric: fn.metricErrors(sum),
+      ...this.anyInWindow(runWindow, 1),
+      alarmDescription: `ses-stats: the collector failed in the last ${every}; see its log group`,
+    });
+    this.addAlarm('CollectorThrottles', {
+      metric: fn.metricThrottles(sum),
+      ...this.anyInWindow(runWindow, 1),
+      alarmDescription: `ses-stats: a collector invocation was throttled in the last ${every}: runs never overlap (reserved concurrency 1), so a run was still going (a slow run, or one invoked by hand); Lambda retries it until its maximum event age`,
+    });
+    const timeout = props.collectorTimeout;
+    this.addAlarm('CollectorDuration', {
+      metric: fn.metricDuration({ statistic: 'Maximum', period: runWindow.period }),
+      ...this.anyInWindow(runWindow, DURATION_ALARM_FRACTION * timeout.toMilliseconds()),
+      alarmDescription: `ses-stats: a collector run took ${percent(DURATION_ALARM_FRACTION)} or more of its ${timeout.toHumanString()} timeout in the last ${every}; sources that no longer fit are skipped. Lower maxErrorRetry or timeoutSeconds of slow sessions, or raise the timeout`,
+    });
+    this.addAlarm('CollectorRunsDropped', {
+      metric: fn.metric('AsyncEventsDropped', sum),
+      ...this.anyInWindow(runWindow, 1),
+      alarmDescription: `ses-stats: Lambda dropped a scheduled run in the last ${every} (it failed, or waited past its maximum event age); it went to the dead-letter queue unless CollectorDeadLetterErrors fired too`,
+    });
+    this.addAlarm('CollectorDeadLetterErrors', {
+      metric: fn.metric('DeadLetterErrors', sum),
+      ...this.anyInWindow(runWindow, 1),
+      alarmDescription: `ses-stats: Lambda could not write a dropped run to the dead-letter queue in the last ${every}; the run is lost (the next run fetches the same SES window)`,
+    });
+    this.addAlarm('DeadLetters', {
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        period: Duration.minutes(5),
+      }),
+      ...this.anyInWindow({ period: Duration.minutes(5), evaluationPeriods: 1, capped: false }, 1),
+      alarmDescription:
+        'ses-stats: collector runs were dropped (dead-letter queue not empty); inspect and purge the queue',
+    });
+  }
+
+  private addStatisticsAlarms(dataset: string, props: MonitoringProps): void {
+    const scope = new Construct(this.datasets, dataset);
     const staleAfter = props.schedule.plus(props.schedule);
     // Up to 1 day this is one period of 2 × the schedule; beyond, hourly periods that must all
     // be empty, capped at the 7 days an alarm can look back (see alarmWindow for the limits).
@@ -191,71 +337,49 @@ export class Monitoring extends Construct {
       },
       scope,
     );
-    const bounceRate = props.bounceRateThreshold ?? DEFAULT_BOUNCE_RATE;
-    const complaintRate = props.complaintRateThreshold ?? DEFAULT_COMPLAINT_RATE;
-    this.addMaximumAlarm(
-      scope,
-      dataset,
-      METRICS.BOUNCE_RATE,
-      bounceRate,
-      runWindow,
-      `ses-stats: ${dataset} window bounce rate at or above ${percent(bounceRate)} (AWS reviews accounts at ${percent(DEFAULT_BOUNCE_RATE)})`,
-    );
-    this.addMaximumAlarm(
-      scope,
-      dataset,
-      METRICS.COMPLAINT_RATE,
-      complaintRate,
-      runWindow,
-      `ses-stats: ${dataset} window complaint rate at or above ${percent(complaintRate)} (AWS reviews accounts at ${percent(DEFAULT_COMPLAINT_RATE)})`,
-    );
+    const runWindow = alarmWindow(props.schedule);
+    const minAttempts = props.minDeliveryAttempts ?? DEFAULT_MIN_DELIVERY_ATTEMPTS;
+    for (const rate of RATES)
+      for (const window of RATE_WINDOWS)
+        for (const level of LEVELS) {
+          const threshold = rateLevel(props, rate, level);
+          this.addAlarm(
+            `${rate.id}${window.id}${level}`,
+            {
+              metric: rateExpression(dataset, rate, window, minAttempts, runWindow.period),
+              ...this.anyInWindow(runWindow, threshold),
+              alarmDescription: `ses-stats: ${dataset} ${rate.noun} rate over the ${window.label} at or above ${percent(threshold)}, the ${level.toLowerCase()} level (review level ${percent(rateLevel(props, rate, 'Review'))}; AWS reviews accounts at ${percent(rate.awsReview)}); rates over fewer than ${minAttempts} delivery attempts are ignored`,
+            },
+            scope,
+          );
+        }
   }
 
   private addUsageAlarm(dataset: string, props: MonitoringProps): void {
     const threshold = props.quotaUtilisationThreshold ?? DEFAULT_QUOTA_UTILISATION;
-    this.addMaximumAlarm(
-      new Construct(this, dataset),
-      dataset,
-      METRICS.QUOTA_UTILISATION,
-      threshold,
-      alarmWindow(props.schedule),
-      `ses-stats: ${dataset} has used ${percent(threshold)} or more of the 24-hour sending quota`,
-    );
-  }
-
-  /**
-   * Alarms when one run's value reaches `threshold`. A run that emits nothing (no attempts, an
-   * unlimited quota) is not a problem, so missing data does not breach.
-   */
-  private addMaximumAlarm(
-    scope: Construct,
-    dataset: string,
-    metricName: string,
-    threshold: number,
-    window: ReturnType<typeof alarmWindow>,
-    description: string,
-  ): void {
+    const window = alarmWindow(props.schedule);
     this.addAlarm(
-      metricName,
+      METRICS.QUOTA_UTILISATION,
       {
-        metric: datasetMetric(metricName, dataset, { statistic: 'Maximum', period: window.period }),
-        threshold,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: window.evaluationPeriods,
-        datapointsToAlarm: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
+        metric: datasetMetric(METRICS.QUOTA_UTILISATION, dataset, {
+          statistic: 'Maximum',
+          period: window.period,
+        }),
+        // A run that emits nothing (an unlimited quota) is not a problem.
+        ...this.anyInWindow(window, threshold),
+        alarmDescription: `ses-stats: ${dataset} has used ${percent(threshold)} or more of the 24-hour sending quota`,
       },
-      scope,
+      new Construct(this.datasets, dataset),
     );
   }
 
   private widgets(props: MonitoringProps): IWidget[] {
     const period = graphPeriod(props.schedule);
     const fn = props.collectorFunction;
+    const timeout = props.collectorTimeout;
     const widgets: IWidget[] = [
       new TextWidget({
-        markdown: `# ses-stats\nCollected every ${props.schedule.toHumanString()}. Counts are sums over the last 24 hours of each fetch; rates are window rates over the whole SES window.`,
+        markdown: `# ses-stats\nCollected every ${props.schedule.toHumanString()}. Counts are sums over the last 24 hours of each fetch. Rates are shown over the last 24 hours and over the whole 14-day SES window, as the alarms see them: 0 below ${props.minDeliveryAttempts ?? DEFAULT_MIN_DELIVERY_ATTEMPTS} delivery attempts.`,
         width: 24,
         height: 2,
       }),
@@ -264,8 +388,13 @@ export class Monitoring extends Construct {
         left: [
           fn.metricInvocations({ statistic: 'Sum', period }),
           fn.metricErrors({ statistic: 'Sum', period }),
+          fn.metricThrottles({ statistic: 'Sum', period }),
+          fn.metric('AsyncEventsDropped', { statistic: 'Sum', period }),
         ],
         right: [fn.metricDuration({ statistic: 'Maximum', period })],
+        rightAnnotations: [
+          { value: DURATION_ALARM_FRACTION * timeout.toMilliseconds(), label: 'duration alarm' },
+        ],
         width: 12,
       }),
       new AlarmStatusWidget({ title: 'Alarms', alarms: [...this.alarms], width: 12 }),
@@ -293,29 +422,70 @@ export class Monitoring extends Construct {
   }
 }
 
+/** The alarm level of a rate: the configured review level, and a warning at half of it unless set. */
+function rateLevel(props: MonitoringProps, rate: RateSpec, level: Level): number {
+  const review =
+    (rate.id === 'BounceRate' ? props.bounceRateThreshold : props.complaintRateThreshold) ??
+    rate.awsReview;
+  if (level === 'Review') return review;
+  const warning =
+    rate.id === 'BounceRate'
+      ? props.bounceRateWarningThreshold
+      : props.complaintRateWarningThreshold;
+  return warning ?? review * DEFAULT_WARNING_FRACTION;
+}
+
+/**
+ * events / attempts over one window, or 0 below the minimum volume. Each run emits one point per
+ * count; the average of a period is that run's value (or, with two runs in a period, the ratio of
+ * their sums). The minimum volume lives in this one expression, used by the alarms and the graphs.
+ */
+function rateExpression(
+  dataset: string,
+  rate: RateSpec,
+  window: RateWindowSpec,
+  minAttempts: number,
+  period: Duration,
+): MathExpression {
+  const count = (name: string) => datasetMetric(name, dataset, { statistic: 'Average', period });
+  // Metric ids are unique per window, so both windows can share one graph.
+  const attempts = `attempts${window.id}`;
+  const events = `events${window.id}`;
+  return new MathExpression({
+    expression: `IF(${attempts} >= ${minAttempts}, ${events} / ${attempts}, 0)`,
+    usingMetrics: {
+      [attempts]: count(window.attempts),
+      [events]: count(rate.events[window.id]),
+    },
+    label: `${rate.noun} rate, ${window.label}`,
+    period,
+  });
+}
+
 function statisticsWidgets(dataset: string, period: Duration, props: MonitoringProps): IWidget[] {
   const metric = (name: string): IMetric =>
     datasetMetric(name, dataset, { statistic: 'Maximum', period });
+  const minAttempts = props.minDeliveryAttempts ?? DEFAULT_MIN_DELIVERY_ATTEMPTS;
+  const rateGraph = (rate: RateSpec) =>
+    new GraphWidget({
+      title: `${dataset}: ${rate.noun} rate`,
+      left: RATE_WINDOWS.map((w) => rateExpression(dataset, rate, w, minAttempts, period)),
+      leftAnnotations: LEVELS.map(
+        (level): HorizontalAnnotation => ({
+          value: rateLevel(props, rate, level),
+          label: `${rate.noun} ${level.toLowerCase()}`,
+        }),
+      ),
+      leftYAxis: { min: 0 },
+      width: 8,
+    });
   return [
     new GraphWidget({
       title: `${dataset}: sending (last 24 hours)`,
       left: COUNT_METRICS.map(metric),
       width: 8,
     }),
-    new GraphWidget({
-      title: `${dataset}: window rates`,
-      left: [metric(METRICS.BOUNCE_RATE)],
-      right: [metric(METRICS.COMPLAINT_RATE)],
-      leftAnnotations: [
-        { value: props.bounceRateThreshold ?? DEFAULT_BOUNCE_RATE, label: 'bounce alarm' },
-      ],
-      rightAnnotations: [
-        { value: props.complaintRateThreshold ?? DEFAULT_COMPLAINT_RATE, label: 'complaint alarm' },
-      ],
-      leftYAxis: { min: 0 },
-      rightYAxis: { min: 0 },
-      width: 8,
-    }),
+    ...RATES.map(rateGraph),
   ];
 }
 
@@ -332,16 +502,37 @@ function graphPeriod(schedule: Duration): Duration {
 }
 
 function validateProps(props: MonitoringProps): void {
+  const resolved = (value: number | undefined): value is number =>
+    value !== undefined && !Token.isUnresolved(value);
   const fraction = (name: string, value: number | undefined) => {
-    if (value === undefined || Token.isUnresolved(value)) return;
+    if (!resolved(value)) return;
     if (!(value > 0 && value <= 1))
       throw new Error(
         `Monitoring ${name}: received ${value}; expected a fraction above 0 and at most 1`,
       );
   };
   fraction('bounceRateThreshold', props.bounceRateThreshold);
+  fraction('bounceRateWarningThreshold', props.bounceRateWarningThreshold);
   fraction('complaintRateThreshold', props.complaintRateThreshold);
+  fraction('complaintRateWarningThreshold', props.complaintRateWarningThreshold);
   fraction('quotaUtilisationThreshold', props.quotaUtilisationThreshold);
+  for (const rate of RATES) {
+    const review = rateLevel(props, rate, 'Review');
+    const warning = rateLevel(props, rate, 'Warning');
+    if (resolved(review) && resolved(warning) && warning >= review)
+      throw new Error(
+        `Monitoring ${rate.id === 'BounceRate' ? 'bounceRateWarningThreshold' : 'complaintRateWarningThreshold'}: received ${warning}; expected a warning level below the review level (${review})`,
+      );
+  }
+  const min = props.minDeliveryAttempts;
+  if (resolved(min) && !(Number.isSafeInteger(min) && min >= 1))
+    throw new Error(
+      `Monitoring minDeliveryAttempts: received ${min}; expected a whole number of delivery attempts, at least 1`,
+    );
+  if (props.collectorTimeout.isUnresolved())
+    throw new Error(
+      'Monitoring collectorTimeout: received an unresolved token; expected a duration known at synth (the Duration alarm fires at 80 % of it)',
+    );
   const email = props.alarmEmail;
   if (email !== undefined && !Token.isUnresolved(email) && !EMAIL.test(email))
     throw new Error(`Monitoring alarmEmail: received "${email}"; expected an e-mail address`);

@@ -46,12 +46,16 @@ export class SesStatsStack extends Stack {
 
     const monitoring = new Monitoring(this, 'Monitoring', {
       collectorFunction: collector.lambdaFunction,
+      collectorTimeout: collector.timeout,
       deadLetterQueue: collector.deadLetterQueue,
       schedule: collector.rate,
       statisticsDatasets: settings.activities.map((a) => a.statisticsDataset),
       usageDatasets: settings.activities.map((a) => a.usageDataset),
       bounceRateThreshold: settings.alarms.bounceRate,
+      bounceRateWarningThreshold: settings.alarms.bounceRateWarning,
       complaintRateThreshold: settings.alarms.complaintRate,
+      complaintRateWarningThreshold: settings.alarms.complaintRateWarning,
+      minDeliveryAttempts: settings.alarms.minDeliveryAttempts,
       quotaUtilisationThreshold: settings.alarms.quotaUtilisation,
       ...(settings.alarms.email === undefined ? {} : { alarmEmail: settings.alarms.email }),
     });

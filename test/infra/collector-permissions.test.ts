@@ -287,7 +287,7 @@ describe('collector permissions', () => {
     expect(actions.filter((action) => action.includes('*'))).toEqual([]);
   });
 
-  it('gives kms:* in the alarm key policy only to the account, as the AWS default key policy does', () => {
+  it('gives kms:* in the alarm key policy only to the account, and CloudWatch only kms:GenerateDataKey* for its own alarms', () => {
     const { template } = sesStatsStack(document());
     const [key] = Object.values(template.findResources('AWS::KMS::Key'));
 
@@ -295,6 +295,7 @@ describe('collector permissions', () => {
       (s: { Action: string | string[] }) => [s.Action].flat().some((a) => a.includes('*')),
     );
 
+    // GenerateDataKey* is what AWS documents for a service publishing to an encrypted topic.
     expect(wildcards).toEqual([
       {
         Action: 'kms:*',
@@ -308,6 +309,32 @@ describe('collector permissions', () => {
           },
         },
         Resource: '*',
+      },
+      {
+        Sid: 'AllowCloudWatchAlarmsToUseTheKey',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Resource: '*',
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: {
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':cloudwatch:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':alarm:*',
+                ],
+              ],
+            },
+          },
+        },
       },
     ]);
   });

@@ -5,7 +5,15 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { type ConfigInput, DEFAULT_CONFIG } from '../../lambda/config/schema.ts';
 import { Collector, type CollectorProps } from '../../lib/collector.ts';
-import { config, DEFAULT_SESSION, document, logicalId, newStack } from './support.ts';
+import { ConfigError } from '../../lib/deployment-config.ts';
+import {
+  config,
+  DEFAULT_SESSION,
+  document,
+  logicalId,
+  newStack,
+  sesStatsStack,
+} from './support.ts';
 
 function collector(
   props: Partial<CollectorProps> = {},
@@ -67,13 +75,29 @@ describe('Collector', () => {
       template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1 });
     });
 
-    it('sends runs that still fail after the asynchronous retries to the dead-letter queue', () => {
+    it('sends a failed run to the dead-letter queue without retrying it: the next run is the retry', () => {
       const { collector: created, template } = collector();
 
       template.hasResourceProperties('AWS::Lambda::Function', {
         DeadLetterConfig: {
           TargetArn: { 'Fn::GetAtt': [logicalId(created.deadLetterQueue), 'Arn'] },
         },
+      });
+      template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId(created.lambdaFunction) },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 3600,
+      });
+    });
+
+    it('keeps a queued asynchronous run no longer than one schedule period', () => {
+      const { template } = collector({}, document({ scheduleMinutes: 10 }));
+
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 600,
       });
     });
 
@@ -293,6 +317,74 @@ describe('Collector', () => {
       ],
     ])('rejects %s', (_case, props, message) => {
       expect(build(props)).toThrow(message);
+    });
+  });
+
+  describe('time budget', () => {
+    const session = (maxErrorRetry: number, timeoutSeconds: number) => ({
+      maxErrorRetry,
+      timeoutSeconds,
+    });
+    const problems = (run: () => unknown): readonly string[] => {
+      try {
+        run();
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as ConfigError).problems;
+      }
+      return [];
+    };
+
+    it('rejects a source whose worst case cannot fit the function timeout, naming the numbers', () => {
+      const input: ConfigInput = {
+        sessions: { slow: session(10, 300), fast: {} },
+        activities: [
+          { session: 'slow', usageDataset: 'u1', statisticsDataset: 's1' },
+          { session: 'fast', usageDataset: 'u2', statisticsDataset: 's2' },
+          { name: 'again', session: 'slow', usageDataset: 'u3', statisticsDataset: 's3' },
+          { connection: session(2, 120), usageDataset: 'u4', statisticsDataset: 's4' },
+        ],
+      };
+
+      expect(problems(() => collector({}, input))).toEqual([
+        // 11 × 300 s + 131 s backoff + 1 s pacing + 30 s store margin.
+        'sessions.slow (activity "s1", "again"): maxErrorRetry 10 and timeoutSeconds 300 make a worst case of 3462 s for one source (every attempt timing out, backoff, pacing and a 30 s store margin), longer than the collector function\'s timeout of 300 s; lower maxErrorRetry or timeoutSeconds, or raise the timeout',
+        // 3 × 120 s + 3 s backoff + 1 s + 30 s.
+        'activities[3].connection (activity "s4"): maxErrorRetry 2 and timeoutSeconds 120 make a worst case of 394 s for one source (every attempt timing out, backoff, pacing and a 30 s store margin), longer than the collector function\'s timeout of 300 s; lower maxErrorRetry or timeoutSeconds, or raise the timeout',
+      ]);
+    });
+
+    it('accepts a worst case of exactly the timeout and refuses one second more', () => {
+      // 1 × 269 s + 1 s pacing + 30 s store margin = 300 s.
+      const fits = document({ sessions: { [DEFAULT_SESSION]: session(0, 269) } });
+      const over = document({ sessions: { [DEFAULT_SESSION]: session(0, 270) } });
+
+      expect(problems(() => collector({}, fits))).toEqual([]);
+      expect(problems(() => collector({}, over))).toEqual([
+        expect.stringMatching(
+          /^sessions.SESSession1 \(activity "statsData"\): maxErrorRetry 0 and timeoutSeconds 270 make a worst case of 301 s .* timeout of 300 s;/,
+        ),
+      ]);
+    });
+
+    it('measures against the timeout prop', () => {
+      // 2 × 300 s + 1 s backoff + 1 s + 30 s = 632 s.
+      const input = document({ sessions: { [DEFAULT_SESSION]: session(1, 300) } });
+
+      expect(problems(() => collector({ timeout: Duration.minutes(15) }, input))).toEqual([]);
+      expect(problems(() => collector({ timeout: Duration.minutes(10) }, input))).toEqual([
+        expect.stringContaining(
+          "worst case of 632 s for one source (every attempt timing out, backoff, pacing and a 30 s store margin), longer than the collector function's timeout of 600 s",
+        ),
+      ]);
+    });
+
+    it('is what the stack refuses at synth', () => {
+      const input = document({ sessions: { [DEFAULT_SESSION]: session(10, 300) } });
+
+      expect(() => sesStatsStack(input)).toThrow(
+        /sessions.SESSession1 \(activity "statsData"\): maxErrorRetry 10 and timeoutSeconds 300 make a worst case of 3462 s/,
+      );
     });
   });
 

@@ -73,6 +73,7 @@ describe('cdk-nag (AwsSolutions and Serverless)', () => {
     expect(acknowledged.map(([where]) => where).sort()).toEqual([
       'SesStats/Collector/DeadLetterQueue Serverless-SQSRedrivePolicy',
       'SesStats/Collector/Function Serverless-LambdaTracing',
+      'SesStats/Collector/Function/EventInvokeConfig Serverless-LambdaAsyncFailureDestination',
       'SesStats/Collector/Role AwsSolutions-IAM5[Resource::*]',
       'SesStats/Collector/SchedulerRole AwsSolutions-IAM5[Resource::<CollectorFunctionE9933A71.Arn>:*]',
       'SesStats/Monitoring/AlarmEmail Serverless-SNSRedrivePolicy',

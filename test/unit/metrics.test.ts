@@ -28,7 +28,9 @@ function result(rows: StatisticsRow[], max24HourSend = 50_000): ActivityResult {
       ],
     },
     statistics: { name: 'stats', rows },
-  };
+    fetchedAt: new Date(FETCHED_AT),
+    clockSkewMs: 0,
+  } as ActivityResult;
 }
 
 const values = (metrics: ReturnType<typeof datasetMetrics>) =>
