@@ -26,7 +26,7 @@ export interface EmbeddedDynamoDb {
 export interface EmbeddedOptions {
   /** How long DynamoDB Local may take to accept connections; default 60 s. */
   readonly timeoutMs?: number;
-  /** How long to wait for another process that holds the data directory's lock; default 60 s. */
+  /** How long to wait for another process that holds the data directory's lock; default 300 s. */
   readonly lockWaitMs?: number;
   /** Told once when the lock is held by another process and this one starts waiting. */
   readonly onWait?: (holderPid: number, lockFile: string) => void;
@@ -34,7 +34,7 @@ export interface EmbeddedOptions {
 
 /** The lock file inside a data directory: the pid of the process using it. */
 export const LOCK_FILE = 'ses-stats.lock';
-export const DEFAULT_LOCK_WAIT_MS = 60_000;
+export const DEFAULT_LOCK_WAIT_MS = 300_000;
 /** After SIGTERM, how long DynamoDB Local may take to exit before it is killed. */
 const STOP_GRACE_MS = 10_000;
 const POLL_MS = 100;

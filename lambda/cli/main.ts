@@ -4,6 +4,7 @@ import {
 } from '../adapters/embedded-dynamodb.ts';
 import { redact } from '../adapters/secrets.ts';
 import { ConfigError } from '../config/errors.ts';
+import { maskSecrets } from '../config/schema.ts';
 import { QueryError } from '../core/query.ts';
 import { UnknownDatasetError } from '../core/store.ts';
 import { UsageError } from './args.ts';
@@ -72,7 +73,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     // Query parameters are flags here.
     const text = error instanceof Error ? error.message : String(error);
     const message = error instanceof QueryError ? `--${text}` : text;
-    io.stderr.write(`ses-stats ${command}: ${redact(message)}\n`);
+    // A refusal echoes the value received, which may be a pasted secret.
+    io.stderr.write(`ses-stats ${command}: ${redact(usage ? maskSecrets(message) : message)}\n`);
     if (!usage && args.includes('--verbose') && error instanceof Error)
       io.stderr.write(`${redact(String(error.stack))}\n`);
     return usage ? EXIT_USAGE : EXIT_FAILED;

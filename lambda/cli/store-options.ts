@@ -4,6 +4,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { DynamoDbDatasetStore } from '../adapters/dynamodb-dataset-store.ts';
 import { ensureTable } from '../adapters/dynamodb-table.ts';
 import { DEFAULT_LOCK_WAIT_MS, startEmbeddedDynamoDb } from '../adapters/embedded-dynamodb.ts';
+import { maskSecrets } from '../config/schema.ts';
 import { REGION_PATTERN } from '../config/service-url.ts';
 import type { DatasetStore } from '../core/store.ts';
 import { UsageError } from './args.ts';
@@ -195,7 +196,11 @@ function localFallback() {
   };
 }
 
-/** A received value as written in a message: quoted, control characters escaped, long ones cut. */
+/**
+ * A received value as written in a message: secret-looking runs masked, quoted, control
+ * characters escaped, long ones cut.
+ */
 export function shown(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  const safe = maskSecrets(value);
+  return JSON.stringify(safe.length > 80 ? `${safe.slice(0, 80)}…` : safe);
 }

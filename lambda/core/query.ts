@@ -226,9 +226,9 @@ export function parseSpan(options: Pick<QueryOptions, 'from' | 'to'>): Span {
   return { from, to };
 }
 
-/** A received value as written in a message: quoted, control characters escaped, long ones cut. */
+/** A received value as written in a message: quoted, control characters escaped (whole: a caller masks secrets). */
 function shown(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  return JSON.stringify(value);
 }
 
 /** Whole seconds, UTC, in the stored keys' form; fractions round up so that bounds stay exact. */
