@@ -191,7 +191,7 @@ function clampToServerTime(
   if (coverage === undefined || serverNow === undefined) return coverage;
   if (Date.parse(coverage.to) <= serverNow.getTime() + FUTURE_TOLERANCE_MS) return coverage;
   const now = serverNow.toISOString();
-  return { from: coverage.from > now ? now : coverage.from, to: now };
+  return { from: [coverage.from, now].sort()[0] ?? now, to: now };
 }
 
 function checkKind(meta: DatasetMeta | undefined, name: string, kind: DatasetKind): void {

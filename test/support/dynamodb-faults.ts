@@ -79,3 +79,34 @@ export function injectDynamoDbFaults(
   );
   return log;
 }
+
+/**
+ * The answers of the first `count` PutItem / BatchWriteItem calls are lost after the write has
+ * landed, as when a connection drops on the way back: the SDK sees a transient error and retries
+ * a write DynamoDB already committed. Returns how many answers it dropped.
+ */
+export function loseWriteAnswers(client: DynamoDBClient, count: number): { lost: number } {
+  const log = { lost: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      const write = ['PutItemCommand', 'BatchWriteItemCommand'].includes(context.commandName ?? '');
+      // One lost answer per command: its retry (the same context) gets through.
+      const seen = context as { answerLost?: boolean };
+      if (write && log.lost < count && seen.answerLost !== true) {
+        seen.answerLost = true;
+        log.lost++;
+        throw Object.assign(
+          new Error(`answer lost after the write landed (${context.commandName})`),
+          {
+            name: 'TimeoutError',
+            $metadata: {},
+          },
+        );
+      }
+      return out;
+    },
+    { step: 'deserialize', name: 'loseWriteAnswers', priority: 'low' },
+  );
+  return log;
+}
