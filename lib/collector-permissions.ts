@@ -66,6 +66,11 @@ export function referencedSecrets(config: DeploymentConfig): SecretReference[] {
       problems.push(
         `${field}: received {"env": "${ref.env}"}; the deployed collector cannot read environment variable secrets, use {"secretId": "name-or-arn"} (Secrets Manager)`,
       );
+    else if (/[*?]/.test(ref.secretId))
+      // The schema refuses these too; a wildcard here would grant other secrets.
+      problems.push(
+        `${field}.secretId: received "${ref.secretId}"; expected a Secrets Manager secret name or ARN without "*" or "?"`,
+      );
     else secrets.push({ field, secretId: ref.secretId });
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -80,13 +85,18 @@ export function assumedRoleArns(config: DeploymentConfig): string[] {
   return [...new Set(arns)];
 }
 
+/** A secret ARN ending in the 6 random characters Secrets Manager appends to the name. */
+const COMPLETE_SECRET_ARN = /^arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:.+-[A-Za-z0-9]{6}$/;
+
 /**
- * The ARN pattern of a secret: an ARN as given; a name becomes a name-based ARN in the
- * function's account and region, with `-??????` matching the 6 random characters Secrets
- * Manager appends to every secret ARN.
+ * The ARN pattern of a secret. Secrets Manager appends `-` and 6 random characters to every
+ * secret's ARN, and IAM checks that full ARN, so a secret given without them gets `-??????`:
+ * a name becomes a name-based ARN in the function's account and region, and a partial ARN
+ * (one without the suffix) gets the suffix pattern. A complete ARN stays exact.
  */
 export function secretArn(scope: IConstruct, secretId: string): string {
-  if (secretId.startsWith('arn:')) return secretId;
+  if (secretId.startsWith('arn:'))
+    return COMPLETE_SECRET_ARN.test(secretId) ? secretId : `${secretId}-??????`;
   return Stack.of(scope).formatArn({
     service: 'secretsmanager',
     resource: 'secret',

@@ -1,7 +1,7 @@
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { MIN_RAW_RETENTION_DAYS } from '../lambda/config/schema.ts';
+import { MAX_RAW_RETENTION_DAYS, MIN_RAW_RETENTION_DAYS } from '../lambda/config/schema.ts';
 import { TABLE } from '../lambda/constants.ts';
 
 export interface StatsTableProps {
@@ -9,7 +9,7 @@ export interface StatsTableProps {
    * How long raw 15-minute points are kept. When set, DynamoDB TTL is enabled on the
    * `expiresAt` attribute, which the collector stamps on raw points only; rollups,
    * usage snapshots, metadata and coverage never carry it and never expire.
-   * Must be whole days, at least 30 (raw points must outlive SES's 14-day window).
+   * Must be whole days from 30 (raw points must outlive SES's 14-day window) to 36,500.
    *
    * @default - raw points are kept forever and TTL stays disabled
    */
@@ -46,9 +46,9 @@ export class StatsTable extends Construct {
 
 function validateRawRetention(retention: Duration | undefined): void {
   if (retention === undefined || retention.isUnresolved()) return;
-  const hours = retention.toHours({ integral: false });
-  if (!Number.isInteger(hours / 24) || hours / 24 < MIN_RAW_RETENTION_DAYS)
+  const days = retention.toHours({ integral: false }) / 24;
+  if (!Number.isInteger(days) || days < MIN_RAW_RETENTION_DAYS || days > MAX_RAW_RETENTION_DAYS)
     throw new Error(
-      `StatsTable rawRetention: received ${retention.toHumanString()}; expected whole days, at least ${MIN_RAW_RETENTION_DAYS} (raw points must outlive SES's 14-day window)`,
+      `StatsTable rawRetention: received ${retention.toHumanString()}; expected whole days from ${MIN_RAW_RETENTION_DAYS} (raw points must outlive SES's 14-day window) to ${MAX_RAW_RETENTION_DAYS} (100 years)`,
     );
 }

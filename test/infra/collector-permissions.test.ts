@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import type { ConfigInput, SecretRef } from '../../lambda/config/schema.ts';
+import { referencedSecrets } from '../../lib/collector-permissions.ts';
+import type { DeploymentConfig } from '../../lib/deployment-config.ts';
 import type { SesStatsStack } from '../../lib/ses-stats-stack.ts';
 import {
   actionsOf,
@@ -149,6 +151,64 @@ describe('collector permissions', () => {
           givenArn,
         ],
       },
+    ]);
+  });
+
+  it('grants a secret given without its 6-character suffix as NAME-??????, by name or partial ARN; a complete ARN stays exact', () => {
+    const partial = 'arn:aws:secretsmanager:us-east-1:444455556666:secret:team/proxy';
+    const complete = 'arn:aws:secretsmanager:us-east-1:444455556666:secret:team/keys-Ab12Cd';
+    const input: ConfigInput = {
+      sessions: {
+        byName: keysSession({ secretId: 'ses/keys' }),
+        byPartialArn: keysSession({ secretId: partial }),
+        byArn: keysSession({ secretId: complete }),
+      },
+      activities: [
+        { session: 'byName', usageDataset: 'u1', statisticsDataset: 's1' },
+        { session: 'byPartialArn', usageDataset: 'u2', statisticsDataset: 's2' },
+        { session: 'byArn', usageDataset: 'u3', statisticsDataset: 's3' },
+      ],
+    };
+
+    const { stack, template } = sesStatsStack(input, { env: ENV });
+
+    expectCollectorPolicy(template, stack, [
+      {
+        Action: 'secretsmanager:GetSecretValue',
+        Effect: 'Allow',
+        Resource: [
+          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses/keys-??????',
+          complete,
+          `${partial}-??????`,
+        ],
+      },
+    ]);
+  });
+
+  it('rejects a secretId with "*" or "?" before it reaches the policy, naming the field', () => {
+    const withSecret = (secretId: string) =>
+      ({
+        settings: {
+          activities: [
+            {
+              source: 'keys',
+              connection: {
+                credentials: { type: 'keys', secretAccessKey: { secretId } },
+                proxy: { passwordSecret: { secretId: 'ok' } },
+              },
+            },
+          ],
+        },
+        document: { activities: [{ session: 'keys' }] },
+      }) as unknown as DeploymentConfig;
+
+    expect(() => referencedSecrets(withSecret('ses/*'))).toThrow(
+      'sessions.keys.credentials.secretAccessKey.secretId: received "ses/*"; expected a Secrets Manager secret name or ARN without "*" or "?"',
+    );
+    expect(() => referencedSecrets(withSecret('ses/key?'))).toThrow(/received "ses\/key\?"/);
+    expect(referencedSecrets(withSecret('ses/keys'))).toEqual([
+      { field: 'sessions.keys.credentials.secretAccessKey', secretId: 'ses/keys' },
+      { field: 'sessions.keys.proxy.passwordSecret', secretId: 'ok' },
     ]);
   });
 

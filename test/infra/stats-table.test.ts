@@ -65,7 +65,24 @@ describe('StatsTable', () => {
     const stack = newStack();
 
     expect(() => new StatsTable(stack, 'StatsTable', { rawRetention: Duration.days(29) })).toThrow(
-      /StatsTable rawRetention: received 29 days; expected whole days, at least 30/,
+      /StatsTable rawRetention: received 29 days; expected whole days from 30 \(raw points must outlive SES's 14-day window\) to 36500 \(100 years\)/,
+    );
+  });
+
+  it('rejects a raw retention over 36,500 days and accepts exactly that', () => {
+    const stack = newStack();
+
+    expect(() => new StatsTable(stack, 'Over', { rawRetention: Duration.days(36_501) })).toThrow(
+      /StatsTable rawRetention: received 36501 days; expected whole days from 30 .* to 36500/,
+    );
+    expect(
+      () => new StatsTable(stack, 'AtMost', { rawRetention: Duration.days(36_500) }),
+    ).not.toThrow();
+  });
+
+  it('refuses a rawRetentionDays of 2e11 at synth, naming the field and the limit', () => {
+    expect(() => sesStatsStack(document({ rawRetentionDays: 2e11 }))).toThrow(
+      /rawRetentionDays: received 200000000000; expected whole days from 30 to 36500 \(100 years\)/,
     );
   });
 
