@@ -21,7 +21,10 @@ export function parseFlags<T extends Options>(
   try {
     return parseArgs({ args: [...args], options, strict: true, allowPositionals: positionals });
   } catch (error) {
-    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    // One line: parseArgs' hints come on lines of their own.
+    const message = (error as Error).message
+      .replace(/\. To specify a positional argument.*$/s, '')
+      .replace(/\s*\n\s*/g, ' ');
     throw new UsageError(`${maskSecrets(message)} (see ses-stats ${command} --help)`);
   }
 }

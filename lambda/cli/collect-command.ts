@@ -11,6 +11,8 @@ import {
   DEFAULT_SESSION,
   describe,
   maskSecrets,
+  NAME_PATTERN,
+  NAME_RULE,
   parseConfig,
 } from '../config/schema.ts';
 import { type ActivityResult, collectAll } from '../core/activity.ts';
@@ -18,7 +20,13 @@ import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
 import { numeric, parseFlags, UsageError } from './args.ts';
 import { EXIT_FAILED, EXIT_OK, type Io } from './main.ts';
 import { formatOf, formatTables, type Table } from './output.ts';
-import { type OpenStore, openStore, STORE_FLAGS, STORE_HELP } from './store-options.ts';
+import {
+  type OpenStore,
+  openStore,
+  STORE_FLAGS,
+  STORE_HELP,
+  storeChoice,
+} from './store-options.ts';
 
 const HELP = `Usage: ses-stats collect [options]
 
@@ -98,19 +106,22 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  if (
-    values['no-store'] &&
-    (values.table !== undefined || values['dynamodb-endpoint'] !== undefined)
-  ) {
-    throw new UsageError('--no-store: cannot be combined with --table or --dynamodb-endpoint');
-  }
+  const storeFlags = Object.keys(STORE_FLAGS).filter(
+    (flag) => values[flag as keyof typeof STORE_FLAGS] !== undefined,
+  );
+  if (values['no-store'] && storeFlags.length > 0)
+    throw new UsageError(
+      `--no-store: cannot be combined with ${storeFlags.map((f) => `--${f}`).join(', ')} (store flags)`,
+    );
+  // Every flag is checked before a store or SES is touched.
+  checkStoreFlags(values, io.cwd);
   const format = formatOf(values.format, io.stdout);
   const config = loadConfig(values);
   const secrets = createSecretReader({ env: io.env, secretsManager: powertoolsSecretsManager });
   const runs = sourcesFor(config.activities, { secrets });
   const target: OpenStore | undefined = values['no-store']
     ? undefined
-    : await openStore(values, io.cwd);
+    : await openStore(values, io.cwd, io);
   const progress = io.stderr.isTTY === true && runs.length > 1;
   try {
     const outcome = await collectAll(runs, {
@@ -171,6 +182,8 @@ function loadConfig(values: Values): Config {
   const fromFlags = ACTIVITY_FLAGS.some((flag) => values[flag] !== undefined);
   if (!fromFlags) return parseConfig(file ?? DEFAULT_CONFIG);
   const session = values.session ?? DEFAULT_SESSION;
+  if (!NAME_PATTERN.test(session))
+    throw new UsageError(`--session: received ${describe(session)}; expected ${NAME_RULE}`);
   const base = sessionOf(file, session);
   const input: ConfigInput = {
     sessions: { [session]: { ...base, ...connectionFlags(values, base) } },
@@ -187,6 +200,17 @@ function loadConfig(values: Values): Config {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(error.problems.map((p) => toFlagProblem(p, session, values, base)));
+  }
+}
+
+/** The store flags checked without opening anything; a password in --dynamodb-endpoint is not echoed. */
+function checkStoreFlags(values: Values, cwd: string): void {
+  if (values['no-store']) return;
+  try {
+    storeChoice(values, cwd);
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(maskSecrets(error.message));
+    throw error;
   }
 }
 

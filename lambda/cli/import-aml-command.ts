@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.ts';
+import { shownPath } from '../config/file.ts';
 import { importAml } from '../config/import-aml.ts';
-import { maskSecrets } from '../config/schema.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { EXIT_OK, type Io } from './main.ts';
 
@@ -32,12 +32,11 @@ export async function importAmlCommand(args: string[], io: Io): Promise<number> 
     );
   const { config, notes } = importAml(readMarkup(file));
   const json = `${JSON.stringify(config, null, 2)}\n`;
+  // Written first: a file that cannot be written is the only thing to report.
+  if (values.out !== undefined) writeConfig(values.out, json);
   for (const note of notes) io.stderr.write(`note: ${note}\n`);
   if (values.out === undefined) io.stdout.write(json);
-  else {
-    writeConfig(values.out, json);
-    io.stderr.write(`wrote ${maskSecrets(values.out)}\n`);
-  }
+  else io.stderr.write(`wrote ${shownPath(values.out)}\n`);
   return EXIT_OK;
 }
 
@@ -45,7 +44,7 @@ function readMarkup(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError([`${shownPath(file)}: cannot read the file (${reason(error)})`]);
+    throw new ConfigError([`FILE ${shownPath(file)}: cannot read the file (${reason(error)})`]);
   }
 }
 
@@ -55,10 +54,6 @@ function writeConfig(out: string, json: string): void {
   } catch (error) {
     throw new UsageError(`--out: cannot write ${shownPath(out)} (${reason(error)})`);
   }
-}
-
-function shownPath(path: string): string {
-  return path === '' ? '""' : maskSecrets(path);
 }
 
 function reason(error: unknown): string {

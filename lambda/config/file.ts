@@ -8,7 +8,7 @@ import { maskSecrets } from './schema.ts';
  * around the error, which may be a secret pasted into the file.
  */
 export function readJsonFile(path: string): unknown {
-  const shown = path === '' ? '""' : maskSecrets(path);
+  const shown = shownPath(path);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -23,6 +23,12 @@ export function readJsonFile(path: string): unknown {
   } catch {
     throw new ConfigError([`${shown}: not valid JSON (${jsonSyntaxError(text)})`]);
   }
+}
+
+/** A file name for a message: secrets masked, quoted when empty or holding spaces or control characters. */
+export function shownPath(path: string): string {
+  const masked = maskSecrets(path);
+  return /^[^\s\p{Cc}]+$/u.test(masked) ? masked : JSON.stringify(masked);
 }
 
 /** Where and what the first JSON syntax error in `text` is, without quoting the text. */

@@ -12,7 +12,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 30;
 
 /** Dataset and activity names: safe in a DynamoDB key, a URL path segment and a file name. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const NAME_RULE =
+export const NAME_RULE =
   '1-64 characters: letters, digits, "_", "-", "." (starting with a letter or digit)';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
@@ -316,7 +316,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
 /** Validates a parsed config document; throws ConfigError naming every field that is wrong. */
 export function parseConfig(input: unknown): Config {
   const parsed = configSchema.safeParse(input, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatIssue).map(maskSecrets));
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatIssue));
   const { sessions, activities, ...settings } = parsed.data;
   const problems: string[] = [];
   const resolved = activities.map((a, i): Activity | undefined => {
@@ -365,7 +365,7 @@ export function parseConfig(input: unknown): Config {
       'activity names (default: the statistics dataset name) must be unique',
     ),
   );
-  if (problems.length > 0) throw new ConfigError(problems.map(maskSecrets));
+  if (problems.length > 0) throw new ConfigError(problems);
   return { ...settings, activities: resolved as Activity[] };
 }
 
@@ -400,7 +400,8 @@ function formatIssue(issue: z.core.$ZodIssue): string {
     issue.code === 'unrecognized_keys' || secret || !('input' in issue)
       ? ''
       : `received ${shown}; `;
-  return `${path || 'config'}: ${received}${issue.message}`;
+  // A key or an unknown field's name may be a pasted secret, too.
+  return `${path || 'config'}: ${received}${maskSecrets(issue.message)}`;
 }
 
 /** A discriminator issue carries the whole object; show only the field the path names. */
@@ -424,8 +425,8 @@ function formatPath(path: readonly PropertyKey[]): string {
       typeof key === 'number'
         ? `${out}[${key}]`
         : out === ''
-          ? String(key)
-          : `${out}.${String(key)}`,
+          ? maskSecrets(String(key))
+          : `${out}.${maskSecrets(String(key))}`,
     '',
   );
 }

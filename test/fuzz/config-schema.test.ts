@@ -184,11 +184,14 @@ function mutate(config: unknown, mutations: readonly Mutation[]): unknown {
     const keys = Object.keys(node);
     const existing = keys[m.at % Math.max(keys.length, 1)];
     if (m.op === 'sessionName') {
-      const activities = (doc as { activities: Record<string, unknown>[] }).activities;
-      const activity = activities[m.at % activities.length];
-      if (activity !== undefined) {
-        delete activity.connection;
-        activity.session = m.value;
+      const activities = (doc as { activities: unknown }).activities;
+      const activity = Array.isArray(activities)
+        ? (activities[m.at % Math.max(activities.length, 1)] as unknown)
+        : undefined;
+      if (typeof activity === 'object' && activity !== null && !Array.isArray(activity)) {
+        const target = activity as Record<string, unknown>;
+        delete target.connection;
+        target.session = m.value;
       }
     } else if (m.op === 'addKey') {
       if (!Array.isArray(node)) setOwn(node, m.key, m.value);

@@ -283,6 +283,46 @@ describe('ses-stats collect', () => {
     expect(run.stdout).toBe('');
   });
 
+  it.each([
+    [
+      'an activity session named after an Object.prototype property',
+      JSON.stringify({
+        sessions: { s: {} },
+        activities: [{ session: 'constructor', usageDataset: 'u', statisticsDataset: 'st' }],
+      }),
+      [],
+      'activities[0].session: received "constructor"; allowed: "s" (or an inline "connection")',
+    ],
+    [
+      '--session naming an Object.prototype property',
+      JSON.stringify({ sessions: { s: {} }, activities: [] }),
+      ['--session', 'toString'],
+      '--session: received "toString"; the config file has no such session (it has: "s")',
+    ],
+    [
+      'a JSON syntax error next to a pasted secret key',
+      `{"sessions": {"s": {"note": "${FAKE_SECRET_ACCESS_KEY}" }`,
+      [],
+      '--config: c.json: not valid JSON (unexpected end of input at line 1, column 73)',
+    ],
+    [
+      'a proxy password in --service-url',
+      JSON.stringify({ sessions: { SESSession1: {} } }),
+      ['--service-url', 'https://ops:c0rp-Pr0xy-pass@email.us-east-1.amazonaws.com'],
+      '--service-url: received "https://***@email.us-east-1.amazonaws.com"; must not contain a user or password',
+    ],
+  ])('exits 2 for %s, naming the field and echoing no secret', async (_, config, args, message) => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, 'c.json'), config);
+
+    const run = await runCli(['collect', '--no-store', '--config', 'c.json', ...args], keys, dir);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`ses-stats collect: ${message}\n`);
+    expect(run.stderr).not.toContain(FAKE_SECRET_ACCESS_KEY.slice(4));
+    expect(run.stderr).not.toContain('c0rp-Pr0xy-pass');
+  });
+
   it('names the field of an invalid config file', async () => {
     const dir = scratchDir();
     writeFileSync(

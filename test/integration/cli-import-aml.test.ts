@@ -72,7 +72,9 @@ describe('ses-stats import-aml', () => {
     const none = await runCli(['import-aml']);
 
     expect([missing.code, none.code]).toEqual([2, 2]);
-    expect(missing.stderr).toContain('nope.aml: cannot read the file (not found)');
+    expect(missing.stderr).toContain(
+      'ses-stats import-aml: FILE nope.aml: cannot read the file (not found)\n',
+    );
     expect(none.stderr).toContain('expected exactly one FILE');
   });
 
