@@ -52,8 +52,11 @@ function lambdaEnvironment(config: unknown, tableName: string): Record<string, s
 /** Invokes the bundled handler in a fresh Node process, as a Lambda cold start would. */
 function invoke(
   env: Record<string, string>,
+  remainingMs = 300_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const script = `import(${JSON.stringify(bundle)}).then((m) => m.handler({})).then((r) => console.log('RESULT ' + JSON.stringify(r)), (e) => { console.log('ERROR ' + e.message); process.exitCode = 1; });`;
+  // A Lambda context whose deadline is `remainingMs` after the invocation starts.
+  const context = `{ getRemainingTimeInMillis: ((end) => () => end - Date.now())(Date.now() + ${remainingMs}) }`;
+  const script = `import(${JSON.stringify(bundle)}).then((m) => m.handler({}, ${context})).then((r) => console.log('RESULT ' + JSON.stringify(r)), (e) => { console.log('ERROR ' + e.message); process.exitCode = 1; });`;
   return new Promise((done) => {
     const child = spawn(
       process.execPath,
@@ -89,7 +92,7 @@ describe('the bundled collect handler', () => {
 
     const run = await invoke(lambdaEnvironment(config, tableName));
 
-    expect(run.stdout).toContain('RESULT {"collected":1,"failed":0}');
+    expect(run.stdout).toContain('RESULT {"collected":1,"failed":0,"skipped":0}');
     expect((await store.readPoints('statsData', ALL_TIME)).length).toBe(fake.points.length);
     expect(await store.readUsage('usageData', ALL_TIME)).toHaveLength(1);
     const emf = run.stdout
@@ -146,6 +149,32 @@ describe('the bundled collect handler', () => {
     );
     expect(await store.getMeta('s1')).toBeDefined();
     expect(run.stdout).not.toContain(FAKE_SECRET_ACCESS_KEY);
+  });
+
+  it('skips the sources whose worst case does not fit the time left, and stores the others', async () => {
+    fake.points = twoWeekWindow(new Date(), { seed: 4 });
+    const { tableName, store } = await freshStore();
+    const config = {
+      sessions: {
+        // Worst case 5 s × 1 attempt + pacing and store margin: 36 s.
+        quick: { serviceUrl: fake.url, region: 'us-east-1', maxErrorRetry: 0, timeoutSeconds: 5 },
+        // Worst case 3 × 30 s + backoff, pacing and store margin: 123 s.
+        slow: { serviceUrl: fake.url, region: 'eu-west-1' },
+      },
+      activities: [
+        { session: 'slow', usageDataset: 'u1', statisticsDataset: 's1' },
+        { session: 'quick', usageDataset: 'u2', statisticsDataset: 's2' },
+      ],
+    };
+
+    const run = await invoke(lambdaEnvironment(config, tableName), 60_000);
+
+    expect(run.stdout).toContain('RESULT {"collected":1,"failed":0,"skipped":1}');
+    const logs = run.stdout + run.stderr;
+    expect(logs).toContain('sources skipped: the time left could not fit them');
+    expect(logs).toContain('"skipped":["s1"]');
+    expect(await store.getMeta('s1')).toBeUndefined();
+    expect(await store.readPoints('s2', ALL_TIME)).toHaveLength(fake.points.length);
   });
 
   it('fails its cold start naming the field of a bad config', async () => {

@@ -41,7 +41,9 @@ describe('60 days of hourly-ish collection against a moving SES window', () => {
       connectionSchema.parse({
         serviceUrl: fake.url,
         region: 'us-east-1',
-        maxErrorRetry: 0,
+        // The fake server runs at simulated time: the SDK corrects its clock from the first
+        // RequestTimeTooSkewed (and every Date header) and retries.
+        maxErrorRetry: 1,
         credentials: {
           type: 'keys',
           accessKeyId: FAKE_ACCESS_KEY_ID,
@@ -57,6 +59,8 @@ describe('60 days of hourly-ish collection against a moving SES window', () => {
       clock.advance(now - clock.now().getTime());
       const view = world.view(now);
       fake.points = view;
+      // Times come from the server: it answers at the simulated time.
+      fake.clockSkewMs = now - Date.now();
       const outcome = await collectAll([{ activity, source }], { clock, store });
       expect(outcome.failures).toEqual([]);
       const stored = outcome.results[0]?.stored;
@@ -137,6 +141,7 @@ describe('60 days of hourly-ish collection against a moving SES window', () => {
       hourlyWritten: 0,
       dailyWritten: 0,
       newGaps: [],
+      repaired: [],
     });
     const steady = reports.slice(-10, -1);
     for (const r of steady) expect(r.pointsWritten).toBeLessThan(40);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type ActivitySpec, collectAll } from '../../lambda/core/activity.ts';
+import { type ActivitySpec, collectAll, stalestFirst } from '../../lambda/core/activity.ts';
 import { buildStatisticsRows, isoUtc } from '../../lambda/core/datasets.ts';
 import { Pacer } from '../../lambda/core/pacer.ts';
+import { storeActivityResult } from '../../lambda/core/persist.ts';
 import { FakeClock, FakeSource, point } from '../support/fakes.ts';
+import { MemoryDatasetStore } from '../support/memory-store.ts';
 
 const spec = (name: string, source = 'SESSession1'): ActivitySpec => ({
   name,
@@ -178,5 +180,106 @@ describe('datasets', () => {
       ['2026-11-28T10:07:00Z', 1],
       ['2026-11-28T10:22:00Z', 2],
     ]);
+  });
+});
+
+describe('collectAll with a deadline', () => {
+  it('starts only the sources whose worst case fits the time left and reports the rest as skipped', async () => {
+    const clock = new FakeClock();
+    const runs = [
+      { activity: spec('fits'), source: new FakeSource(clock, 'a'), worstCaseMs: 50_000 },
+      { activity: spec('too-long'), source: new FakeSource(clock, 'b'), worstCaseMs: 70_000 },
+    ];
+
+    const outcome = await collectAll(runs, { clock, remainingMs: () => 60_000 });
+
+    expect(outcome.results.map((r) => r.activity.name)).toEqual(['fits']);
+    expect(outcome.skipped.map((a) => a.name)).toEqual(['too-long']);
+    expect(runs[1]?.source.calls).toEqual([]);
+  });
+
+  it('hands each result over as soon as it is done, before slower sources end', async () => {
+    const clock = new FakeClock();
+    const fast = new FakeSource(clock, 'a');
+    const slow = new FakeSource(clock, 'b');
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const answer = slow.getSendStatistics.bind(slow);
+    slow.getSendStatistics = async () => {
+      await gate;
+      return answer();
+    };
+    const handed: string[] = [];
+
+    const run = collectAll(
+      [
+        { activity: spec('slow'), source: slow },
+        { activity: spec('fast'), source: fast },
+      ],
+      { clock, onResult: (r) => handed.push(r.activity.name) },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(handed).toEqual(['fast']);
+    release();
+    await run;
+
+    expect(handed).toEqual(['fast', 'slow']);
+  });
+});
+
+describe('stalestFirst', () => {
+  it('puts never-collected datasets first, then the least recently covered, keeping config order on ties', async () => {
+    const store = new MemoryDatasetStore();
+    const clock = new FakeClock();
+    const at = (name: string, iso: string) =>
+      storeActivityResult(
+        store,
+        {
+          activity: spec(name),
+          usage: { name: `${name}-usage`, rows: [] },
+          statistics: { name, rows: [] },
+        },
+        { fetchedAt: new Date(iso) },
+      );
+    await at('recent', '2026-11-28T11:00:00Z');
+    await at('old', '2026-11-28T09:00:00Z');
+    const runs = ['recent', 'new-a', 'old', 'new-b'].map((name) => ({
+      activity: spec(name),
+      source: new FakeSource(clock),
+    }));
+
+    const ordered = await stalestFirst(runs, store);
+
+    expect(ordered.map((r) => r.activity.name)).toEqual(['new-a', 'new-b', 'old', 'recent']);
+  });
+});
+
+describe('collectAll and the clock', () => {
+  it('refuses to store a fetch whose server time is more than 5 minutes off the host clock', async () => {
+    const clock = new FakeClock();
+    const source = new FakeSource(clock, 'a', undefined, [point('2026-11-28T11:07:00Z', 5)]);
+    source.serverTime = () => new Date(clock.now().getTime() - 6 * 60_000);
+    const store = new MemoryDatasetStore();
+
+    const outcome = await collectAll([{ activity: spec('stats'), source }], { clock, store });
+
+    expect(outcome.failures[0]?.message).toBe(
+      'activity "stats" (session SESSession1): fetched, but not stored: the host clock is 6 min ahead of SES\'s (host 2026-11-28T12:00:00.000Z, SES 2026-11-28T11:54:00.000Z; at most 5 min is allowed); nothing was stored: synchronise the clock (NTP)',
+    );
+    expect(await store.listMeta()).toEqual([]);
+  });
+
+  it('takes CollectedAt and the fetch time from the server, not the host', async () => {
+    const clock = new FakeClock();
+    const source = new FakeSource(clock, 'a', undefined, [point('2026-11-28T11:07:00Z', 5)]);
+    source.serverTime = () => new Date('2026-11-28T11:58:31Z');
+
+    const { results } = await collectAll([{ activity: spec('stats'), source }], { clock });
+
+    expect(results[0]?.usage.rows[0]?.CollectedAt).toBe('2026-11-28T11:58:31.000Z');
+    expect(results[0]?.fetchedAt.toISOString()).toBe('2026-11-28T11:58:31.000Z');
+    expect(results[0]?.clockSkewMs).toBe(89_000);
   });
 });
