@@ -316,7 +316,19 @@ export const DEFAULT_CONFIG: ConfigInput = {
 /** Validates a parsed config document; throws ConfigError naming every field that is wrong. */
 export function parseConfig(input: unknown): Config {
   const parsed = configSchema.safeParse(input, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatIssue));
+  // zod drops a "__proto__" record key without a word; a session may not be called that.
+  const sessionsInput = (input as { sessions?: unknown } | null | undefined)?.sessions;
+  const protoSession =
+    typeof sessionsInput === 'object' &&
+    sessionsInput !== null &&
+    Object.hasOwn(sessionsInput, '__proto__')
+      ? [`sessions.__proto__: expected a session name of ${NAME_RULE}`]
+      : [];
+  if (!parsed.success || protoSession.length > 0)
+    throw new ConfigError([
+      ...protoSession,
+      ...(parsed.success ? [] : parsed.error.issues.map(formatIssue)),
+    ]);
   const { sessions, activities, ...settings } = parsed.data;
   const problems: string[] = [];
   const resolved = activities.map((a, i): Activity | undefined => {

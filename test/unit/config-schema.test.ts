@@ -287,6 +287,16 @@ describe('parseConfig', () => {
     },
   );
 
+  it('rejects a session named "__proto__", which zod would drop silently', () => {
+    const input = JSON.parse(
+      '{"sessions": {"__proto__": {"region": "eu-west-1"}}, "activities": [{"session": "__proto__", "usageDataset": "u", "statisticsDataset": "s"}]}',
+    );
+
+    expect(problemsOf(input)).toEqual([
+      'sessions.__proto__: expected a session name of 1-64 characters: letters, digits, "_", "-", "." (starting with a letter or digit)',
+    ]);
+  });
+
   it('accepts a session defined under an Object.prototype name', () => {
     const parsed = parseConfig({
       sessions: { constructor: { region: 'eu-west-1' } },

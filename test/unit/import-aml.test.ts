@@ -334,4 +334,52 @@ describe('importAml', () => {
       expect.stringMatching(/^activities\[0\]\.connection\.serviceUrl: .*set "region" as well$/),
     ]);
   });
+
+  const secretKey = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  const step = (attributes: string) =>
+    `<AMAWSSES ACTIVITY="email_statistics" RESULTDATSET="u" STATISTICSDATASET="s" ${attributes} />`;
+
+  it.each([
+    [
+      `ACCESSKEY="${secretKey}" SECRETKEY="${SECRET}"`,
+      'activities[0].connection.credentials.accessKeyId: received "wJal..." (40 characters, the rest hidden); expected an access key id (16-128 upper-case letters and digits)',
+    ],
+    [
+      `MAXERRORRETRY="${secretKey}"`,
+      'line 1: MAXERRORRETRY is "wJal...(40 characters hidden)"; expected a whole number from 0 to 10',
+    ],
+    [
+      'SERVICEURL="https://ops:c0rp-Pr0xy-pass@email.us-east-1.amazonaws.com"',
+      'activities[0].connection.serviceUrl: received "https://***@email.us-east-1.amazonaws.com"; must not contain a user or password',
+    ],
+  ])('rejects %s naming the field without echoing the secret', (attributes, problem) => {
+    const error = importError(step(attributes));
+
+    expect(error.problems).toEqual([problem]);
+    expect(error.message).not.toContain(secretKey.slice(4));
+    expect(error.message).not.toContain(SECRET);
+    expect(error.message).not.toContain('c0rp-Pr0xy-pass');
+  });
+
+  it.each([['constructor'], ['toString'], ['hasOwnProperty']])(
+    'imports a SESSION named %j, an Object.prototype name, as a session of its own',
+    (session) => {
+      const { config } = importAml(
+        `<AMAWSSES ACTIVITY="create_session" SESSION="${session}" REGION="eu-west-1" />\n${step(`PROVIDER="session_based" SESSION="${session}"`)}`,
+      );
+
+      expect(parseConfig(config).activities[0]).toMatchObject({
+        source: session,
+        connection: { region: 'eu-west-1' },
+      });
+    },
+  );
+
+  it('rejects a SESSION named "__proto__" naming the field', () => {
+    const error = importError(step('PROVIDER="session_based" SESSION="__proto__"'));
+
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^sessions\.__proto__: expected a session name of 1-64 characters/),
+    ]);
+  });
 });

@@ -65,4 +65,13 @@ describe('resolveServiceUrl', () => {
   ])('rejects %j (region %j)', (url, region, message) => {
     expect(() => resolveServiceUrl(url, region)).toThrow(message);
   });
+
+  it.each([
+    ['https://ops:c0rp-Pr0xy-pass@email.us-east-1.amazonaws.com', undefined],
+    ['ops:c0rp-Pr0xy-pass@127.0.0.1:4566', 'us-east-1'],
+    ['http://ops:c0rp-Pr0xy-pass@email.us-east-1.amazonaws.com/path', undefined],
+  ])('rejects user info in %j without echoing the password', (url, region) => {
+    expect(() => resolveServiceUrl(url, region)).toThrow('must not contain a user or password');
+    expect(() => resolveServiceUrl(url, region)).not.toThrow(/c0rp|ops/);
+  });
 });
