@@ -1,6 +1,7 @@
 import type { FetchedDatasets } from './activity.ts';
 import { mapLimited } from './concurrency.ts';
-import { addCounts, type StatisticsRow, sameCounts, ZERO_COUNTS } from './datasets.ts';
+import { type StatisticsRow, sameCounts } from './datasets.ts';
+import { sumBy } from './rollups.ts';
 import {
   type DatasetKind,
   type DatasetMeta,
@@ -510,25 +511,6 @@ async function writeStatistics(
     stale,
     staleBase: count - inWork.filter((t) => !resolved(t)).length,
   };
-}
-
-/** Sums raw points into buckets keyed by `bucketOf(Timestamp)`. */
-function sumBy(
-  rows: Iterable<StatisticsRow>,
-  bucketOf: (iso: string) => string,
-): Map<string, RollupRow> {
-  const sums = new Map<string, RollupRow>();
-  for (const row of rows) {
-    const key = bucketOf(row.Timestamp);
-    const sum = sums.get(key);
-    sums.set(
-      key,
-      sum === undefined
-        ? { ...addCounts(ZERO_COUNTS, row), Timestamp: key, Points: 1 }
-        : { ...addCounts(sum, row), Timestamp: key, Points: sum.Points + 1 },
-    );
-  }
-  return sums;
 }
 
 function diffRollups(computed: Map<string, RollupRow>, stored: readonly RollupRow[]): RollupRow[] {

@@ -8,6 +8,7 @@ import {
   type UsageRow,
   ZERO_COUNTS,
 } from './datasets.ts';
+import { exactRollups } from './rollups.ts';
 import {
   type DatasetMeta,
   type DatasetStore,
@@ -87,7 +88,7 @@ export async function queryDataset(
   return {
     meta,
     columns: STATISTICS_COLUMNS,
-    rows: await statisticsRows(store, name, span, granularity, tz),
+    rows: await statisticsRows(store, meta, span, granularity, tz),
   };
 }
 
@@ -103,15 +104,16 @@ export async function requireMeta(store: DatasetStore, name: string): Promise<Da
 
 async function statisticsRows(
   store: DatasetStore,
-  name: string,
+  meta: DatasetMeta,
   span: Span,
   granularity: Granularity,
   tz: string | undefined,
 ): Promise<StatisticsRow[]> {
+  const { name } = meta;
   if (granularity === '15m')
     return (await store.readPoints(name, span)).map(({ fetchedAt: _, ...row }) => row);
   if (isUtc(tz))
-    return (await store.readRollups(name, granularity, span)).map(({ Points: _, ...row }) => row);
+    return (await exactRollups(store, meta, granularity, span)).map(({ Points: _, ...row }) => row);
   const zone = tz as string;
   const unit = granularity === '1h' ? HOUR_MS : DAY_MS;
   // Local days (and hours) are whole UTC hours in most zones: sum hourly rollups. Zones with
@@ -122,7 +124,7 @@ async function statisticsRows(
     from: isoUtc(new Date(Math.max(Date.parse(span.from) - DAY_MS, Date.parse(ALL_TIME.from)))),
     to: isoUtc(new Date(Math.min(Date.parse(span.to) + DAY_MS, Date.parse(ALL_TIME.to)))),
   };
-  const hourly = await store.readRollups(name, '1h', wide);
+  const hourly = await exactRollups(store, meta, '1h', wide);
   const whole = hourly.every((r) => offsetAt(zone, Date.parse(r.Timestamp)) % HOUR_MS === 0);
   const source: StatisticsRow[] = whole ? hourly : await store.readPoints(name, wide);
   const from = Date.parse(span.from);
@@ -166,7 +168,7 @@ export async function summarize(
     pieces.map((p) =>
       p.granularity === '15m'
         ? store.readPoints(name, p)
-        : store.readRollups(name, p.granularity, p),
+        : exactRollups(store, meta, p.granularity, p),
     ),
   );
   const totals = sumCounts(parts.flat());

@@ -31,6 +31,13 @@ export function subtractSpans(spans: readonly Span[], cuts: readonly Span[]): Sp
   return cuts.reduce<Span[]>((rest, cut) => subtractSpan(rest, cut), [...spans]);
 }
 
+/** The overlap of two spans (ISO strings compare as times), if they overlap. */
+export function intersectSpan(a: Span, b: Span): Span | undefined {
+  const from = [a.from, b.from].sort()[1] ?? a.from;
+  const to = [a.to, b.to].sort()[0] ?? a.to;
+  return from < to ? { from, to } : undefined;
+}
+
 /** Sorts spans and joins those that overlap or touch. */
 export function mergeSpans(spans: readonly Span[]): Span[] {
   const merged: Span[] = [];
