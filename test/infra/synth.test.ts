@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { expectEveryAlarmDelivers } from './alarm-delivery.ts';
 import { EXAMPLE_CONFIG, REPO_ROOT } from './support.ts';
 
 const run = promisify(execFile);
@@ -92,6 +94,17 @@ describe('cdk synth (the CLI, offline)', () => {
     expect(template).toContain('arn:aws:iam::111122223333:role/ses-stats-reader');
     expect(template).toContain(':secret:ses-stats/marketing-??????');
     expect(template).toContain('ses-alerts@example.com');
+  });
+
+  it.each([
+    ['the default config', () => withDefault],
+    ['the example multi-session config', () => withExample],
+  ])('synthesizes a template in which every alarm can deliver, with %s', (_case, outcome) => {
+    const template = JSON.parse(
+      readFileSync(join(outcome().outdir, 'SesStats.template.json'), 'utf8'),
+    );
+
+    expectEveryAlarmDelivers(Template.fromJSON(template));
   });
 
   it('fails on a bad config, naming each field and value', () => {
