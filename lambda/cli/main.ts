@@ -8,9 +8,6 @@ import { maskSecrets } from '../config/schema.ts';
 import { QueryError } from '../core/query.ts';
 import { UnknownDatasetError } from '../core/store.ts';
 import { UsageError } from './args.ts';
-import { collectCommand } from './collect-command.ts';
-import { importAmlCommand } from './import-aml-command.ts';
-import { datasetsCommand, queryCommand, summaryCommand } from './read-commands.ts';
 
 /** Where the CLI writes and what it reads from its environment. */
 export interface Io {
@@ -26,12 +23,15 @@ export const EXIT_USAGE = 2;
 /** 128 + the signal's number, as shells report a process a signal ended. */
 export const EXIT_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
 
-const COMMANDS: Readonly<Record<string, (args: string[], io: Io) => Promise<number>>> = {
-  collect: collectCommand,
-  query: queryCommand,
-  datasets: datasetsCommand,
-  summary: summaryCommand,
-  'import-aml': importAmlCommand,
+type Command = (args: string[], io: Io) => Promise<number>;
+
+/** Each command's module loads only when it runs: `--help` or a refusal never loads an SDK client. */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  collect: async () => (await import('./collect-command.ts')).collectCommand,
+  query: async () => (await import('./read-commands.ts')).queryCommand,
+  datasets: async () => (await import('./read-commands.ts')).datasetsCommand,
+  summary: async () => (await import('./read-commands.ts')).summaryCommand,
+  'import-aml': async () => (await import('./import-aml-command.ts')).importAmlCommand,
 };
 
 const USAGE = `Usage: ses-stats <command> [options]
@@ -55,15 +55,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     (command === undefined ? io.stderr : io.stdout).write(USAGE);
     return command === undefined ? EXIT_USAGE : EXIT_OK;
   }
-  const run = COMMANDS[command];
-  if (run === undefined) {
+  const load = COMMANDS[command];
+  if (load === undefined) {
     io.stderr.write(
       `ses-stats: unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}\n`,
     );
     return EXIT_USAGE;
   }
   try {
-    return await run(args, io);
+    return await (await load())(args, io);
   } catch (error) {
     const usage =
       error instanceof UsageError ||

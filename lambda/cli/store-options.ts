@@ -1,8 +1,5 @@
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { DynamoDbDatasetStore } from '../adapters/dynamodb-dataset-store.ts';
-import { ensureTable } from '../adapters/dynamodb-table.ts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_LOCK_WAIT_MS, startEmbeddedDynamoDb } from '../adapters/embedded-dynamodb.ts';
 import { maskSecrets } from '../config/schema.ts';
 import { REGION_PATTERN } from '../config/service-url.ts';
@@ -119,6 +116,7 @@ export async function openStore(
         `waiting for ses-stats pid ${pid}, which is using ${choice.dir} (up to ${choice.lockWaitMs / 1000} s)\n`,
       ),
   });
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
   const client = new DynamoDBClient({
     endpoint: local.endpoint,
     region: 'us-east-1',
@@ -132,11 +130,13 @@ export async function openStore(
 
 async function openTable(choice: Extract<StoreChoice, { kind: 'table' }>): Promise<OpenStore> {
   const { table, endpoint } = choice;
+  // The SDK loads only once the flags are known to be good: a refusal is answered at once.
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
   if (endpoint !== undefined) {
     // A local endpoint ignores the region; the SDK still needs one to sign.
     const client = new DynamoDBClient({
       endpoint,
-      credentials: localFallback(),
+      credentials: await localFallback(),
       region: choice.region ?? process.env.AWS_REGION ?? 'us-east-1',
     });
     return open(client, table, endpoint, async () => client.destroy());
@@ -175,6 +175,10 @@ async function open(
   where: string,
   close: () => Promise<void>,
 ): Promise<OpenStore> {
+  const [{ ensureTable }, { DynamoDbDatasetStore }] = await Promise.all([
+    import('../adapters/dynamodb-table.ts'),
+    import('../adapters/dynamodb-dataset-store.ts'),
+  ]);
   try {
     await ensureTable(client, tableName, { where });
   } catch (error) {
@@ -185,7 +189,8 @@ async function open(
 }
 
 /** A local endpoint usually ignores credentials; use the default chain when it has some. */
-function localFallback() {
+async function localFallback() {
+  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
   const chain = fromNodeProviderChain();
   return async () => {
     try {
