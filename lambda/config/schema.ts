@@ -469,12 +469,20 @@ const SECRET_LOOKING = /[A-Za-z0-9/+=]{40,}/g;
 /** `scheme://user:password@` or `user:password@`: the user info of a URL. */
 const USER_INFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s]*@|(^|[\s"'(])[^\s"'(@:/]*:(?!\/\/)[^\s]*@/gi;
 
+/** Longer texts are cut before masking, which keeps the masking quick on any input. */
+const MASKED_LENGTH = 2000;
+
 /**
  * Masks what may be a secret in text shown to a user: secret-looking runs keep their first 4
- * characters, URL user info becomes `***`.
+ * characters, URL user info becomes `***`. A long text is cut, and the fragment the cut runs
+ * through is dropped whole: it may be the start of a secret.
  */
 export function maskSecrets(text: string): string {
-  return text
+  const bounded =
+    text.length > MASKED_LENGTH
+      ? `${text.slice(0, MASKED_LENGTH).replace(/[^\s"'(]*$/, '')}...`
+      : text;
+  return bounded
     .replace(SECRET_LOOKING, (run) => `${run.slice(0, 4)}...(${run.length} characters hidden)`)
     .replace(USER_INFO, (_, scheme?: string, before?: string) => `${scheme ?? before ?? ''}***@`);
 }

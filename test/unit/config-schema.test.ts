@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type ConfigInput, DEFAULT_CONFIG, parseConfig } from '../../lambda/config/schema.ts';
+import {
+  type ConfigInput,
+  DEFAULT_CONFIG,
+  maskSecrets,
+  parseConfig,
+} from '../../lambda/config/schema.ts';
 import { problemsOf } from '../support/config-problems.ts';
 
 const activity = { usageDataset: 'usageData', statisticsDataset: 'statsData' };
@@ -387,5 +392,29 @@ describe('parseConfig with secrets in the wrong place', () => {
     expect(problemsOf(withSession({ proxy: { host: 'p', port } }))).toEqual([
       expect.stringContaining(`sessions.SESSession1.proxy.port: ${received}; expected`),
     ]);
+  });
+});
+
+describe('maskSecrets', () => {
+  const secretKey = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+  it.each([
+    [`x ${secretKey} y`, 'x wJal...(40 characters hidden) y'],
+    ['"https://ops:c0rp-Pr0xy-pass@host"', '"https://***@host"'],
+    ['ops:p@ss@host', '***@host'],
+    ['http://u:p/w@h', 'http://***@h'],
+    ['alerts@example.com', 'alerts@example.com'],
+  ])('masks %j as %j', (text, masked) => {
+    expect(maskSecrets(text)).toBe(masked);
+  });
+
+  it('cuts a long text and drops the fragment a secret may start in', () => {
+    const text = `${'a "'.repeat(665)}${secretKey}`;
+
+    const masked = maskSecrets(text);
+
+    expect(masked.endsWith('"...')).toBe(true);
+    expect(masked).not.toContain(secretKey.slice(0, 4));
+    expect(masked.length).toBeLessThanOrEqual(2003);
   });
 });
