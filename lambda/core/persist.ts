@@ -82,13 +82,15 @@ export async function storeActivityResult(
   const usageName = result.usage.name;
   const statsName = result.statistics.name;
   const early = options.prepared === undefined ? undefined : await options.prepared;
-  const [usageMeta, statsMeta] =
+  const [usageMeta, stored] =
     early === undefined
       ? await Promise.all([store.getMeta(usageName), store.getMeta(statsName)])
       : [early.usageMeta, early.statsMeta];
   checkKind(usageMeta, usageName, 'usage');
-  checkKind(statsMeta, statsName, 'statistics');
+  checkKind(stored, statsName, 'statistics');
 
+  const retentionDays = options.rawRetentionDays ?? stored?.rawRetentionDays;
+  const statsMeta = withoutExpiredStaleDays(stored, options.fetchedAt, retentionDays);
   const work = workDays(result.statistics.rows, statsMeta);
   const [window, usageSeen] = await Promise.all([
     early !== undefined && coversAll(early.window.spans, work)
@@ -96,7 +98,6 @@ export async function storeActivityResult(
       : readWindow(store, statsName, work),
     readUsageSince(store, usageName, usageMeta, result.usage.rows[0]?.CollectedAt, early),
   ]);
-  const retentionDays = options.rawRetentionDays ?? statsMeta?.rawRetentionDays;
   const plan = planStatistics(result.statistics.rows, fetched, window, work, statsMeta);
 
   const origin = { source: activity.source, activity: activity.name };
@@ -353,6 +354,31 @@ export async function prepareStore(
   };
   const [stats, usage] = await Promise.all([readStats(), readUsage()]);
   return { ...stats, ...usage };
+}
+
+/**
+ * Stale days whose raw points may already have expired cannot be re-summed (that would lose
+ * counts): they are dropped from the list and keep the rollups they have.
+ */
+function withoutExpiredStaleDays(
+  meta: DatasetMeta | undefined,
+  fetchedAt: Date,
+  retentionDays: number | undefined,
+): DatasetMeta | undefined {
+  if (meta?.staleRollups === undefined || retentionDays === undefined) return meta;
+  const horizon = dayStart(
+    new Date(fetchedAt.getTime() - (retentionDays - 1) * DAY_MS).toISOString(),
+  );
+  const kept = subtractSpans(meta.staleRollups, [{ from: ALL_TIME.from, to: horizon }]);
+  if (
+    kept.length === meta.staleRollups.length &&
+    kept.every((s, i) => s.from === meta.staleRollups?.[i]?.from)
+  )
+    return meta;
+  const { staleRollups: _, staleBase, ...rest } = meta;
+  return kept.length === 0
+    ? { ...rest, count: staleBase ?? meta.count }
+    : { ...meta, staleRollups: kept };
 }
 
 /** The whole UTC days of the fetched rows, with the days an interrupted run left stale. */

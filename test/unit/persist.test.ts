@@ -489,3 +489,40 @@ describe('storeActivityResult', () => {
     );
   });
 });
+
+describe('stale days and raw retention', () => {
+  it('drops stale days whose raw points may have expired instead of re-summing them to less', async () => {
+    const store = new MemoryDatasetStore();
+    const retention = { rawRetentionDays: 30 };
+    await storeActivityResult(store, result('2026-10-01T12:00:00Z', FIRST_OCTOBER), {
+      fetchedAt: new Date('2026-10-01T12:00:00Z'),
+      ...retention,
+    });
+    store.failNextWritePoint();
+    await expect(
+      storeActivityResult(store, result('2026-10-01T13:00:00Z', REVISED_OCTOBER), {
+        fetchedAt: new Date('2026-10-01T13:00:00Z'),
+        ...retention,
+      }),
+    ).rejects.toThrow();
+    const dailyBefore = await store.readRollups('stats', '1d', ALL_TIME);
+    expect((await store.getMeta('stats'))?.staleRollups).toHaveLength(1);
+
+    // 40 days later the raw points of 1 October are past the 30-day retention.
+    await storeActivityResult(
+      store,
+      result('2026-11-10T12:00:00Z', [row('2026-11-10T11:07:00Z', 1)]),
+      {
+        fetchedAt: new Date('2026-11-10T12:00:00Z'),
+        ...retention,
+      },
+    );
+
+    const daily = await store.readRollups('stats', '1d', ALL_TIME);
+    expect(daily.filter((r) => r.Timestamp < '2026-11-01')).toEqual(dailyBefore);
+    expect((await store.getMeta('stats'))?.staleRollups).toBeUndefined();
+  });
+});
+
+const FIRST_OCTOBER = [row('2026-10-01T10:07:00Z', 10), row('2026-10-01T10:22:00Z', 20)];
+const REVISED_OCTOBER = [row('2026-10-01T10:07:00Z', 11), row('2026-10-01T10:22:00Z', 25)];
