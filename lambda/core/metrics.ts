@@ -21,7 +21,8 @@ export interface DatasetMetric {
 export function datasetMetrics(result: ActivityResult): DatasetMetric[] {
   const stats = result.statistics;
   const usage = result.usage.rows[0];
-  const fetchedAt = Date.parse(usage?.CollectedAt ?? '');
+  // The last 24 hours before the statistics fetch, by the server's clock.
+  const fetchedAt = result.fetchedAt.getTime();
   const lastDay = sumCounts(
     stats.rows.filter((r) => Date.parse(r.Timestamp) >= fetchedAt - DAY_MS),
   );

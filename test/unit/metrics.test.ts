@@ -20,7 +20,8 @@ function result(rows: StatisticsRow[], max24HourSend = 50_000): ActivityResult {
       name: 'usage',
       rows: [
         {
-          CollectedAt: FETCHED_AT,
+          // The quota call answered a little later; the last 24 hours follow the statistics fetch.
+          CollectedAt: '2026-03-15T12:00:40.000Z',
           Max24HourSend: max24HourSend,
           MaxSendRate: 14,
           SentLast24Hours: 500,
@@ -30,7 +31,7 @@ function result(rows: StatisticsRow[], max24HourSend = 50_000): ActivityResult {
     statistics: { name: 'stats', rows },
     fetchedAt: new Date(FETCHED_AT),
     clockSkewMs: 0,
-  } as ActivityResult;
+  };
 }
 
 const values = (metrics: ReturnType<typeof datasetMetrics>) =>
@@ -41,7 +42,7 @@ describe('datasetMetrics', () => {
     const rows = [
       // 10 days ago: in the window, not in the last 24 hours.
       row('2026-03-05T12:00:00Z', 900, 90, 3, 2),
-      // 24 hours before the fetch exactly: counted in the last 24 hours.
+      // 24 hours before the statistics fetch exactly: counted in the last 24 hours.
       row('2026-03-14T12:00:00Z', 60, 2, 0, 1),
       row('2026-03-15T11:45:00Z', 40, 1, 1, 0),
     ];
