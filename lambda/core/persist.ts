@@ -101,9 +101,10 @@ export async function storeActivityResult(
   const plan = planStatistics(result.statistics.rows, fetched, window, work, statsMeta);
 
   const origin = { source: activity.source, activity: activity.name };
+  let statsNow = statsMeta;
   if (plan.writes > 0 && plan.newlyStale.length > 0) {
     // Recorded before the first write, so a run stopped anywhere below is repaired by the next.
-    await updateMeta(store, statsName, 'statistics', statsMeta, (meta) => ({
+    statsNow = await updateMeta(store, statsName, 'statistics', statsMeta, (meta) => ({
       ...meta,
       ...origin,
       staleRollups: plan.work,
@@ -133,7 +134,7 @@ export async function storeActivityResult(
       ),
       count: meta.count + newUsage,
     })),
-    updateMeta(store, statsName, 'statistics', statsMeta, (meta) => {
+    updateMeta(store, statsName, 'statistics', statsNow, (meta) => {
       const coverage = clampToServerTime(meta.coverage, options.serverNow);
       newGaps = gapsBetween(coverage, coverageWindow);
       const { staleRollups, staleBase, ...rest } = meta;
@@ -224,6 +225,7 @@ function extend(
 
 /**
  * Read-modify-write with a version check; `known` is the copy read at the start (undefined: none).
+ * Returns the copy now stored.
  * A conflict re-reads: when the stored copy is exactly what this call wrote (the write landed and
  * its answer was lost, then the retry met its own version), it is done, never applied twice.
  */
@@ -233,14 +235,14 @@ async function updateMeta(
   kind: DatasetKind,
   known: DatasetMeta | undefined,
   change: (meta: DatasetMeta) => DatasetMeta,
-): Promise<void> {
+): Promise<DatasetMeta> {
   let current = known;
   for (let attempt = 1; attempt <= META_ATTEMPTS; attempt++) {
     const next = change(current ?? emptyMeta(name, kind));
-    if (await store.putMeta(next)) return;
+    if (await store.putMeta(next)) return { ...next, version: next.version + 1 };
     current = await store.getMeta(name);
     if (current !== undefined && current.version === next.version + 1 && sameMeta(current, next))
-      return;
+      return current;
   }
   throw new StoreError(
     `dataset "${name}": its metadata kept changing under concurrent writers; ${META_ATTEMPTS} attempts failed`,
