@@ -116,7 +116,7 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
   // Every flag is checked before a store or SES is touched.
   checkStoreFlags(values, io.cwd);
   const format = formatOf(values.format, io.stdout);
-  const config = loadConfig(values);
+  const config = loadConfig(values, io.cwd);
   const secrets = createSecretReader({ env: io.env, secretsManager: powertoolsSecretsManager });
   const runs = sourcesFor(config.activities, { secrets });
   const target: OpenStore | undefined = values['no-store']
@@ -177,8 +177,8 @@ function tablesOf(result: ActivityResult): Table[] {
 
 const ACTIVITY_FLAGS = Object.values(FIELD_FLAGS).concat('session');
 
-function loadConfig(values: Values): Config {
-  const file = values.config === undefined ? undefined : readConfigFile(values.config);
+function loadConfig(values: Values, cwd: string): Config {
+  const file = values.config === undefined ? undefined : readConfigFile(values.config, cwd);
   const fromFlags = ACTIVITY_FLAGS.some((flag) => values[flag] !== undefined);
   if (!fromFlags) return parseConfig(file ?? DEFAULT_CONFIG);
   const session = values.session ?? DEFAULT_SESSION;
@@ -214,9 +214,9 @@ function checkStoreFlags(values: Values, cwd: string): void {
   }
 }
 
-function readConfigFile(path: string): unknown {
+function readConfigFile(path: string, cwd: string): unknown {
   try {
-    return readJsonFile(path);
+    return readJsonFile(path, cwd);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(error.problems.map((p) => `--config: ${p}`));

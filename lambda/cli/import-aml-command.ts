@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.ts';
 import { shownPath } from '../config/file.ts';
 import { importAml } from '../config/import-aml.ts';
@@ -30,27 +31,28 @@ export async function importAmlCommand(args: string[], io: Io): Promise<number> 
     throw new UsageError(
       `expected exactly one FILE, received ${positionals.length} (see ses-stats import-aml --help)`,
     );
-  const { config, notes } = importAml(readMarkup(file));
+  // Paths are the user's, relative to the command's working directory.
+  const { config, notes } = importAml(readMarkup(file, io.cwd));
   const json = `${JSON.stringify(config, null, 2)}\n`;
   // Written first: a file that cannot be written is the only thing to report.
-  if (values.out !== undefined) writeConfig(values.out, json);
+  if (values.out !== undefined) writeConfig(values.out, io.cwd, json);
   for (const note of notes) io.stderr.write(`note: ${note}\n`);
   if (values.out === undefined) io.stdout.write(json);
   else io.stderr.write(`wrote ${shownPath(values.out)}\n`);
   return EXIT_OK;
 }
 
-function readMarkup(file: string): string {
+function readMarkup(file: string, cwd: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readFileSync(resolve(cwd, file), 'utf8');
   } catch (error) {
     throw new ConfigError([`FILE ${shownPath(file)}: cannot read the file (${reason(error)})`]);
   }
 }
 
-function writeConfig(out: string, json: string): void {
+function writeConfig(out: string, cwd: string, json: string): void {
   try {
-    writeFileSync(out, json);
+    writeFileSync(resolve(cwd, out), json);
   } catch (error) {
     throw new UsageError(`--out: cannot write ${shownPath(out)} (${reason(error)})`);
   }

@@ -13,9 +13,7 @@ export const STORE_MARGIN_MS = 30_000;
  * its pacing turn and the store margin. The collector starts a source only when this much time is
  * left, and synth refuses a config whose worst source cannot fit the function's timeout.
  */
-export function worstCaseSourceMs(
-  c: Pick<Connection, 'maxErrorRetry' | 'timeoutSeconds'>,
-): number {
+export function worstCaseSourceMs(c: Pick<Connection, 'maxErrorRetry' | 'timeoutSeconds'>): number {
   let backoff = 0;
   for (let retry = 1; retry <= c.maxErrorRetry; retry++)
     backoff += Math.min(MAX_RETRY_DELAY_MS, THROTTLE_BASE_DELAY_MS * 2 ** retry);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
 import { maskSecrets } from './schema.ts';
 
@@ -7,11 +8,11 @@ import { maskSecrets } from './schema.ts';
  * A syntax error gives its line and column only: JSON.parse's own message quotes the text
  * around the error, which may be a secret pasted into the file.
  */
-export function readJsonFile(path: string): unknown {
+export function readJsonFile(path: string, cwd = process.cwd()): unknown {
   const shown = shownPath(path);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(resolve(cwd, path), 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError([

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -37,6 +37,8 @@ vi.mock('../../lambda/adapters/dynamodb-table.ts', async (original) => ({
 
 const RUNS = { collect: 1000, importAml: 1000 };
 const dir = mkdtempSync(join(tmpdir(), 'ses-stats-fuzz-'));
+// Relative paths (--out, FILE, --config) are the command's: they must land in `dir`, not here.
+const hereBefore = readdirSync(process.cwd()).sort();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
@@ -240,5 +242,20 @@ describe('the CLI flags under fuzzing', () => {
     expect(outcomes.refused).toBeGreaterThan(0);
     expect(outcomes.reached).toBe(0);
     console.info(`cli import-aml: ${JSON.stringify(outcomes)}`);
+  });
+
+  it('reads and writes relative paths in the working directory it gives the command', async () => {
+    writeFileSync(
+      join(dir, 'relative.xml'),
+      '<AMAWSSES ACTIVITY="email_statistics" RESULTDATASET="u" STATISTICSDATASET="s" />',
+    );
+
+    const imported = await run(['import-aml', 'relative.xml', '--out', 'relative.json']);
+
+    expect(imported.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'relative.json'), 'utf8'))).toMatchObject({
+      activities: [{ usageDataset: 'u', statisticsDataset: 's' }],
+    });
+    expect(readdirSync(process.cwd()).sort()).toEqual(hereBefore);
   });
 });

@@ -1,71 +1,23 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pkg from '../../package.json' with { type: 'json' };
-import { runCli, scratchDir } from '../support/cli.ts';
-import {
-  FAKE_ACCESS_KEY_ID,
-  FAKE_SECRET_ACCESS_KEY,
-  type FakeSes,
-  startFakeSes,
-  twoWeekWindow,
-} from '../support/fake-ses.ts';
+import { collectArgs, FAKE_KEYS_ENV, runCli, scratchDir, startCli } from '../support/cli.ts';
+import { type FakeSes, startFakeSes, twoWeekWindow } from '../support/fake-ses.ts';
 
 // Each CLI run here starts a DynamoDB Local on disk (Java, seconds each): few runs, long timeouts.
-const BIN = resolve(import.meta.dirname, '../..', pkg.bin['ses-stats']);
 const LOCK = join('.ses-stats', 'ses-stats.lock');
-const keys = {
-  AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
-  AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
-};
+const keys = FAKE_KEYS_ENV;
 let fake: FakeSes;
 let collect: string[];
 
 beforeAll(async () => {
   fake = await startFakeSes();
   fake.points = twoWeekWindow(new Date(), { seed: 11 });
-  collect = [
-    'collect',
-    '--service-url',
-    fake.url,
-    '--region',
-    'us-east-1',
-    '--usage-dataset',
-    'usageData',
-    '--statistics-dataset',
-    'statsData',
-    '--format',
-    'json',
-  ];
+  collect = collectArgs(fake.url);
 });
 afterAll(() => fake.close());
-
-/** The real binary, as test/support/cli.ts runs it, but with a handle to signal it. */
-function startCli(args: readonly string[], cwd: string) {
-  const child = spawn(BIN, args, {
-    cwd,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: cwd,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: join(cwd, 'none'),
-      AWS_SHARED_CREDENTIALS_FILE: join(cwd, 'none'),
-      ...keys,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  child.stdout.resume();
-  const exited = new Promise<{ code: number | null; stderr: string }>((done) =>
-    child.once('close', (code) => done({ code, stderr })),
-  );
-  return { child, exited };
-}
 
 /** The child processes of `parent` named `name`, from /proc. */
 function childrenNamed(parent: ChildProcess, name: string): number[] {
@@ -112,12 +64,12 @@ describe('ses-stats on signals and concurrent use of the local store', () => {
     fake.inject({ kind: 'slow', delayMs: 30_000 }, { times: 2 });
     const seen = fake.requests.length;
 
-    const cli = startCli(collect, dir);
+    const cli = startCli(collect, keys, dir);
     // SES is asked only after the store is open: a request means DynamoDB Local is running.
     await until(() => fake.requests.length > seen, 'the SES request');
     const java = childrenNamed(cli.child, 'java');
     cli.child.kill('SIGINT');
-    const stopped = await cli.exited;
+    const stopped = await cli.done;
     const queried = await runCli(
       ['query', 'statsData', '--granularity', '15m', '--format', 'json'],
       keys,
@@ -141,11 +93,11 @@ describe('ses-stats on signals and concurrent use of the local store', () => {
     fake.inject({ kind: 'slow', delayMs: 30_000 }, { times: 2 });
     const seen = fake.requests.length;
 
-    const cli = startCli(collect, dir);
+    const cli = startCli(collect, keys, dir);
     await until(() => fake.requests.length > seen, 'the SES request');
     const java = childrenNamed(cli.child, 'java');
     cli.child.kill('SIGTERM');
-    const stopped = await cli.exited;
+    const stopped = await cli.done;
 
     expect(java).toHaveLength(1);
     expect(stopped.code).toBe(143);

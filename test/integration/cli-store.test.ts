@@ -2,38 +2,17 @@ import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runCli, scratchDir } from '../support/cli.ts';
-import {
-  FAKE_ACCESS_KEY_ID,
-  FAKE_SECRET_ACCESS_KEY,
-  type FakeSes,
-  startFakeSes,
-  twoWeekWindow,
-} from '../support/fake-ses.ts';
+import { collectArgs, FAKE_KEYS_ENV, runCli, scratchDir } from '../support/cli.ts';
+import { type FakeSes, startFakeSes, twoWeekWindow } from '../support/fake-ses.ts';
 
-const keys = {
-  AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
-  AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
-};
+const keys = FAKE_KEYS_ENV;
 let fake: FakeSes;
 let collect: string[];
 
 beforeAll(async () => {
   fake = await startFakeSes();
   fake.points = twoWeekWindow(new Date(), { seed: 7 });
-  collect = [
-    'collect',
-    '--service-url',
-    fake.url,
-    '--region',
-    'us-east-1',
-    '--usage-dataset',
-    'usageData',
-    '--statistics-dataset',
-    'statsData',
-    '--format',
-    'json',
-  ];
+  collect = collectArgs(fake.url);
 });
 afterAll(() => fake.close());
 
