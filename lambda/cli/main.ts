@@ -73,8 +73,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     // Query parameters are flags here.
     const text = error instanceof Error ? error.message : String(error);
     const message = error instanceof QueryError ? `--${text}` : text;
-    // A refusal echoes the value received, which may be a pasted secret.
-    io.stderr.write(`ses-stats ${command}: ${redact(usage ? maskSecrets(message) : message)}\n`);
+    // A refusal echoes the value received, which may be a pasted secret; any line is masked.
+    io.stderr.write(`ses-stats ${command}: ${redact(maskSecrets(message))}\n`);
     if (!usage && args.includes('--verbose') && error instanceof Error)
       io.stderr.write(`${redact(String(error.stack))}\n`);
     return usage ? EXIT_USAGE : EXIT_FAILED;

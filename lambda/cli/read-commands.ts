@@ -1,4 +1,4 @@
-import { NAME_PATTERN } from '../config/schema.ts';
+import { NAME_PATTERN, NAME_RULE } from '../config/schema.ts';
 import { parseQueryOptions, parseSpan, queryDataset, summarize } from '../core/query.ts';
 import type { DatasetMeta, DatasetStore } from '../core/store.ts';
 import { parseFlags, UsageError } from './args.ts';
@@ -12,10 +12,6 @@ import {
   shown,
   storeChoice,
 } from './store-options.ts';
-
-/** The config schema's rule for dataset names (NAME_PATTERN), in words. */
-const DATASET_RULE =
-  '1-64 characters: letters, digits, "_", "-", "." (starting with a letter or digit)';
 
 const COMMON = {
   format: { type: 'string' },
@@ -176,7 +172,7 @@ function onlyDataset(command: string, positionals: string[]): string {
     );
   if (!NAME_PATTERN.test(name))
     throw new UsageError(
-      `DATASET: received ${shown(name)}; expected a dataset name of ${DATASET_RULE}`,
+      `DATASET: received ${shown(name)}; expected a dataset name of ${NAME_RULE}`,
     );
   return name;
 }

@@ -109,7 +109,15 @@ describe('the bundled collect handler', () => {
         METRICS.COMPLAINT_RATE,
         METRICS.QUOTA_UTILISATION,
         METRICS.COLLECTION_SUCCEEDED,
+        // The rate alarms' metric math divides these.
+        METRICS.WINDOW_DELIVERY_ATTEMPTS,
+        METRICS.WINDOW_BOUNCES,
+        METRICS.WINDOW_COMPLAINTS,
       ]),
+    );
+    const window = emf.find((e) => e[METRICS.WINDOW_DELIVERY_ATTEMPTS] !== undefined);
+    expect(window?.[METRICS.WINDOW_DELIVERY_ATTEMPTS]).toBe(
+      fake.points.reduce((n, p) => n + p.deliveryAttempts, 0),
     );
     const quota = emf.find((e) => e[METRICS.QUOTA_UTILISATION] !== undefined);
     expect(quota).toMatchObject({
