@@ -74,7 +74,7 @@ export interface CollectDeps {
   readonly clock: Clock;
   /** Shared across runs so activities on one account+region are paced together. */
   readonly pacer?: Pacer;
-  /** Sources called at once. @default 4 */
+  /** Sources called at once. @default DEFAULT_CONCURRENCY */
   readonly concurrency?: number;
   /** Where results are stored; each activity's fetch is stored as soon as it arrives. */
   readonly store?: DatasetStore;
@@ -87,6 +87,9 @@ export interface CollectDeps {
   /** Called after each activity ends, in completion order. */
   readonly onProgress?: (done: number, total: number) => void;
 }
+
+/** Sources collected at once. */
+export const DEFAULT_CONCURRENCY = 4;
 
 /** Host and server may differ this much before storing is refused (SigV4 allows 5 minutes too). */
 export const MAX_CLOCK_SKEW_MS = 5 * MINUTE_MS;
@@ -142,7 +145,7 @@ export async function collectAll(
   let done = 0;
   const outcomes = await mapLimited(
     runs,
-    deps.concurrency ?? 4,
+    deps.concurrency ?? DEFAULT_CONCURRENCY,
     async (run): Promise<ActivityResult | ActivityFailure | ActivitySpec> => {
       if (
         deps.remainingMs !== undefined &&
@@ -183,11 +186,14 @@ export async function collectAll(
 /**
  * Orders runs so the statistics datasets covered least recently (never collected first) run
  * first: sources skipped by a run that ran out of time lead the next one, so none starves.
+ * Runs that all start at once (no more than `concurrency`) keep their order without a read.
  */
 export async function stalestFirst<R extends ActivityRun>(
   runs: readonly R[],
   store: DatasetStore,
+  concurrency = DEFAULT_CONCURRENCY,
 ): Promise<R[]> {
+  if (runs.length <= concurrency) return [...runs];
   const coveredTo = new Map(
     (await store.listMeta()).map((m) => [m.name, m.coverage?.to ?? ''] as const),
   );

@@ -339,12 +339,27 @@ export async function prepareStore(
 ): Promise<PreparedStore> {
   const approx = fetchedAt.toISOString();
   const readStats = async () => {
-    const statsMeta = await store.getMeta(datasets.statisticsDataset);
+    // The window is read at once, beside the metadata; stale days outside it only once known.
     const days = workDays(
       [{ Timestamp: addMs(approx, -SES_WINDOW_MS) }, { Timestamp: approx }],
-      statsMeta,
+      undefined,
     );
-    return { statsMeta, window: await readWindow(store, datasets.statisticsDataset, days) };
+    const [statsMeta, window] = await Promise.all([
+      store.getMeta(datasets.statisticsDataset),
+      readWindow(store, datasets.statisticsDataset, days),
+    ]);
+    const extra = subtractSpans(statsMeta?.staleRollups ?? [], days);
+    if (extra.length === 0) return { statsMeta, window };
+    const more = await readWindow(store, datasets.statisticsDataset, mergeSpans(extra));
+    return {
+      statsMeta,
+      window: {
+        spans: mergeSpans([...window.spans, ...more.spans]),
+        points: [...window.points, ...more.points],
+        hourly: [...window.hourly, ...more.hourly],
+        daily: [...window.daily, ...more.daily],
+      },
+    };
   };
   const readUsage = async () => {
     const usageMeta = await store.getMeta(datasets.usageDataset);

@@ -250,9 +250,16 @@ describe('stalestFirst', () => {
       source: new FakeSource(clock),
     }));
 
-    const ordered = await stalestFirst(runs, store);
+    const ordered = await stalestFirst(runs, store, 2);
 
     expect(ordered.map((r) => r.activity.name)).toEqual(['new-a', 'new-b', 'old', 'recent']);
+    // Four runs that start at once need no order, and no read.
+    expect((await stalestFirst(runs, store, 4)).map((r) => r.activity.name)).toEqual([
+      'recent',
+      'new-a',
+      'old',
+      'new-b',
+    ]);
   });
 });
 
