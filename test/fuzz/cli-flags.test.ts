@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../lambda/cli/main.ts';
+import { runMain } from '../support/cli.ts';
 import { FAKE_SECRET_ACCESS_KEY } from '../support/fake-ses.ts';
 import { ENCRYPTED, markup } from './aml.ts';
 import {
@@ -46,23 +46,13 @@ let files = 0;
 const NAMES_A_FLAG =
   /^(--[A-Za-z]|-[A-Za-z]|Unknown option|Unexpected argument|Option '|expected exactly one FILE|FILE |line \d+: |no <AMAWSSES |invalid configuration:$|(config|[a-z][A-Za-z]*)([.[][^\n]*)?: )/;
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = Awaited<ReturnType<typeof runMain>>;
 
-async function run(argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: { write: (text: string) => (stdout += text), isTTY: false },
-    stderr: { write: (text: string) => (stderr += text), isTTY: false },
+function run(argv: string[]): Promise<Run> {
+  return runMain(argv, {
     env: { PROXY_PWD: PASSWORDS[0], AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY },
     cwd: dir,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+  });
 }
 
 /** Exit 0, or exit 2 naming the flag or field, or the store reached; never a leak. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../lambda/cli/main.ts';
+import { runMain } from '../support/cli.ts';
 import { leaks, nastyString, SEED } from './planted.ts';
 
 // No mocks: every input carries a store that cannot be reached, so an input that passes every
@@ -31,23 +31,10 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = Awaited<ReturnType<typeof runMain>>;
 
-async function run(argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: { write: (text: string) => (stdout += text), isTTY: false },
-    stderr: { write: (text: string) => (stderr += text), isTTY: false },
-    env: {},
-    cwd: dir,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+function run(argv: string[]): Promise<Run> {
+  return runMain(argv, { cwd: dir });
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   identityStatements,
   logicalId,
   sesStatsStack,
+  THIS_ACCOUNTS_ALARMS,
 } from './support.ts';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -376,25 +377,7 @@ describe('collector permissions', () => {
         Effect: 'Allow',
         Principal: { Service: 'cloudwatch.amazonaws.com' },
         Resource: '*',
-        Condition: {
-          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-          ArnLike: {
-            'aws:SourceArn': {
-              'Fn::Join': [
-                '',
-                [
-                  'arn:',
-                  { Ref: 'AWS::Partition' },
-                  ':cloudwatch:',
-                  { Ref: 'AWS::Region' },
-                  ':',
-                  { Ref: 'AWS::AccountId' },
-                  ':alarm:*',
-                ],
-              ],
-            },
-          },
-        },
+        Condition: THIS_ACCOUNTS_ALARMS,
       },
     ]);
   });

@@ -6,7 +6,14 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { Monitoring, type MonitoringProps } from '../../lib/monitoring.ts';
 import type { SesStatsStack } from '../../lib/ses-stats-stack.ts';
-import { document, EXAMPLE_CONFIG, logicalId, newStack, sesStatsStack } from './support.ts';
+import {
+  document,
+  EXAMPLE_CONFIG,
+  logicalId,
+  newStack,
+  sesStatsStack,
+  THIS_ACCOUNTS_ALARMS,
+} from './support.ts';
 
 const datasetDimensions = (dataset: string) => [
   { Name: 'Dataset', Value: dataset },
@@ -21,27 +28,6 @@ function alarmActions(stack: SesStatsStack) {
 function expectAlarm(template: Template, properties: Record<string, unknown>): void {
   template.hasResourceProperties('AWS::CloudWatch::Alarm', Match.objectLike(properties));
 }
-
-/** CloudWatch may use the topic and its key only for this account's alarms. */
-const THIS_ACCOUNTS_ALARMS = {
-  StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-  ArnLike: {
-    'aws:SourceArn': {
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':cloudwatch:',
-          { Ref: 'AWS::Region' },
-          ':',
-          { Ref: 'AWS::AccountId' },
-          ':alarm:*',
-        ],
-      ],
-    },
-  },
-};
 
 /** The default stack, built once: the tests below only read its template. */
 let built: { stack: SesStatsStack; template: Template } | undefined;

@@ -80,3 +80,24 @@ export const DEFAULT_ACTIVITY = {
 export function document(fields: Partial<ConfigInput> = {}): ConfigInput {
   return { sessions: { [DEFAULT_SESSION]: {} }, activities: [DEFAULT_ACTIVITY], ...fields };
 }
+
+/** CloudWatch may use the topic and its key only for this account's alarms. */
+export const THIS_ACCOUNTS_ALARMS = {
+  StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+  ArnLike: {
+    'aws:SourceArn': {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':cloudwatch:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':alarm:*',
+        ],
+      ],
+    },
+  },
+};

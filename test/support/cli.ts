@@ -85,3 +85,23 @@ export function runCli(
 export function scratchDir(): string {
   return mkdtempSync(join(tmpdir(), 'ses-stats-cli-'));
 }
+
+/**
+ * Runs `main()` in this process with captured output: for many runs (fuzzing), where spawning
+ * the binary each time would be too slow. `cwd` is the command's working directory.
+ */
+export async function runMain(
+  argv: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd: string },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../../lambda/cli/main.ts');
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: { write: (text: string) => (stdout += text), isTTY: false },
+    stderr: { write: (text: string) => (stderr += text), isTTY: false },
+    env: options.env ?? {},
+    cwd: options.cwd,
+  });
+  return { code, stdout, stderr };
+}
