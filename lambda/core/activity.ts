@@ -161,7 +161,6 @@ export async function collectAll(
           deps.store === undefined
             ? undefined
             : prepareStore(deps.store, run.activity, deps.clock.now());
-        prepared?.catch(() => undefined);
         const fetched = await runActivity(run, deps.clock, pacer);
         const result =
           deps.store === undefined
@@ -247,7 +246,7 @@ async function store(
   target: DatasetStore,
   result: ActivityResult,
   deps: CollectDeps,
-  prepared: Promise<PreparedStore> | undefined,
+  prepared: PreparedStore | undefined,
 ): Promise<StoreReport> {
   if (Math.abs(result.clockSkewMs) > MAX_CLOCK_SKEW_MS) {
     const server = new Date(result.fetchedAt);

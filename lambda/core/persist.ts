@@ -58,7 +58,7 @@ export interface StoreOptions {
    */
   readonly serverNow?: Date;
   /** Reads started while SES answered (`prepareStore`). */
-  readonly prepared?: Promise<PreparedStore>;
+  readonly prepared?: PreparedStore;
 }
 
 /**
@@ -81,22 +81,33 @@ export async function storeActivityResult(
   const fetched = options.fetchedAt.toISOString();
   const usageName = result.usage.name;
   const statsName = result.statistics.name;
-  const early = options.prepared === undefined ? undefined : await options.prepared;
-  const [usageMeta, stored] =
-    early === undefined
-      ? await Promise.all([store.getMeta(usageName), store.getMeta(statsName)])
-      : [early.usageMeta, early.statsMeta];
+  const early = options.prepared;
+  const [usageMeta, stored] = await Promise.all([
+    early?.usageMeta ?? store.getMeta(usageName),
+    early?.statsMeta ?? store.getMeta(statsName),
+  ]);
   checkKind(usageMeta, usageName, 'usage');
   checkKind(stored, statsName, 'statistics');
+  // A snapshot newer than every counted one is written while the window is still read: it is
+  // counted once whether or not the read sees it.
+  const ours = result.usage.rows[0]?.CollectedAt;
+  const usageWrite =
+    result.usage.rows.length === 1 &&
+    ours !== undefined &&
+    (usageMeta?.lastTime === undefined || ours > usageMeta.lastTime)
+      ? putUsage(store, result)
+      : undefined;
+  usageWrite?.catch(() => undefined);
 
   const retentionDays = options.rawRetentionDays ?? stored?.rawRetentionDays;
   const statsMeta = withoutExpiredStaleDays(stored, options.fetchedAt, retentionDays);
   const work = workDays(result.statistics.rows, statsMeta);
+  const readAhead = await early?.window;
   const [window, usageSeen] = await Promise.all([
-    early !== undefined && coversAll(early.window.spans, work)
-      ? early.window
+    readAhead !== undefined && coversAll(readAhead.spans, work)
+      ? readAhead
       : readWindow(store, statsName, work),
-    readUsageSince(store, usageName, usageMeta, result.usage.rows[0]?.CollectedAt, early),
+    readUsageSince(store, usageName, usageMeta, ours, await early?.usageSince),
   ]);
   const plan = planStatistics(result.statistics.rows, fetched, window, work, statsMeta);
 
@@ -114,7 +125,7 @@ export async function storeActivityResult(
   }
 
   const [, points] = await Promise.all([
-    putUsage(store, result),
+    usageWrite ?? putUsage(store, result),
     writeStatistics(store, statsName, plan, fetched, retentionDays),
   ]);
 
@@ -284,11 +295,11 @@ async function readUsageSince(
   name: string,
   meta: DatasetMeta | undefined,
   ours: string | undefined,
-  early: PreparedStore | undefined,
+  readAhead: UsageSince | undefined,
 ): Promise<readonly string[]> {
   const from = usageReadFrom(meta, ours);
-  if (early?.usageSince !== undefined && early.usageSince.from <= from)
-    return early.usageSince.keys.filter((k) => k >= from);
+  if (readAhead !== undefined && readAhead.from <= from)
+    return readAhead.keys.filter((k) => k >= from);
   return (await store.readUsage(name, { from, to: ALL_TIME.to })).map((r) => r.CollectedAt);
 }
 
@@ -318,59 +329,60 @@ interface StoredWindow {
   readonly daily: readonly RollupRow[];
 }
 
+/** Usage snapshot keys from `from` on. */
+interface UsageSince {
+  readonly from: string;
+  readonly keys: readonly string[];
+}
+
 /** What storing a fetch reads, read ahead while SES answers (see `prepareStore`). */
 export interface PreparedStore {
-  readonly usageMeta: DatasetMeta | undefined;
-  readonly statsMeta: DatasetMeta | undefined;
-  readonly window: StoredWindow;
-  /** Usage snapshot keys from `from` on. */
-  readonly usageSince: { readonly from: string; readonly keys: readonly string[] } | undefined;
+  readonly usageMeta: Promise<DatasetMeta | undefined>;
+  readonly statsMeta: Promise<DatasetMeta | undefined>;
+  readonly window: Promise<StoredWindow>;
+  readonly usageSince: Promise<UsageSince>;
 }
 
 /**
  * Starts the reads that storing a fetch at about `fetchedAt` needs (metadata, the stored copy of
  * the SES window and of any stale days, the usage snapshots after the last counted one), so that
- * they overlap the SES calls. `storeActivityResult` uses them when they cover what it needs.
+ * they overlap the SES calls. `storeActivityResult` uses each as soon as it needs it, and reads
+ * again what does not cover the fetch actually made. A failed read surfaces only when used.
  */
-export async function prepareStore(
+export function prepareStore(
   store: DatasetStore,
   datasets: { usageDataset: string; statisticsDataset: string },
   fetchedAt: Date,
-): Promise<PreparedStore> {
+): PreparedStore {
   const approx = fetchedAt.toISOString();
-  const readStats = async () => {
-    // The window is read at once, beside the metadata; stale days outside it only once known.
-    const days = workDays(
-      [{ Timestamp: addMs(approx, -SES_WINDOW_MS) }, { Timestamp: approx }],
-      undefined,
-    );
-    const [statsMeta, window] = await Promise.all([
-      store.getMeta(datasets.statisticsDataset),
-      readWindow(store, datasets.statisticsDataset, days),
-    ]);
-    const extra = subtractSpans(statsMeta?.staleRollups ?? [], days);
-    if (extra.length === 0) return { statsMeta, window };
-    const more = await readWindow(store, datasets.statisticsDataset, mergeSpans(extra));
-    return {
-      statsMeta,
-      window: {
-        spans: mergeSpans([...window.spans, ...more.spans]),
-        points: [...window.points, ...more.points],
-        hourly: [...window.hourly, ...more.hourly],
-        daily: [...window.daily, ...more.daily],
-      },
-    };
-  };
-  const readUsage = async () => {
-    const usageMeta = await store.getMeta(datasets.usageDataset);
-    const from = usageReadFrom(usageMeta, undefined);
-    const keys = (await store.readUsage(datasets.usageDataset, { from, to: ALL_TIME.to })).map(
-      (r) => r.CollectedAt,
-    );
-    return { usageMeta, usageSince: { from, keys } };
-  };
-  const [stats, usage] = await Promise.all([readStats(), readUsage()]);
-  return { ...stats, ...usage };
+  const name = datasets.statisticsDataset;
+  const statsMeta = store.getMeta(name);
+  const usageMeta = store.getMeta(datasets.usageDataset);
+  // The window is read at once, beside the metadata; stale days outside it only once known.
+  const days = workDays(
+    [{ Timestamp: addMs(approx, -SES_WINDOW_MS) }, { Timestamp: approx }],
+    undefined,
+  );
+  const window = Promise.all([readWindow(store, name, days), statsMeta]).then(
+    async ([base, meta]) => {
+      const extra = subtractSpans(meta?.staleRollups ?? [], days);
+      if (extra.length === 0) return base;
+      const more = await readWindow(store, name, mergeSpans(extra));
+      return {
+        spans: mergeSpans([...base.spans, ...more.spans]),
+        points: [...base.points, ...more.points],
+        hourly: [...base.hourly, ...more.hourly],
+        daily: [...base.daily, ...more.daily],
+      };
+    },
+  );
+  const usageSince = usageMeta.then(async (meta) => {
+    const from = usageReadFrom(meta, undefined);
+    const rows = await store.readUsage(datasets.usageDataset, { from, to: ALL_TIME.to });
+    return { from, keys: rows.map((r) => r.CollectedAt) };
+  });
+  for (const read of [statsMeta, usageMeta, window, usageSince]) read.catch(() => undefined);
+  return { usageMeta, statsMeta, window, usageSince };
 }
 
 /**
@@ -452,6 +464,9 @@ interface StatisticsPlan {
   readonly stored: ReadonlyMap<string, StatisticsRow>;
   readonly storedHourly: readonly RollupRow[];
   readonly storedDaily: readonly RollupRow[];
+  /** The rollups to write when every point write wins. */
+  readonly hourly: readonly RollupRow[];
+  readonly daily: readonly RollupRow[];
   /** Items the run expects to write (points and rollups). */
   readonly writes: number;
 }
@@ -494,6 +509,8 @@ function planStatistics(
     stored,
     storedHourly,
     storedDaily,
+    hourly,
+    daily,
     writes: changed.length + hourly.length + daily.length,
   };
 }
@@ -531,12 +548,19 @@ async function writeStatistics(
   });
   const lostDays = new Set([...lostHours].map(dayStart));
   const resolved = (t: string) => !lostDays.has(dayStart(t));
-  const hourly = diffRollups(sumBy(view.values(), hourStart), plan.storedHourly).filter(
-    (r) => !lostHours.has(r.Timestamp),
-  );
-  const daily = diffRollups(sumBy(view.values(), dayStart), plan.storedDaily).filter((r) =>
-    resolved(r.Timestamp),
-  );
+  // Every write won (the usual case): the view is the plan's, and so are its rollups.
+  const hourly =
+    lostHours.size === 0
+      ? plan.hourly
+      : diffRollups(sumBy(view.values(), hourStart), plan.storedHourly).filter(
+          (r) => !lostHours.has(r.Timestamp),
+        );
+  const daily =
+    lostHours.size === 0
+      ? plan.daily
+      : diffRollups(sumBy(view.values(), dayStart), plan.storedDaily).filter((r) =>
+          resolved(r.Timestamp),
+        );
   await Promise.all([
     store.writeRollups(name, '1h', hourly),
     store.writeRollups(name, '1d', daily),
