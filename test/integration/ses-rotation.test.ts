@@ -17,6 +17,7 @@ import {
   type FakeSes,
   startFakeSes,
 } from '../support/fake-ses.ts';
+import { failureOf } from '../support/fakes.ts';
 
 const ROTATED_KEY = 'rotatedSesSecretKey/0123456789abcdefghijk';
 const PROXY_PASSWORDS = ['pr0xy-First!', 'pr0xy-Second!'] as const;
@@ -59,16 +60,6 @@ function sourceFor(overrides: ConnectionInput = {}): SesStatisticsSource {
   const source = new SesStatisticsSource(connection, { secrets, clock });
   sources.push(source);
   return source;
-}
-
-async function failureOf(call: Promise<unknown>): Promise<Error> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof Error) || error.name !== 'SourceCallError')
-    throw new Error(`expected a SourceCallError, got ${String(error)}`);
-  return error;
 }
 
 function expectNoSecretIn(text: string): void {

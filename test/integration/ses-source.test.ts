@@ -5,7 +5,6 @@ import { createSecretReader } from '../../lambda/adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../../lambda/adapters/secrets-manager.ts';
 import { SesStatisticsSource, sourcesFor } from '../../lambda/adapters/ses-statistics-source.ts';
 import { type ConnectionInput, connectionSchema, parseConfig } from '../../lambda/config/schema.ts';
-import type { SourceCallError } from '../../lambda/core/ports.ts';
 import {
   FAKE_ACCESS_KEY_ID,
   FAKE_SECRET_ACCESS_KEY,
@@ -13,6 +12,7 @@ import {
   startFakeSes,
   twoWeekWindow,
 } from '../support/fake-ses.ts';
+import { failureOf } from '../support/fakes.ts';
 import { startProxy, type TestProxy } from '../support/proxy.ts';
 
 const env = {
@@ -38,16 +38,6 @@ function sourceFor(overrides: ConnectionInput = {}): SesStatisticsSource {
   const source = new SesStatisticsSource(connection, { secrets });
   sources.push(source);
   return source;
-}
-
-async function failureOf(call: Promise<unknown>): Promise<SourceCallError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof Error) || error.name !== 'SourceCallError')
-    throw new Error(`expected a SourceCallError, got ${String(error)}`);
-  return error as SourceCallError;
 }
 
 beforeAll(async () => {

@@ -84,3 +84,14 @@ export const point = (
   complaints,
   rejects,
 });
+
+/** The SourceCallError `call` rejects with; fails the test when it resolves or rejects otherwise. */
+export async function failureOf(call: Promise<unknown>): Promise<SourceCallError> {
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof SourceCallError))
+    throw new Error(`expected a SourceCallError, got ${String(error)}`);
+  return error;
+}
