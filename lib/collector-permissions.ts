@@ -3,8 +3,8 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
-import { ConfigError } from '../lambda/config/errors.ts';
 import type { Connection, SecretRef } from '../lambda/config/schema.ts';
+import { ConfigError, type Problem } from '../lambda/core/errors.ts';
 import type { DeploymentConfig } from './deployment-config.ts';
 
 /** The SES actions the activity calls; neither supports resource-level permissions. */
@@ -58,19 +58,21 @@ export function referencedSecrets(config: DeploymentConfig): SecretReference[] {
       [`${field}.proxy.passwordSecret`, connection.proxy?.passwordSecret],
     ],
   );
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   const secrets: SecretReference[] = [];
   for (const [field, ref] of refs) {
     if (ref === undefined) continue;
     if ('env' in ref)
-      problems.push(
-        `${field}: received {"env": "${ref.env}"}; the deployed collector cannot read environment variable secrets, use {"secretId": "name-or-arn"} (Secrets Manager)`,
-      );
+      problems.push({
+        path: field,
+        message: `received {"env": "${ref.env}"}; the deployed collector cannot read environment variable secrets, use {"secretId": "name-or-arn"} (Secrets Manager)`,
+      });
     else if (/[*?]/.test(ref.secretId))
       // The schema refuses these too; a wildcard here would grant other secrets.
-      problems.push(
-        `${field}.secretId: received "${ref.secretId}"; expected a Secrets Manager secret name or ARN without "*" or "?"`,
-      );
+      problems.push({
+        path: `${field}.secretId`,
+        message: `received "${ref.secretId}"; expected a Secrets Manager secret name or ARN without "*" or "?"`,
+      });
     else secrets.push({ field, secretId: ref.secretId });
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -313,7 +313,10 @@ function assertEnvironmentFits(
   if (total <= ENVIRONMENT_LIMIT_BYTES) return;
   const configBytes = size(config.toJson());
   throw new ConfigError([
-    `${config.source}: the config document is ${configBytes} bytes as JSON, which with the other variables makes the collector's environment ${total} bytes; Lambda allows ${ENVIRONMENT_LIMIT_BYTES} bytes (4 KB). Drop unused sessions and defaults, or shorten names`,
+    {
+      path: config.source,
+      message: `the config document is ${configBytes} bytes as JSON, which with the other variables makes the collector's environment ${total} bytes; Lambda allows ${ENVIRONMENT_LIMIT_BYTES} bytes (4 KB). Drop unused sessions and defaults, or shorten names`,
+    },
   ]);
 }
 

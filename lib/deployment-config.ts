@@ -1,5 +1,4 @@
 import type { IConstruct } from 'constructs';
-import { ConfigError } from '../lambda/config/errors.ts';
 import { readJsonFile } from '../lambda/config/file.ts';
 import {
   type Config,
@@ -7,6 +6,7 @@ import {
   DEFAULT_CONFIG,
   parseConfig,
 } from '../lambda/config/schema.ts';
+import { ConfigError } from '../lambda/core/errors.ts';
 
 export { ConfigError };
 
@@ -55,7 +55,10 @@ export function loadConfig(scope: IConstruct): DeploymentConfig {
   if (path === undefined) return DeploymentConfig.default();
   if (typeof path !== 'string' || path.trim() === '')
     throw new ConfigError([
-      `-c ${CONFIG_CONTEXT_KEY}: received ${JSON.stringify(path)}; expected the path of a JSON config file`,
+      {
+        path: `-c ${CONFIG_CONTEXT_KEY}`,
+        message: `received ${JSON.stringify(path)}; expected the path of a JSON config file`,
+      },
     ]);
   return DeploymentConfig.fromFile(path.trim());
 }

@@ -1,7 +1,7 @@
 import type { Environment } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { ConfigError } from '../lambda/config/errors.ts';
 import { REGION_PATTERN } from '../lambda/config/service-url.ts';
+import { ConfigError } from '../lambda/core/errors.ts';
 
 export const ACCOUNT_CONTEXT_KEY = 'account';
 export const REGION_CONTEXT_KEY = 'region';
@@ -46,6 +46,8 @@ function contextValue(
   // `-c account=123456789012` arrives as a string, but cdk.json may hold a number.
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text !== 'string' || !pattern.test(text.trim()))
-    throw new ConfigError([`-c ${key}: received ${JSON.stringify(value)}; expected ${rule}`]);
+    throw new ConfigError([
+      { path: `-c ${key}`, message: `received ${JSON.stringify(value)}; expected ${rule}` },
+    ]);
   return text.trim();
 }

@@ -1,6 +1,6 @@
 import type { Duration } from 'aws-cdk-lib';
 import { STORE_MARGIN_MS, worstCaseSourceMs } from '../lambda/config/budget.ts';
-import { ConfigError } from '../lambda/config/errors.ts';
+import { ConfigError } from '../lambda/core/errors.ts';
 import type { DeploymentConfig } from './deployment-config.ts';
 
 const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
@@ -31,9 +31,9 @@ export function assertSourcesFitTimeout(config: DeploymentConfig, timeout: Durat
     entry.activities.push(`"${activity.name}"`);
     bySource.set(field, entry);
   });
-  const problems = [...bySource].map(
-    ([field, { activities, worstMs, text }]) =>
-      `${field} (activity ${activities.join(', ')}): ${text} make a worst case of ${seconds(worstMs)} s for one source (every attempt timing out, backoff, pacing and a ${seconds(STORE_MARGIN_MS)} s store margin), longer than the collector function's timeout of ${seconds(timeoutMs)} s; lower maxErrorRetry or timeoutSeconds, or raise the timeout`,
-  );
+  const problems = [...bySource].map(([field, { activities, worstMs, text }]) => ({
+    path: field,
+    message: `for activity ${activities.join(', ')}, ${text} make a worst case of ${seconds(worstMs)} s for one source (every attempt timing out, backoff, pacing and a ${seconds(STORE_MARGIN_MS)} s store margin), longer than the collector function's timeout of ${seconds(timeoutMs)} s; lower maxErrorRetry or timeoutSeconds, or raise the timeout`,
+  }));
   if (problems.length > 0) throw new ConfigError(problems);
 }

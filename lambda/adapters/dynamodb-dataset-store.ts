@@ -13,14 +13,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TABLE } from '../constants.ts';
 import type { StatisticsRow, UsageRow } from '../core/datasets.ts';
-import {
-  type DatasetMeta,
-  type DatasetStore,
-  type RollupRow,
-  type Span,
-  type StoredPoint,
-  StoreError,
-} from '../core/store.ts';
+import { StoreError } from '../core/errors.ts';
+import type { DatasetMeta, DatasetStore, RollupRow, Span, StoredPoint } from '../core/store.ts';
 import { describeAwsError } from './aws-errors.ts';
 
 export interface DynamoDbDatasetStoreOptions {

@@ -7,7 +7,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../constants.ts';
-import { StoreError } from '../core/store.ts';
+import { StoreError } from '../core/errors.ts';
 import { describeAwsError } from './aws-errors.ts';
 
 /**

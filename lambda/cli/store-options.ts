@@ -3,8 +3,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_LOCK_WAIT_MS, startEmbeddedDynamoDb } from '../adapters/embedded-dynamodb.ts';
 import { maskSecrets } from '../config/schema.ts';
 import { REGION_PATTERN } from '../config/service-url.ts';
+import { UsageError } from '../core/errors.ts';
 import type { DatasetStore } from '../core/store.ts';
-import { UsageError } from './args.ts';
 
 /** The flags every storing or reading command takes. */
 export const STORE_FLAGS = {

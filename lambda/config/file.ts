@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { maskSecrets } from './schema.ts';
 
 /**
@@ -16,13 +16,16 @@ export function readJsonFile(path: string, cwd = process.cwd()): unknown {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError([
-      `${shown}: cannot read the file (${code === 'ENOENT' ? 'not found' : (code ?? 'unknown error')})`,
+      {
+        path: shown,
+        message: `cannot read the file (${code === 'ENOENT' ? 'not found' : (code ?? 'unknown error')})`,
+      },
     ]);
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new ConfigError([`${shown}: not valid JSON (${jsonSyntaxError(text)})`]);
+    throw new ConfigError([{ path: shown, message: `not valid JSON (${jsonSyntaxError(text)})` }]);
   }
 }
 

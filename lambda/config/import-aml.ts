@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.ts';
+import { ConfigError, type Problem, problemText } from '../core/errors.ts';
 import {
   type ConfigInput,
   type ConnectionInput,
@@ -93,7 +93,7 @@ export function importAml(markup: string): AmlImport {
       'no <AMAWSSES ACTIVITY="email_statistics"> step found; there is nothing to import',
     );
   }
-  if (log.problems.length > 0) throw new ConfigError(format(log.problems));
+  if (log.problems.length > 0) throw new ConfigError(inLineOrder(log.problems));
   const config: ConfigInput =
     sessions.size > 0 ? { sessions: connections(sessions), activities } : { activities };
   parseConfig(config);
@@ -367,10 +367,14 @@ function connections(sessions: Map<string, Created>): Record<string, ConnectionI
   return Object.fromEntries([...sessions].map(([name, created]) => [name, created.connection]));
 }
 
-function format(messages: readonly Message[]): string[] {
+function inLineOrder(messages: readonly Message[]): Problem[] {
   return [...messages]
     .sort((a, b) => a.line - b.line)
-    .map((m) => maskSecrets(m.line > 0 ? `line ${m.line}: ${m.text}` : m.text));
+    .map((m) => ({ path: m.line > 0 ? `line ${m.line}` : '', message: maskSecrets(m.text) }));
+}
+
+function format(messages: readonly Message[]): string[] {
+  return inLineOrder(messages).map(problemText);
 }
 
 // --- The scanner: just enough XML to find AMAWSSES tags exactly, with their line numbers.

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import pkg from '../../package.json' with { type: 'json' };
-import { ConfigError } from './errors.ts';
+import { ConfigError, type Problem } from '../core/errors.ts';
 import { REGION_PATTERN, resolveServiceUrl } from './service-url.ts';
 
 /** The activity markup's default session name (`SESSION`). */
@@ -322,7 +322,7 @@ export function parseConfig(input: unknown): Config {
     typeof sessionsInput === 'object' &&
     sessionsInput !== null &&
     Object.hasOwn(sessionsInput, '__proto__')
-      ? [`sessions.__proto__: expected a session name of ${NAME_RULE}`]
+      ? [{ path: 'sessions.__proto__', message: `expected a session name of ${NAME_RULE}` }]
       : [];
   if (!parsed.success || protoSession.length > 0)
     throw new ConfigError([
@@ -330,11 +330,11 @@ export function parseConfig(input: unknown): Config {
       ...(parsed.success ? [] : parsed.error.issues.map(formatIssue)),
     ]);
   const { sessions, activities, ...settings } = parsed.data;
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   const resolved = activities.map((a, i): Activity | undefined => {
     const where = `activities[${i}]`;
     if (a.connection !== undefined && a.session !== undefined) {
-      problems.push(`${where}: give either "session" or "connection", not both`);
+      problems.push({ path: where, message: 'give either "session" or "connection", not both' });
       return undefined;
     }
     const sessionName = a.session ?? DEFAULT_SESSION;
@@ -343,9 +343,10 @@ export function parseConfig(input: unknown): Config {
       a.connection ?? (Object.hasOwn(sessions, sessionName) ? sessions[sessionName] : undefined);
     if (connection === undefined) {
       const known = Object.keys(sessions);
-      problems.push(
-        `${where}.session: received ${describe(sessionName)}; allowed: ${known.length > 0 ? known.map((k) => `"${k}"`).join(', ') : 'none, "sessions" is empty'} (or an inline "connection")`,
-      );
+      problems.push({
+        path: `${where}.session`,
+        message: `received ${describe(sessionName)}; allowed: ${known.length > 0 ? known.map((k) => `"${k}"`).join(', ') : 'none, "sessions" is empty'} (or an inline "connection")`,
+      });
       return undefined;
     }
     const source = a.connection === undefined ? sessionName : 'inline';
@@ -381,14 +382,17 @@ export function parseConfig(input: unknown): Config {
   return { ...settings, activities: resolved as Activity[] };
 }
 
-function duplicates(entries: ReadonlyArray<readonly [string, string]>, rule: string): string[] {
+function duplicates(entries: ReadonlyArray<readonly [string, string]>, rule: string): Problem[] {
   const first = new Map<string, string>();
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   for (const [where, value] of entries) {
     const earlier = first.get(value);
     if (earlier === undefined) first.set(value, where);
     else
-      problems.push(`${where}: received ${describe(value)}, already used by ${earlier}; ${rule}`);
+      problems.push({
+        path: where,
+        message: `received ${describe(value)}, already used by ${earlier}; ${rule}`,
+      });
   }
   return problems;
 }
@@ -397,12 +401,16 @@ const SECRET_PATH = /secretAccessKey|passwordSecret/;
 /** Shown up to this many characters: a secret key pasted here must not be echoed. */
 const ACCESS_KEY_SHOWN = 4;
 
-function formatIssue(issue: z.core.$ZodIssue): string {
+function formatIssue(issue: z.core.$ZodIssue): Problem {
   const path = formatPath(issue.path);
   const secret = SECRET_PATH.test(path);
   // Unknown field names under a secret reference may be the secret itself.
   if (secret && issue.code === 'unrecognized_keys')
-    return `${path}: unknown field; expected a secret reference {"secretId": "name-or-arn"} (optionally with "jsonKey") or {"env": "VAR"}`;
+    return {
+      path,
+      message:
+        'unknown field; expected a secret reference {"secretId": "name-or-arn"} (optionally with "jsonKey") or {"env": "VAR"}',
+    };
   const value = fieldValue(issue);
   const shown =
     path.endsWith('.accessKeyId') && typeof value === 'string'
@@ -413,7 +421,7 @@ function formatIssue(issue: z.core.$ZodIssue): string {
       ? ''
       : `received ${shown}; `;
   // A key or an unknown field's name may be a pasted secret, too.
-  return `${path || 'config'}: ${received}${maskSecrets(issue.message)}`;
+  return { path: path || 'config', message: `${received}${maskSecrets(issue.message)}` };
 }
 
 /** A discriminator issue carries the whole object; show only the field the path names. */

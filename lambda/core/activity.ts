@@ -5,6 +5,7 @@ import {
   type StatisticsRow,
   type UsageRow,
 } from './datasets.ts';
+import { SourceError } from './errors.ts';
 import { Pacer } from './pacer.ts';
 import {
   type PreparedStore,
@@ -12,7 +13,7 @@ import {
   type StoreReport,
   storeActivityResult,
 } from './persist.ts';
-import { type Answered, type Clock, SourceCallError, type StatisticsSource } from './ports.ts';
+import type { Answered, Clock, StatisticsSource } from './ports.ts';
 import type { DatasetStore } from './store.ts';
 import { MINUTE_MS } from './time.ts';
 
@@ -211,7 +212,7 @@ class CallsFailedError extends Error {
 }
 
 function describeCause(cause: unknown): string {
-  if (cause instanceof SourceCallError) return `${cause.action} failed: ${cause.message}`;
+  if (cause instanceof SourceError) return `${cause.action} failed: ${cause.message}`;
   return `failed: ${cause instanceof Error ? cause.message : String(cause)}`;
 }
 

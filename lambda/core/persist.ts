@@ -1,15 +1,15 @@
 import type { FetchedDatasets } from './activity.ts';
 import { mapLimited } from './concurrency.ts';
 import { type StatisticsRow, sameCounts } from './datasets.ts';
+import { StoreError } from './errors.ts';
 import { sumBy } from './rollups.ts';
-import {
-  type DatasetKind,
-  type DatasetMeta,
-  type DatasetStore,
-  type RollupRow,
-  type Span,
-  type StoredPoint,
-  StoreError,
+import type {
+  DatasetKind,
+  DatasetMeta,
+  DatasetStore,
+  RollupRow,
+  Span,
+  StoredPoint,
 } from './store.ts';
 import {
   ALL_TIME,

@@ -22,18 +22,3 @@ export interface Clock {
   now(): Date;
   sleep(ms: number): Promise<void>;
 }
-
-/** The SES actions the activity calls. */
-export type SesAction = 'GetSendQuota' | 'GetSendStatistics';
-
-/** A source call that failed; `message` is one line naming the cause, never a secret. */
-export class SourceCallError extends Error {
-  constructor(
-    readonly action: SesAction,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'SourceCallError';
-  }
-}

@@ -8,6 +8,7 @@ import {
   type UsageRow,
   ZERO_COUNTS,
 } from './datasets.ts';
+import { QueryError, UnknownDatasetError } from './errors.ts';
 import { exactRollups } from './rollups.ts';
 import {
   type DatasetMeta,
@@ -15,21 +16,9 @@ import {
   GRANULARITIES,
   type Granularity,
   type Span,
-  UnknownDatasetError,
 } from './store.ts';
 import { ALL_TIME, DAY_MS, HOUR_MS, planSpan } from './time.ts';
 import { isTimeZone, isUtc, localBucketStart, localIso, offsetAt } from './zones.ts';
-
-/** A query parameter that cannot be used; names the parameter. */
-export class QueryError extends Error {
-  constructor(
-    readonly parameter: string,
-    message: string,
-  ) {
-    super(`${parameter}: ${message}`);
-    this.name = 'QueryError';
-  }
-}
 
 export interface QueryOptions {
   /** ISO-8601; inclusive. Without an offset, UTC. */

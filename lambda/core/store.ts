@@ -77,23 +77,3 @@ export interface DatasetStore {
   /** Usage snapshots with from <= CollectedAt < to, ascending. */
   readUsage(name: string, span: Span): Promise<UsageRow[]>;
 }
-
-/** Stored data that cannot take this write or read (a kind mismatch, an unreachable store). */
-export class StoreError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'StoreError';
-  }
-}
-
-export class UnknownDatasetError extends Error {
-  constructor(
-    readonly dataset: string,
-    readonly known: readonly string[],
-  ) {
-    super(
-      `unknown dataset "${dataset}"; ${known.length === 0 ? 'nothing is stored yet' : `stored datasets: ${known.join(', ')}`}`,
-    );
-    this.name = 'UnknownDatasetError';
-  }
-}

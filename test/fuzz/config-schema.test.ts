@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambda/config/errors.ts';
 import { jsonSyntaxError } from '../../lambda/config/file.ts';
 import { parseConfig } from '../../lambda/config/schema.ts';
+import { ConfigError } from '../../lambda/core/errors.ts';
 import {
   leaks,
   nastyNumber,
@@ -31,7 +31,7 @@ function checkParse(input: unknown): 'accepted' | 'refused' {
     return 'accepted';
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    problems = error.problems;
+    problems = error.lines;
   }
   expect(problems.length).toBeGreaterThan(0);
   for (const problem of problems) expect(problem).toMatch(NAMES_A_FIELD);

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambda/config/errors.ts';
 import { importAml } from '../../lambda/config/import-aml.ts';
 import { parseConfig } from '../../lambda/config/schema.ts';
+import { ConfigError } from '../../lambda/core/errors.ts';
 import { ENCRYPTED, markup } from './aml.ts';
 import { leaks, SEED } from './planted.ts';
 
@@ -25,7 +25,7 @@ function checkImport(text: string): 'imported' | 'refused' {
     return 'imported';
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    problems = error.problems;
+    problems = error.lines;
   }
   expect(problems.length).toBeGreaterThan(0);
   for (const problem of problems) expect(problem).toMatch(NAMES_A_FIELD);

@@ -330,7 +330,7 @@ describe('Collector', () => {
         run();
       } catch (error) {
         expect(error).toBeInstanceOf(ConfigError);
-        return (error as ConfigError).problems;
+        return (error as ConfigError).lines;
       }
       return [];
     };
@@ -348,9 +348,9 @@ describe('Collector', () => {
 
       expect(problems(() => collector({}, input))).toEqual([
         // 11 × 300 s + 131 s backoff + 1 s pacing + 30 s store margin.
-        'sessions.slow (activity "s1", "again"): maxErrorRetry 10 and timeoutSeconds 300 make a worst case of 3462 s for one source (every attempt timing out, backoff, pacing and a 30 s store margin), longer than the collector function\'s timeout of 300 s; lower maxErrorRetry or timeoutSeconds, or raise the timeout',
+        'sessions.slow: for activity "s1", "again", maxErrorRetry 10 and timeoutSeconds 300 make a worst case of 3462 s for one source (every attempt timing out, backoff, pacing and a 30 s store margin), longer than the collector function\'s timeout of 300 s; lower maxErrorRetry or timeoutSeconds, or raise the timeout',
         // 3 × 120 s + 3 s backoff + 1 s + 30 s.
-        'activities[3].connection (activity "s4"): maxErrorRetry 2 and timeoutSeconds 120 make a worst case of 394 s for one source (every attempt timing out, backoff, pacing and a 30 s store margin), longer than the collector function\'s timeout of 300 s; lower maxErrorRetry or timeoutSeconds, or raise the timeout',
+        'activities[3].connection: for activity "s4", maxErrorRetry 2 and timeoutSeconds 120 make a worst case of 394 s for one source (every attempt timing out, backoff, pacing and a 30 s store margin), longer than the collector function\'s timeout of 300 s; lower maxErrorRetry or timeoutSeconds, or raise the timeout',
       ]);
     });
 
@@ -362,7 +362,7 @@ describe('Collector', () => {
       expect(problems(() => collector({}, fits))).toEqual([]);
       expect(problems(() => collector({}, over))).toEqual([
         expect.stringMatching(
-          /^sessions.SESSession1 \(activity "statsData"\): maxErrorRetry 0 and timeoutSeconds 270 make a worst case of 301 s .* timeout of 300 s;/,
+          /^sessions.SESSession1: for activity "statsData", maxErrorRetry 0 and timeoutSeconds 270 make a worst case of 301 s .* timeout of 300 s;/,
         ),
       ]);
     });
@@ -383,7 +383,7 @@ describe('Collector', () => {
       const input = document({ sessions: { [DEFAULT_SESSION]: session(10, 300) } });
 
       expect(() => sesStatsStack(input)).toThrow(
-        /sessions.SESSession1 \(activity "statsData"\): maxErrorRetry 10 and timeoutSeconds 300 make a worst case of 3462 s/,
+        /sessions.SESSession1: for activity "statsData", maxErrorRetry 10 and timeoutSeconds 300 make a worst case of 3462 s/,
       );
     });
   });

@@ -1,11 +1,6 @@
 import type { SendDataPoint, SendQuota } from '../../lambda/core/datasets.ts';
-import {
-  type Answered,
-  type Clock,
-  type SesAction,
-  SourceCallError,
-  type StatisticsSource,
-} from '../../lambda/core/ports.ts';
+import { type SesAction, SourceError } from '../../lambda/core/errors.ts';
+import type { Answered, Clock, StatisticsSource } from '../../lambda/core/ports.ts';
 
 /**
  * Virtual time. Concurrent sleeps overlap as they would in real time: once every pending promise
@@ -67,7 +62,7 @@ export class FakeSource implements StatisticsSource {
   private record(action: SesAction): void {
     this.calls.push({ action, at: this.clock.now().getTime() });
     const failure = this.failWith[action];
-    if (failure !== undefined) throw new SourceCallError(action, failure);
+    if (failure !== undefined) throw new SourceError(action, failure);
   }
 }
 
@@ -85,13 +80,13 @@ export const point = (
   rejects,
 });
 
-/** The SourceCallError `call` rejects with; fails the test when it resolves or rejects otherwise. */
-export async function failureOf(call: Promise<unknown>): Promise<SourceCallError> {
+/** The SourceError `call` rejects with; fails the test when it resolves or rejects otherwise. */
+export async function failureOf(call: Promise<unknown>): Promise<SourceError> {
   const error = await call.then(
     () => undefined,
     (e: unknown) => e,
   );
-  if (!(error instanceof SourceCallError))
-    throw new Error(`expected a SourceCallError, got ${String(error)}`);
+  if (!(error instanceof SourceError))
+    throw new Error(`expected a SourceError, got ${String(error)}`);
   return error;
 }

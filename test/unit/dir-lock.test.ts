@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { LOCK_FILE, lockDir } from '../../lambda/adapters/embedded-dynamodb.ts';
-import { StoreError } from '../../lambda/core/store.ts';
+import { StoreError } from '../../lambda/core/errors.ts';
 
 const WORKER = resolve(import.meta.dirname, 'dir-lock-worker.ts');
 

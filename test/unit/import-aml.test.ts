@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambda/config/errors.ts';
 import { importAml } from '../../lambda/config/import-aml.ts';
 import { parseConfig } from '../../lambda/config/schema.ts';
+import { ConfigError } from '../../lambda/core/errors.ts';
 
 const SEED =
   '<AMAWSSES ACTIVITY="email_statistics" ACCESSKEY="AKIAJ25JAKOPAC7GSQ7A" SECRETKEY="AM3i6P77pVEBOw=aME" RESULTDATSET="usageData" STATISTICSDATASET="sendStats" />';
@@ -217,7 +217,7 @@ describe('importAml', () => {
 
     const error = importError(markup);
 
-    expect(error.problems).toEqual([
+    expect(error.lines).toEqual([
       'no <AMAWSSES ACTIVITY="email_statistics"> step found; there is nothing to import',
     ]);
   });
@@ -227,7 +227,7 @@ describe('importAml', () => {
 
     const error = importError(markup);
 
-    expect(error.problems).toEqual([
+    expect(error.lines).toEqual([
       'line 3: RESULTDATSET is missing; the email_statistics step needs a usage dataset name (RESULTDATSET or RESULTDATASET)',
       'line 3: STATISTICSDATASET is missing; the email_statistics step needs a statistics dataset name',
     ]);
@@ -239,7 +239,7 @@ describe('importAml', () => {
 
     const error = importError(markup);
 
-    expect(error.problems).toEqual([
+    expect(error.lines).toEqual([
       'line 1: RESULTDATSET is "a" but RESULTDATASET is "b"; give one usage dataset name',
     ]);
   });
@@ -249,7 +249,7 @@ describe('importAml', () => {
 
     const error = importError(markup);
 
-    expect(error.problems).toEqual([
+    expect(error.lines).toEqual([
       'line 1: MAXERRORRETRY is "three"; expected a whole number from 0 to 10',
       'line 1: PROXYPORT is "70000"; expected a whole number from 1 to 65535',
     ]);
@@ -260,7 +260,7 @@ describe('importAml', () => {
 
     const error = importError(markup);
 
-    expect(error.problems).toEqual([
+    expect(error.lines).toEqual([
       'line 1: SECRETKEY is given without ACCESSKEY; add the access key id, or drop SECRETKEY to use the default AWS credential chain',
     ]);
     expect(error.message).not.toContain(SECRET);
@@ -272,7 +272,7 @@ describe('importAml', () => {
 
     const error = importError(markup);
 
-    expect(error.problems).toEqual([
+    expect(error.lines).toEqual([
       'line 1: PROXYHOST is missing; PROXYPORT cannot be used without a proxy host',
       'line 2: PROXYPORT is missing; a proxy needs a port from 1 to 65535',
       'line 2: PROXYPWD is given without PROXYUSER; add the proxy user name',
@@ -288,7 +288,7 @@ describe('importAml', () => {
 
     const error = importError(markup);
 
-    expect(error.problems).toEqual([
+    expect(error.lines).toEqual([
       'line 2: SESSION "s" is created again with other settings (first on line 1); give each create_session step its own SESSION name',
       'line 4: RESULTDATSET is "u", a dataset name already used on line 3; every dataset needs its own name',
     ]);
@@ -299,7 +299,7 @@ describe('importAml', () => {
 
     const error = importError(markup);
 
-    expect(error.problems).toEqual([
+    expect(error.lines).toEqual([
       'line 1: the AMAWSSES tag has text that is not NAME="value" or NAME=\'value\' after ACTIVITY',
     ]);
     expect(error.message).not.toContain(SECRET);
@@ -311,7 +311,7 @@ describe('importAml', () => {
 
     const error = importError(markup);
 
-    expect(error.problems).toEqual([
+    expect(error.lines).toEqual([
       'line 1: RESULTDATSET is given twice; an attribute may appear once',
     ]);
   });
@@ -321,7 +321,7 @@ describe('importAml', () => {
 
     const error = importError(markup);
 
-    expect(error.problems).toEqual(['line 2: <!-- is never closed with -->']);
+    expect(error.lines).toEqual(['line 2: <!-- is never closed with -->']);
   });
 
   it('rejects the config with the schema error when a non-AWS SERVICEURL has no REGION', () => {
@@ -330,7 +330,7 @@ describe('importAml', () => {
 
     const error = importError(markup);
 
-    expect(error.problems).toEqual([
+    expect(error.lines).toEqual([
       expect.stringMatching(/^activities\[0\]\.connection\.serviceUrl: .*set "region" as well$/),
     ]);
   });
@@ -355,7 +355,7 @@ describe('importAml', () => {
   ])('rejects %s naming the field without echoing the secret', (attributes, problem) => {
     const error = importError(step(attributes));
 
-    expect(error.problems).toEqual([problem]);
+    expect(error.lines).toEqual([problem]);
     expect(error.message).not.toContain(secretKey.slice(4));
     expect(error.message).not.toContain(SECRET);
     expect(error.message).not.toContain('c0rp-Pr0xy-pass');
@@ -378,7 +378,7 @@ describe('importAml', () => {
   it('rejects a SESSION named "__proto__" naming the field', () => {
     const error = importError(step('PROVIDER="session_based" SESSION="__proto__"'));
 
-    expect(error.problems).toEqual([
+    expect(error.lines).toEqual([
       expect.stringMatching(/^sessions\.__proto__: expected a session name of 1-64 characters/),
     ]);
   });

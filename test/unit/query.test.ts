@@ -7,16 +7,15 @@ import {
   USAGE_COLUMNS,
   type UsageRow,
 } from '../../lambda/core/datasets.ts';
+import { QueryError, UnknownDatasetError } from '../../lambda/core/errors.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
 import {
   parseQueryOptions,
   parseSpan,
-  QueryError,
   queryDataset,
   summarize,
   utilisation,
 } from '../../lambda/core/query.ts';
-import { UnknownDatasetError } from '../../lambda/core/store.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
 
 const QUARTER_MS = 15 * 60_000;
