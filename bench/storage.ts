@@ -14,10 +14,10 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { DynamoDbDatasetStore } from '../lambda/adapters/dynamodb-dataset-store.ts';
 import { ensureTable } from '../lambda/adapters/dynamodb-table.ts';
 import { startEmbeddedDynamoDb } from '../lambda/adapters/embedded-dynamodb.ts';
-import type { FetchedDatasets } from '../lambda/core/activity.ts';
 import type { StatisticsRow } from '../lambda/core/datasets.ts';
 import { storeActivityResult } from '../lambda/core/persist.ts';
 import { queryDataset } from '../lambda/core/query.ts';
+import type { FetchedDatasets } from '../lambda/core/results.ts';
 import { dayStart, hourStart } from '../lambda/core/time.ts';
 import { SesWorld } from '../test/support/ses-world.ts';
 

@@ -1,51 +1,12 @@
 import { mapLimited } from './concurrency.ts';
-import {
-  buildStatisticsRows,
-  buildUsageRow,
-  type StatisticsRow,
-  type UsageRow,
-} from './datasets.ts';
+import { buildStatisticsRows, buildUsageRow } from './datasets.ts';
 import { SourceError } from './errors.ts';
 import { Pacer } from './pacer.ts';
-import {
-  type PreparedStore,
-  prepareStore,
-  type StoreReport,
-  storeActivityResult,
-} from './persist.ts';
+import { type PreparedStore, prepareStore, storeActivityResult } from './persist.ts';
 import type { Answered, Clock, StatisticsSource } from './ports.ts';
+import type { ActivityResult, ActivitySpec, StoreReport } from './results.ts';
 import type { DatasetStore } from './store.ts';
 import { MINUTE_MS } from './time.ts';
-
-/** What the activity needs to know about itself (a resolved config activity satisfies it). */
-export interface ActivitySpec {
-  readonly name: string;
-  /** The session name, or `inline`. */
-  readonly source: string;
-  readonly usageDataset: string;
-  readonly statisticsDataset: string;
-}
-
-export interface Dataset<Row> {
-  readonly name: string;
-  readonly rows: readonly Row[];
-}
-
-/** The email statistics activity's output: the usage and the statistics datasets. */
-export interface ActivityResult {
-  readonly activity: ActivitySpec;
-  readonly usage: Dataset<UsageRow>;
-  readonly statistics: Dataset<StatisticsRow>;
-  /** The server's time of the statistics fetch (the host's only when SES sent no `Date`). */
-  readonly fetchedAt: Date;
-  /** How far the host clock is ahead of the server's (negative: behind); 0 when unknown. */
-  readonly clockSkewMs: number;
-  /** What was written, when a store was given. */
-  readonly stored?: StoreReport;
-}
-
-/** The two datasets of a fetch, as `storeActivityResult` takes them. */
-export type FetchedDatasets = Pick<ActivityResult, 'activity' | 'usage' | 'statistics'>;
 
 export interface ActivityFailure {
   readonly activity: ActivitySpec;

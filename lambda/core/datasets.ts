@@ -97,6 +97,14 @@ export function buildUsageRow(quota: SendQuota, collectedAt: Date): UsageRow {
   };
 }
 
+/**
+ * The share of the 24-hour quota used (SentLast24Hours / Max24HourSend). −1 (unlimited) is never
+ * divided by: its utilisation is null.
+ */
+export function utilisation(row: UsageRow): number | null {
+  return row.Max24HourSend > 0 ? row.SentLast24Hours / row.Max24HourSend : null;
+}
+
 /** SES returns points unsorted; rows come out in ascending time order. */
 export function buildStatisticsRows(points: readonly SendDataPoint[]): StatisticsRow[] {
   return [...points]

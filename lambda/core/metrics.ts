@@ -1,7 +1,6 @@
 import { METRICS } from '../constants.ts';
-import type { ActivityResult } from './activity.ts';
-import { sumCounts } from './datasets.ts';
-import { utilisation } from './query.ts';
+import { sumCounts, utilisation } from './datasets.ts';
+import type { ActivityResult } from './results.ts';
 import { DAY_MS } from './time.ts';
 
 /** One CloudWatch value for one dataset. */

@@ -1,7 +1,7 @@
-import type { FetchedDatasets } from './activity.ts';
 import { mapLimited } from './concurrency.ts';
 import { type StatisticsRow, sameCounts } from './datasets.ts';
 import { StoreError } from './errors.ts';
+import type { FetchedDatasets, StoreReport } from './results.ts';
 import { sumBy } from './rollups.ts';
 import type {
   DatasetKind,
@@ -23,19 +23,6 @@ import {
   subtractSpan,
   subtractSpans,
 } from './time.ts';
-
-/** What one store call wrote: the basis of the write-efficiency benchmark and of the run report. */
-export interface StoreReport {
-  readonly pointsWritten: number;
-  /** Points a newer fetch had already written; left as they were. */
-  readonly pointsSkipped: number;
-  readonly hourlyWritten: number;
-  readonly dailyWritten: number;
-  /** Gaps recorded by this run (the collector was away longer than the SES window). */
-  readonly newGaps: readonly Span[];
-  /** Days an earlier, interrupted run left with rollups that may be stale, re-summed now. */
-  readonly repaired: readonly Span[];
-}
 
 const BUCKET_MS = 15 * 60_000;
 const WRITE_CONCURRENCY = 16;

@@ -6,6 +6,7 @@ import {
   sumCounts,
   USAGE_COLUMNS,
   type UsageRow,
+  utilisation,
   ZERO_COUNTS,
 } from './datasets.ts';
 import { QueryError, UnknownDatasetError } from './errors.ts';
@@ -175,11 +176,6 @@ export async function summarize(
       (g) => Date.parse(g.to) > Date.parse(span.from) && Date.parse(g.from) < Date.parse(span.to),
     ),
   };
-}
-
-/** −1 (unlimited) is never divided by: its utilisation is null. */
-export function utilisation(row: UsageRow): number | null {
-  return row.Max24HourSend > 0 ? row.SentLast24Hours / row.Max24HourSend : null;
 }
 
 function usageSummary(rows: readonly UsageRow[]): Record<string, unknown> {

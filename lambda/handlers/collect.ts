@@ -9,8 +9,9 @@ import { systemClock } from '../adapters/system-clock.ts';
 import { worstCaseSourceMs } from '../config/budget.ts';
 import { parseConfig } from '../config/schema.ts';
 import { ENV, METRICS } from '../constants.ts';
-import { type ActivityResult, collectAll, stalestFirst } from '../core/activity.ts';
+import { collectAll, stalestFirst } from '../core/activity.ts';
 import { type DatasetMetric, datasetMetrics } from '../core/metrics.ts';
+import type { ActivityResult } from '../core/results.ts';
 
 // Composition root: everything below is built once per cold start; a bad config fails the init.
 const logger = new Logger({ serviceName: METRICS.SERVICE });

@@ -1,8 +1,8 @@
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbDatasetStore } from '../../lambda/adapters/dynamodb-dataset-store.ts';
-import type { FetchedDatasets } from '../../lambda/core/activity.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
+import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { freshStore, localClient } from '../support/dynamodb.ts';
 import { injectDynamoDbFaults } from '../support/dynamodb-faults.ts';

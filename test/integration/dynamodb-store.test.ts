@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { FetchedDatasets } from '../../lambda/core/activity.ts';
 import type { StatisticsRow } from '../../lambda/core/datasets.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
+import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { freshStore } from '../support/dynamodb.ts';
 

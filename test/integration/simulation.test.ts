@@ -3,7 +3,7 @@ import { createSecretReader } from '../../lambda/adapters/secrets.ts';
 import { SesStatisticsSource } from '../../lambda/adapters/ses-statistics-source.ts';
 import { connectionSchema } from '../../lambda/config/schema.ts';
 import { collectAll } from '../../lambda/core/activity.ts';
-import type { StoreReport } from '../../lambda/core/persist.ts';
+import type { StoreReport } from '../../lambda/core/results.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { freshStore } from '../support/dynamodb.ts';
 import { FAKE_ACCESS_KEY_ID, type FakeSes, startFakeSes } from '../support/fake-ses.ts';

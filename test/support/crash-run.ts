@@ -1,5 +1,5 @@
-import type { ActivitySpec } from '../../lambda/core/activity.ts';
 import { collectAll } from '../../lambda/core/activity.ts';
+import type { ActivitySpec } from '../../lambda/core/results.ts';
 import type { DatasetStore } from '../../lambda/core/store.ts';
 import { FakeClock, FakeSource, point } from './fakes.ts';
 

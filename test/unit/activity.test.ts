@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type ActivitySpec, collectAll, stalestFirst } from '../../lambda/core/activity.ts';
+import { collectAll, stalestFirst } from '../../lambda/core/activity.ts';
 import { buildStatisticsRows, isoUtc } from '../../lambda/core/datasets.ts';
 import { Pacer } from '../../lambda/core/pacer.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
+import type { ActivitySpec } from '../../lambda/core/results.ts';
 import { FakeClock, FakeSource, point } from '../support/fakes.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ActivityResult } from '../../lambda/core/activity.ts';
 import type { StatisticsRow } from '../../lambda/core/datasets.ts';
 import { datasetMetrics } from '../../lambda/core/metrics.ts';
+import type { ActivityResult } from '../../lambda/core/results.ts';
 
 const FETCHED_AT = '2026-03-15T12:00:00.000Z';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ActivitySpec, FetchedDatasets } from '../../lambda/core/activity.ts';
 import type { StatisticsRow } from '../../lambda/core/datasets.ts';
 import { StoreError } from '../../lambda/core/errors.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
+import type { ActivitySpec, FetchedDatasets } from '../../lambda/core/results.ts';
 import type { Span, StoredPoint } from '../../lambda/core/store.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { MemoryDatasetStore, type WriteCounts } from '../support/memory-store.ts';

@@ -1,21 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { FetchedDatasets } from '../../lambda/core/activity.ts';
 import {
   isoUtc,
   STATISTICS_COLUMNS,
   type StatisticsRow,
   USAGE_COLUMNS,
   type UsageRow,
+  utilisation,
 } from '../../lambda/core/datasets.ts';
 import { QueryError, UnknownDatasetError } from '../../lambda/core/errors.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
-import {
-  parseQueryOptions,
-  parseSpan,
-  queryDataset,
-  summarize,
-  utilisation,
-} from '../../lambda/core/query.ts';
+import { parseQueryOptions, parseSpan, queryDataset, summarize } from '../../lambda/core/query.ts';
+import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
 
 const QUARTER_MS = 15 * 60_000;

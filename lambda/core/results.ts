@@ -1,0 +1,45 @@
+import type { StatisticsRow, UsageRow } from './datasets.ts';
+import type { Span } from './store.ts';
+
+/** What the activity needs to know about itself (a resolved config activity satisfies it). */
+export interface ActivitySpec {
+  readonly name: string;
+  /** The session name, or `inline`. */
+  readonly source: string;
+  readonly usageDataset: string;
+  readonly statisticsDataset: string;
+}
+
+export interface Dataset<Row> {
+  readonly name: string;
+  readonly rows: readonly Row[];
+}
+
+/** What one store call wrote: the basis of the write-efficiency benchmark and of the run report. */
+export interface StoreReport {
+  readonly pointsWritten: number;
+  /** Points a newer fetch had already written; left as they were. */
+  readonly pointsSkipped: number;
+  readonly hourlyWritten: number;
+  readonly dailyWritten: number;
+  /** Gaps recorded by this run (the collector was away longer than the SES window). */
+  readonly newGaps: readonly Span[];
+  /** Days an earlier, interrupted run left with rollups that may be stale, re-summed now. */
+  readonly repaired: readonly Span[];
+}
+
+/** The email statistics activity's output: the usage and the statistics datasets. */
+export interface ActivityResult {
+  readonly activity: ActivitySpec;
+  readonly usage: Dataset<UsageRow>;
+  readonly statistics: Dataset<StatisticsRow>;
+  /** The server's time of the statistics fetch (the host's only when SES sent no `Date`). */
+  readonly fetchedAt: Date;
+  /** How far the host clock is ahead of the server's (negative: behind); 0 when unknown. */
+  readonly clockSkewMs: number;
+  /** What was written, when a store was given. */
+  readonly stored?: StoreReport;
+}
+
+/** The two datasets of a fetch, as `storeActivityResult` takes them. */
+export type FetchedDatasets = Pick<ActivityResult, 'activity' | 'usage' | 'statistics'>;
