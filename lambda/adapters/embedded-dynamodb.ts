@@ -194,7 +194,9 @@ function tryCreate(file: string): boolean {
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new StoreError(`cannot create the lock file ${file}: ${(error as Error).message}`);
+    throw new StoreError(`cannot create the lock file ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     rmSync(aside, { force: true });
   }

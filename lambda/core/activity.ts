@@ -1,6 +1,12 @@
 import { mapLimited } from './concurrency.ts';
 import { buildStatisticsRows, buildUsageRow } from './datasets.ts';
-import { SourceError } from './errors.ts';
+import {
+  ClockSkewError,
+  type SesAction,
+  SourceCallsError,
+  SourceError,
+  StoreError,
+} from './errors.ts';
 import { Pacer } from './pacer.ts';
 import { type PreparedStore, prepareStore, storeActivityResult } from './persist.ts';
 import type { Answered, Clock, StatisticsSource } from './ports.ts';
@@ -12,6 +18,11 @@ export interface ActivityFailure {
   readonly activity: ActivitySpec;
   /** One line: the activity, the call and the cause. */
   readonly message: string;
+  /**
+   * What failed, told apart by class: a `SourceError` (a `SourceCallsError` when both SES calls
+   * failed), a `ClockSkewError` (fetched, not stored) or a `StoreError` (fetched, storing failed).
+   * Anything else was thrown by `onResult`.
+   */
   readonly cause: unknown;
 }
 
@@ -75,11 +86,13 @@ export async function runActivity(
     .then(() => timed(() => source.getSendStatistics()));
   // Both calls settle before anything is reported, so a failure names every cause and no call is left running.
   const [quota, statistics] = await Promise.allSettled([quotaCall, statisticsCall]);
-  if (quota.status === 'rejected' || statistics.status === 'rejected') {
-    throw new CallsFailedError(
-      [quota, statistics].flatMap((r) => (r.status === 'rejected' ? [r.reason] : [])),
-    );
-  }
+  if (quota.status === 'rejected' && statistics.status === 'rejected')
+    throw new SourceCallsError([
+      asSourceError('GetSendQuota', quota.reason),
+      asSourceError('GetSendStatistics', statistics.reason),
+    ]);
+  if (quota.status === 'rejected') throw asSourceError('GetSendQuota', quota.reason);
+  if (statistics.status === 'rejected') throw asSourceError('GetSendStatistics', statistics.reason);
   const q = quota.value;
   const s = statistics.value;
   return {
@@ -165,43 +178,18 @@ export async function stalestFirst<R extends ActivityRun>(
     .map(({ run }) => run);
 }
 
-class CallsFailedError extends Error {
-  constructor(readonly causes: readonly unknown[]) {
-    super(causes.map(describeCause).join('; '), { cause: causes[0] });
-    this.name = 'CallsFailedError';
-  }
+/** A rejected call as a SourceError: a source that throws anything else still names the call. */
+function asSourceError(action: SesAction, reason: unknown): SourceError {
+  if (reason instanceof SourceError) return reason;
+  return new SourceError(action, reason instanceof Error ? reason.message : String(reason), {
+    cause: reason,
+  });
 }
 
-function describeCause(cause: unknown): string {
-  if (cause instanceof SourceError) return `${cause.action} failed: ${cause.message}`;
-  return `failed: ${cause instanceof Error ? cause.message : String(cause)}`;
-}
-
-class StoringError extends Error {
-  constructor(cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
-    this.name = 'StoringError';
-  }
-}
-
-/** The host clock differs from the server's by more than MAX_CLOCK_SKEW_MS: nothing is stored. */
-export class ClockSkewError extends Error {
-  constructor(
-    readonly skewMs: number,
-    readonly hostTime: Date,
-    readonly serverTime: Date,
-  ) {
-    super(
-      `the host clock is ${formatDuration(Math.abs(skewMs))} ${skewMs > 0 ? 'ahead of' : 'behind'} SES's (host ${hostTime.toISOString()}, SES ${serverTime.toISOString()}; at most ${formatDuration(MAX_CLOCK_SKEW_MS)} is allowed); nothing was stored: synchronise the clock (NTP)`,
-    );
-    this.name = 'ClockSkewError';
-  }
-}
-
-function formatDuration(ms: number): string {
-  const minutes = Math.round(ms / MINUTE_MS);
-  const [d, h, m] = [Math.floor(minutes / 1440), Math.floor((minutes % 1440) / 60), minutes % 60];
-  return [d > 0 ? `${d} d` : '', h > 0 ? `${h} h` : '', `${m} min`].filter(Boolean).join(' ');
+/** A store failure as a StoreError: the store's own, or any other error wrapped with its cause. */
+function asStoreError(error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  return new StoreError(error instanceof Error ? error.message : String(error), { cause: error });
 }
 
 async function store(
@@ -216,6 +204,7 @@ async function store(
       result.clockSkewMs,
       new Date(server.getTime() + result.clockSkewMs),
       server,
+      MAX_CLOCK_SKEW_MS,
     );
   }
   try {
@@ -226,15 +215,15 @@ async function store(
       prepared,
     });
   } catch (error) {
-    throw new StoringError(error);
+    throw asStoreError(error);
   }
 }
 
 function failureMessage(activity: ActivitySpec, cause: unknown): string {
   const where = `activity "${activity.name}" (session ${activity.source})`;
-  if (cause instanceof CallsFailedError) return `${where}: ${cause.message}`;
+  if (cause instanceof SourceCallsError) return `${where}: ${cause.message}`;
+  if (cause instanceof SourceError) return `${where}: ${cause.action} failed: ${cause.message}`;
   if (cause instanceof ClockSkewError) return `${where}: fetched, but not stored: ${cause.message}`;
-  if (cause instanceof StoringError)
-    return `${where}: fetched, but storing failed: ${cause.message}`;
+  if (cause instanceof StoreError) return `${where}: fetched, but storing failed: ${cause.message}`;
   return `${where} failed: ${cause instanceof Error ? cause.message : String(cause)}`;
 }

@@ -94,3 +94,41 @@ export class SourceError extends Error {
     this.name = 'SourceError';
   }
 }
+
+/**
+ * Several source calls of one activity failed (both run at once, so each has its own cause).
+ * `action` and `cause` are the first's; `errors` holds every one, in call order.
+ */
+export class SourceCallsError extends SourceError {
+  constructor(readonly errors: readonly [SourceError, ...SourceError[]]) {
+    super(errors[0].action, errors.map((e) => `${e.action} failed: ${e.message}`).join('; '), {
+      cause: errors[0],
+    });
+    this.name = 'SourceCallsError';
+  }
+}
+
+/**
+ * The host clock differs from the source's by more than `allowedMs`: the fetch succeeded, but
+ * storing it is refused, since a wrong host time would decide which write wins and what is covered.
+ */
+export class ClockSkewError extends Error {
+  constructor(
+    /** How far the host clock is ahead of the server's (negative: behind). */
+    readonly skewMs: number,
+    readonly hostTime: Date,
+    readonly serverTime: Date,
+    readonly allowedMs: number,
+  ) {
+    super(
+      `the host clock is ${formatDuration(Math.abs(skewMs))} ${skewMs > 0 ? 'ahead of' : 'behind'} SES's (host ${hostTime.toISOString()}, SES ${serverTime.toISOString()}; at most ${formatDuration(allowedMs)} is allowed); nothing was stored: synchronise the clock (NTP)`,
+    );
+    this.name = 'ClockSkewError';
+  }
+}
+
+function formatDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  const [d, h, m] = [Math.floor(minutes / 1440), Math.floor((minutes % 1440) / 60), minutes % 60];
+  return [d > 0 ? `${d} d` : '', h > 0 ? `${h} h` : '', `${m} min`].filter(Boolean).join(' ');
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectAll, stalestFirst } from '../../lambda/core/activity.ts';
 import { buildStatisticsRows, isoUtc } from '../../lambda/core/datasets.ts';
+import { SourceError, StoreError } from '../../lambda/core/errors.ts';
 import { Pacer } from '../../lambda/core/pacer.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
 import type { ActivitySpec } from '../../lambda/core/results.ts';
@@ -108,6 +109,82 @@ describe('collectAll', () => {
     expect(failures.map((f) => f.message)).toEqual([
       'activity "broken" (session S1): GetSendStatistics failed: access denied (AccessDenied: not authorized)',
     ]);
+  });
+
+  it('surfaces a failed SES call as a SourceError naming the action', async () => {
+    const clock = new FakeClock();
+    const source = new FakeSource(clock, 'x', undefined, [point('2026-11-28T11:07:00Z', 1)]);
+    source.failWith.GetSendQuota = 'SES server error (HTTP 500)';
+
+    const { failures } = await collectAll([{ activity: spec('broken'), source }], {
+      clock,
+      store: new MemoryDatasetStore(),
+    });
+
+    expect(failures[0]?.cause).toBeInstanceOf(SourceError);
+    expect(failures[0]?.cause).not.toBeInstanceOf(StoreError);
+    expect(failures[0]?.cause).toHaveProperty('action', 'GetSendQuota');
+  });
+
+  it('surfaces a source that throws something else as a SourceError with that cause', async () => {
+    const clock = new FakeClock();
+    const source = new FakeSource(clock, 'x');
+    const thrown = new TypeError('not a function');
+    source.getSendStatistics = () => Promise.reject(thrown);
+
+    const { failures } = await collectAll([{ activity: spec('odd', 'S1'), source }], { clock });
+
+    expect(failures[0]?.cause).toBeInstanceOf(SourceError);
+    expect(failures[0]?.cause).toHaveProperty('cause', thrown);
+    expect(failures[0]?.message).toBe(
+      'activity "odd" (session S1): GetSendStatistics failed: not a function',
+    );
+  });
+
+  it('names both calls when both fail, as one SourceError', async () => {
+    const clock = new FakeClock();
+    const source = new FakeSource(clock, 'x');
+    source.failWith.GetSendQuota = 'throttled';
+    source.failWith.GetSendStatistics = 'access denied';
+
+    const { failures } = await collectAll([{ activity: spec('both', 'S1'), source }], { clock });
+
+    expect(failures[0]?.cause).toBeInstanceOf(SourceError);
+    expect(failures[0]?.message).toBe(
+      'activity "both" (session S1): GetSendQuota failed: throttled; GetSendStatistics failed: access denied',
+    );
+  });
+
+  it("surfaces a failed store as a StoreError keeping the store's error as its cause", async () => {
+    const clock = new FakeClock();
+    const source = new FakeSource(clock, 'x', undefined, [point('2026-11-28T11:07:00Z', 1)]);
+    const store = new MemoryDatasetStore();
+    const unreachable = new Error('connect ECONNREFUSED');
+    store.failNextWritePoint(unreachable);
+
+    const { failures } = await collectAll([{ activity: spec('stats', 'S1'), source }], {
+      clock,
+      store,
+    });
+
+    expect(failures[0]?.cause).toBeInstanceOf(StoreError);
+    expect(failures[0]?.cause).not.toBeInstanceOf(SourceError);
+    expect(failures[0]?.cause).toHaveProperty('cause', unreachable);
+    expect(failures[0]?.message).toBe(
+      'activity "stats" (session S1): fetched, but storing failed: connect ECONNREFUSED',
+    );
+  });
+
+  it('passes a StoreError from the store through unchanged', async () => {
+    const clock = new FakeClock();
+    const source = new FakeSource(clock, 'x', undefined, [point('2026-11-28T11:07:00Z', 1)]);
+    const store = new MemoryDatasetStore();
+    const refused = new StoreError('DynamoDB PutItem on table "t" failed: access denied');
+    store.failNextWritePoint(refused);
+
+    const { failures } = await collectAll([{ activity: spec('stats'), source }], { clock, store });
+
+    expect(failures[0]?.cause).toBe(refused);
   });
 
   it('reports progress once per activity', async () => {
