@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { describe, maskSecrets } from '../config/schema.ts';
+import { describe, maskSecrets } from '../config/masking.ts';
 import { UsageError } from '../core/errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;

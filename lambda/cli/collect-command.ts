@@ -2,21 +2,15 @@ import { createSecretReader, redact } from '../adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
 import { sourcesFor } from '../adapters/ses-statistics-source.ts';
 import { systemClock } from '../adapters/system-clock.ts';
+import { DEFAULT_SESSION } from '../config/defaults.ts';
+import { NAME_PATTERN, NAME_RULE } from '../config/fields.ts';
 import { readJsonFile } from '../config/file.ts';
-import {
-  type Config,
-  type ConfigInput,
-  DEFAULT_CONFIG,
-  DEFAULT_SESSION,
-  describe,
-  maskSecrets,
-  NAME_PATTERN,
-  NAME_RULE,
-  parseConfig,
-} from '../config/schema.ts';
-import { type ActivityResult, collectAll } from '../core/activity.ts';
+import { describe, maskSecrets } from '../config/masking.ts';
+import { type Config, type ConfigInput, DEFAULT_CONFIG, parseConfig } from '../config/schema.ts';
+import { collectAll } from '../core/activity.ts';
 import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
 import { ConfigError, type Problem, problemText, UsageError } from '../core/errors.ts';
+import type { ActivityResult } from '../core/results.ts';
 import { numeric, parseFlags } from './args.ts';
 import { EXIT_FAILED, EXIT_OK, type Io } from './main.ts';
 import { formatOf, formatTables, type Table } from './output.ts';

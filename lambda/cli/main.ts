@@ -3,7 +3,7 @@ import {
   stopAllEmbeddedDynamoDb,
 } from '../adapters/embedded-dynamodb.ts';
 import { redact } from '../adapters/secrets.ts';
-import { maskSecrets } from '../config/schema.ts';
+import { maskSecrets } from '../config/masking.ts';
 import { QueryError, UserError } from '../core/errors.ts';
 
 /** Where the CLI writes and what it reads from its environment. */

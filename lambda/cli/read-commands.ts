@@ -1,4 +1,4 @@
-import { NAME_PATTERN, NAME_RULE } from '../config/schema.ts';
+import { NAME_PATTERN, NAME_RULE } from '../config/fields.ts';
 import { UsageError } from '../core/errors.ts';
 import { parseQueryOptions, parseSpan, queryDataset, summarize } from '../core/query.ts';
 import type { DatasetMeta, DatasetStore } from '../core/store.ts';

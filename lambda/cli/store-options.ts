@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_LOCK_WAIT_MS, startEmbeddedDynamoDb } from '../adapters/embedded-dynamodb.ts';
-import { maskSecrets } from '../config/schema.ts';
+import { maskSecrets } from '../config/masking.ts';
 import { REGION_PATTERN } from '../config/service-url.ts';
 import { UsageError } from '../core/errors.ts';
 import type { DatasetStore } from '../core/store.ts';

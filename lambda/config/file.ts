@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
-import { maskSecrets } from './schema.ts';
+import { maskSecrets } from './masking.ts';
 
 /**
  * Reads a JSON config document; a missing file or bad JSON is a ConfigError naming the file.

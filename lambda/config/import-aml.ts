@@ -1,12 +1,15 @@
 import { ConfigError, type Problem, problemText } from '../core/errors.ts';
+import { type Step, scanSteps } from './aml-scanner.ts';
+import { DEFAULT_SESSION } from './defaults.ts';
+import { maskSecrets } from './masking.ts';
 import {
-  type ConfigInput,
-  type ConnectionInput,
-  DEFAULT_SESSION,
-  MAX_ERROR_RETRY_LIMIT,
-  maskSecrets,
-  parseConfig,
-} from './schema.ts';
+  ACTIVITY_PARAMETERS,
+  PARAMETERS,
+  type Parameter,
+  PROXY_PARAMETERS,
+  parameterValue,
+} from './parameters.ts';
+import { type ConfigInput, type ConnectionInput, parseConfig } from './schema.ts';
 
 /** What `importAml` returns. */
 export interface AmlImport {
@@ -19,12 +22,6 @@ export interface AmlImport {
 type ActivityInput = ConfigInput['activities'][number];
 type CredentialsInput = NonNullable<ConnectionInput['credentials']>;
 type ProxyInput = NonNullable<ConnectionInput['proxy']>;
-
-/** One `<AMAWSSES …>` tag: attribute names upper-cased, values entity-decoded. */
-interface Step {
-  readonly line: number;
-  readonly attributes: ReadonlyMap<string, string>;
-}
 
 interface Message {
   readonly line: number;
@@ -46,32 +43,23 @@ class Log {
   }
 }
 
-const CONNECTION_ATTRIBUTES = [
-  'ACCESSKEY',
-  'SECRETKEY',
-  'USERAGENT',
-  'MAXERRORRETRY',
-  'SERVICEURL',
-  'REGION',
-  'PROXYHOST',
-  'PROXYPORT',
-  'PROXYUSER',
-  'PROXYPWD',
-  'SIGNMETHOD',
-  'SIGNVERSION',
-];
+/** Connection parameters read from a step's attributes; credentials and secrets are mapped by hand. */
+const CONNECTION_MARKUP = PARAMETERS.filter(
+  (p) =>
+    p.scope === 'connection' && p.markup.length > 0 && p.kind !== 'special' && p.kind !== 'secret',
+);
+const CONNECTION_ATTRIBUTES = PARAMETERS.filter((p) => p.scope === 'connection').flatMap(
+  (p) => p.markup,
+);
 const DATASET_ATTRIBUTES = [
   'ACTIVITY',
   'PROVIDER',
-  'RESULTDATSET',
-  'RESULTDATASET',
-  'STATISTICSDATASET',
+  ...ACTIVITY_PARAMETERS.usageDataset.markup,
+  ...ACTIVITY_PARAMETERS.statisticsDataset.markup,
 ];
 const CREATE_SESSION_USES = new Set(['ACTIVITY', 'SESSION', ...CONNECTION_ATTRIBUTES]);
 const HOST_STEP_USES = new Set([...DATASET_ATTRIBUTES, ...CONNECTION_ATTRIBUTES]);
-const SESSION_STEP_USES = new Set([...DATASET_ATTRIBUTES, 'SESSION']);
-
-const SES_V4_ONLY = 'SES accepts only Signature Version 4 (HMAC-SHA256) since 2020-10-01';
+const SESSION_STEP_USES = new Set([...DATASET_ATTRIBUTES, ...ACTIVITY_PARAMETERS.session.markup]);
 
 /**
  * Turns the `<AMAWSSES …/>` steps of a workflow-automation task file into a ses-stats config
@@ -83,7 +71,9 @@ const SES_V4_ONLY = 'SES accepts only Signature Version 4 (HMAC-SHA256) since 20
  */
 export function importAml(markup: string): AmlImport {
   const log = new Log();
-  const steps = scanSteps(markup, log);
+  const scanned = scanSteps(markup);
+  for (const p of scanned.problems) log.problem(p.line, p.text);
+  const steps = scanned.steps;
   const sessions = importSessions(steps, log);
   const activities = importActivities(steps, sessions, log);
   // An unreadable tag may well be the step the file is about: report it, not a missing step.
@@ -228,16 +218,43 @@ function usageDatasetOf(step: Step, log: Log): string | undefined {
 }
 
 function connectionOf(step: Step, owner: string, log: Log): ConnectionInput {
-  return compact({
-    credentials: credentialsOf(step, owner, log),
-    userAgent: value(step, 'USERAGENT'),
-    maxErrorRetry: integerOf(step, 'MAXERRORRETRY', 0, MAX_ERROR_RETRY_LIMIT, log),
-    serviceUrl: value(step, 'SERVICEURL'),
-    region: value(step, 'REGION'),
-    proxy: proxyOf(step, owner, log),
-    signatureVersion: upgraded(step, 'SIGNVERSION', /^v?[23]$/i, '4', log),
-    signatureMethod: upgraded(step, 'SIGNMETHOD', /^hmac[-_]?sha1$/i, 'HmacSHA256', log),
-  });
+  const connection: Record<string, unknown> = {};
+  for (const p of CONNECTION_MARKUP) {
+    const given = markupValue(step, p, log);
+    if (given !== undefined) setField(connection, p.field, given);
+  }
+  const proxy = proxyOf(step, connection.proxy as ProxyInput | undefined, owner, log);
+  return compact({ ...connection, credentials: credentialsOf(step, owner, log), proxy });
+}
+
+/** A parameter's attribute as its field's value, upgraded or refused by the field's own rule. */
+function markupValue(step: Step, p: Parameter, log: Log): unknown {
+  const attribute = p.markup[0] ?? '';
+  const given = value(step, attribute);
+  if (given === undefined) return undefined;
+  if (p.upgrade?.outdated.test(given.trim())) {
+    log.note(
+      step.line,
+      `warning: ${attribute} "${given}" changed to "${p.upgrade.to}" because ${p.upgrade.because}`,
+    );
+    return p.upgrade.to;
+  }
+  const parsed = p.schema.safeParse(parameterValue(p, given));
+  if (parsed.success) return parameterValue(p, given);
+  log.problem(step.line, `${attribute} is "${given}"; ${parsed.error.issues[0]?.message}`);
+  return undefined;
+}
+
+/** Sets `proxy.host`-style paths. */
+function setField(target: Record<string, unknown>, field: string, given: unknown): void {
+  const [head = '', ...rest] = field.split('.');
+  if (rest.length === 0) {
+    target[head] = given;
+    return;
+  }
+  const inner = (target[head] ?? {}) as Record<string, unknown>;
+  target[head] = inner;
+  setField(inner, rest.join('.'), given);
 }
 
 function credentialsOf(step: Step, owner: string, log: Log): CredentialsInput | undefined {
@@ -259,69 +276,40 @@ function credentialsOf(step: Step, owner: string, log: Log): CredentialsInput | 
   return { type: 'keys', accessKeyId, secretAccessKey: { secretId } };
 }
 
-function proxyOf(step: Step, owner: string, log: Log): ProxyInput | undefined {
-  const host = value(step, 'PROXYHOST');
-  const port = integerOf(step, 'PROXYPORT', 1, 65535, log);
-  const user = value(step, 'PROXYUSER');
-  const hasPassword = value(step, 'PROXYPWD') !== undefined;
-  const given = ['PROXYPORT', 'PROXYUSER', 'PROXYPWD'].filter(
-    (name) => value(step, name) !== undefined,
-  );
-  if (host === undefined) {
+function proxyOf(
+  step: Step,
+  read: ProxyInput | undefined,
+  owner: string,
+  log: Log,
+): ProxyInput | undefined {
+  const markupOf = (p: Parameter): string => p.markup[0] ?? p.field;
+  const host = markupOf(PROXY_PARAMETERS.host);
+  const port = markupOf(PROXY_PARAMETERS.port);
+  const user = markupOf(PROXY_PARAMETERS.user);
+  const password = markupOf(PROXY_PARAMETERS.passwordSecret);
+  const given = [port, user, password].filter((name) => value(step, name) !== undefined);
+  if (value(step, host) === undefined) {
     if (given.length > 0)
       log.problem(
         step.line,
-        `PROXYHOST is missing; ${given.join(', ')} cannot be used without a proxy host`,
+        `${host} is missing; ${given.join(', ')} cannot be used without a proxy host`,
       );
     return undefined;
   }
-  if (!given.includes('PROXYPORT'))
-    log.problem(step.line, 'PROXYPORT is missing; a proxy needs a port from 1 to 65535');
-  if (hasPassword && user === undefined)
-    log.problem(step.line, 'PROXYPWD is given without PROXYUSER; add the proxy user name');
-  if (!hasPassword) return compact({ host, port: port ?? 0, user });
+  if (!given.includes(port))
+    log.problem(step.line, `${port} is missing; a proxy needs a port from 1 to 65535`);
+  const hasPassword = given.includes(password);
+  if (hasPassword && !given.includes(user))
+    log.problem(step.line, `${password} is given without ${user}; add the proxy user name`);
+  const proxy = { port: 0, ...read } as ProxyInput;
+  if (!hasPassword) return proxy;
   const secretId = `ses-stats/${owner}/proxy-password`;
-  log.note(
-    step.line,
-    secretNote('PROXYPWD', secretId, 'the proxy password', 'proxy.passwordSecret'),
-  );
-  return compact({ host, port: port ?? 0, user, passwordSecret: { secretId } });
+  log.note(step.line, secretNote(password, secretId, 'the proxy password', 'proxy.passwordSecret'));
+  return { ...proxy, passwordSecret: { secretId } };
 }
 
 function secretNote(attribute: string, secretId: string, what: string, field: string): string {
   return `${attribute} is encrypted in the markup and is never copied; create the Secrets Manager secret "${secretId}" holding ${what} (for CLI use, replace ${field} with {"env": "VAR"})`;
-}
-
-/** SIGNVERSION 2/3 and HmacSHA1 are what the product offered; SES now refuses them, so they become V4. */
-function upgraded(
-  step: Step,
-  attribute: string,
-  outdated: RegExp,
-  to: string,
-  log: Log,
-): string | undefined {
-  const given = value(step, attribute);
-  if (given === undefined || !outdated.test(given.trim())) return given;
-  log.note(step.line, `warning: ${attribute} "${given}" changed to "${to}" because ${SES_V4_ONLY}`);
-  return to;
-}
-
-function integerOf(
-  step: Step,
-  attribute: string,
-  min: number,
-  max: number,
-  log: Log,
-): number | undefined {
-  const given = value(step, attribute);
-  if (given === undefined) return undefined;
-  const number = /^\s*[+-]?\d+\s*$/.test(given) ? Number(given) : Number.NaN;
-  if (number >= min && number <= max) return number;
-  log.problem(
-    step.line,
-    `${attribute} is "${given}"; expected a whole number from ${min} to ${max}`,
-  );
-  return undefined;
 }
 
 function required(step: Step, attribute: string, what: string, log: Log): string | undefined {
@@ -375,111 +363,4 @@ function inLineOrder(messages: readonly Message[]): Problem[] {
 
 function format(messages: readonly Message[]): string[] {
   return inLineOrder(messages).map(problemText);
-}
-
-// --- The scanner: just enough XML to find AMAWSSES tags exactly, with their line numbers.
-
-const TAG_NAME = /<\/?([A-Za-z_][\w:.-]*)/y;
-// `<` ends an unclosed tag so one broken tag cannot swallow the steps after it.
-const TAG_REST = /(?:[^<>"']|"[^"]*"|'[^']*')*>/y;
-const ATTRIBUTE = /\s+([A-Za-z_][\w:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/y;
-const TAG_CLOSE = /^\s*\/?$/;
-const SKIPPED = [
-  ['<!--', '-->'],
-  ['<![CDATA[', ']]>'],
-  ['<?', '?>'],
-  ['<!', '>'],
-] as const;
-const ENTITY = /&(?:(amp|lt|gt|quot|apos)|#(\d+)|#x([0-9A-Fa-f]+));/g;
-const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
-function scanSteps(markup: string, log: Log): Step[] {
-  const steps: Step[] = [];
-  const lineAt = lineCounter(markup);
-  let at = markup.indexOf('<');
-  while (at !== -1) {
-    const next =
-      skipDeclaration(markup, at, lineAt, log) ?? readTag(markup, at, lineAt, steps, log);
-    at = markup.indexOf('<', next);
-  }
-  return steps;
-}
-
-/** Comments, CDATA, processing instructions: steps inside them are not steps. */
-function skipDeclaration(
-  markup: string,
-  at: number,
-  lineAt: (index: number) => number,
-  log: Log,
-): number | undefined {
-  const kind = SKIPPED.find(([open]) => markup.startsWith(open, at));
-  if (kind === undefined) return undefined;
-  const [open, close] = kind;
-  const end = markup.indexOf(close, at + open.length);
-  if (end !== -1) return end + close.length;
-  log.problem(lineAt(at), `${open} is never closed with ${close}`);
-  return markup.length;
-}
-
-function readTag(
-  markup: string,
-  at: number,
-  lineAt: (index: number) => number,
-  steps: Step[],
-  log: Log,
-): number {
-  TAG_NAME.lastIndex = at;
-  const name = TAG_NAME.exec(markup);
-  if (name === null) return at + 1;
-  TAG_REST.lastIndex = TAG_NAME.lastIndex;
-  const rest = TAG_REST.exec(markup);
-  const isStep = name[1]?.toUpperCase() === 'AMAWSSES' && !name[0].startsWith('</');
-  if (!isStep) return rest === null ? at + 1 : TAG_REST.lastIndex;
-  const line = lineAt(at);
-  if (rest === null) {
-    log.problem(line, 'the AMAWSSES tag is not closed with ">"');
-    return at + 1;
-  }
-  const attributes = readAttributes(rest[0].slice(0, -1), line, log);
-  if (attributes !== undefined) steps.push({ line, attributes });
-  return TAG_REST.lastIndex;
-}
-
-function readAttributes(body: string, line: number, log: Log): Map<string, string> | undefined {
-  const attributes = new Map<string, string>();
-  let end = 0;
-  ATTRIBUTE.lastIndex = 0;
-  for (let match = ATTRIBUTE.exec(body); match !== null; match = ATTRIBUTE.exec(body)) {
-    const name = (match[1] ?? '').toUpperCase();
-    if (attributes.has(name))
-      log.problem(line, `${name} is given twice; an attribute may appear once`);
-    attributes.set(name, decode(match[2] ?? match[3] ?? ''));
-    end = ATTRIBUTE.lastIndex;
-  }
-  if (TAG_CLOSE.test(body.slice(end))) return attributes;
-  const after = [...attributes.keys()].at(-1);
-  // The unreadable text is not quoted back: it may be part of an encrypted value.
-  log.problem(
-    line,
-    `the AMAWSSES tag has text that is not NAME="value" or NAME='value' after ${after ?? 'the tag name'}`,
-  );
-  return undefined;
-}
-
-function decode(text: string): string {
-  return text.replace(ENTITY, (entity, name?: string, decimal?: string, hex?: string) => {
-    if (name !== undefined) return NAMED[name] ?? entity;
-    const code = decimal !== undefined ? Number(decimal) : Number.parseInt(hex ?? '', 16);
-    return code <= 0x10ffff ? String.fromCodePoint(code) : entity;
-  });
-}
-
-/** Line numbers for increasing offsets, counted once over the text. */
-function lineCounter(text: string): (index: number) => number {
-  let line = 1;
-  let counted = 0;
-  return (index) => {
-    for (; counted < index; counted++) if (text.charCodeAt(counted) === 10) line++;
-    return line;
-  };
 }

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type ConfigInput,
-  DEFAULT_CONFIG,
-  maskSecrets,
-  parseConfig,
-} from '../../lambda/config/schema.ts';
+import { maskSecrets } from '../../lambda/config/masking.ts';
+import { type ConfigInput, DEFAULT_CONFIG, parseConfig } from '../../lambda/config/schema.ts';
 import { problemsOf } from '../support/config-problems.ts';
 
 const activity = { usageDataset: 'usageData', statisticsDataset: 'statsData' };

@@ -6,7 +6,8 @@ import { ConfigError } from '../../lambda/core/errors.ts';
 const SEED =
   '<AMAWSSES ACTIVITY="email_statistics" ACCESSKEY="AKIAJ25JAKOPAC7GSQ7A" SECRETKEY="AM3i6P77pVEBOw=aME" RESULTDATSET="usageData" STATISTICSDATASET="sendStats" />';
 const SECRET = 'AM3i6P77pVEBOw=aME';
-const V4_WHY = 'SES accepts only Signature Version 4 (HMAC-SHA256) since 2020-10-01';
+const V4_WHY =
+  'SES accepts only Signature Version 4 (HMAC-SHA256) since 2020-10-01 and rejects Signature Version 2 and 3';
 
 function importError(markup: string): ConfigError {
   try {
@@ -154,8 +155,8 @@ describe('importAml', () => {
       signatureMethod: 'HmacSHA256',
     });
     expect(notes).toEqual([
-      `line 1: warning: SIGNVERSION "2" changed to "4" because ${V4_WHY}`,
       `line 1: warning: SIGNMETHOD "HmacSHA1" changed to "HmacSHA256" because ${V4_WHY}`,
+      `line 1: warning: SIGNVERSION "2" changed to "4" because ${V4_WHY}`,
     ]);
   });
 
@@ -250,8 +251,8 @@ describe('importAml', () => {
     const error = importError(markup);
 
     expect(error.lines).toEqual([
-      'line 1: MAXERRORRETRY is "three"; expected a whole number from 0 to 10',
-      'line 1: PROXYPORT is "70000"; expected a whole number from 1 to 65535',
+      'line 1: MAXERRORRETRY is "three"; expected an integer from 0 to 10',
+      'line 1: PROXYPORT is "70000"; expected an integer port from 1 to 65535',
     ]);
   });
 
@@ -346,7 +347,7 @@ describe('importAml', () => {
     ],
     [
       `MAXERRORRETRY="${secretKey}"`,
-      'line 1: MAXERRORRETRY is "wJal...(40 characters hidden)"; expected a whole number from 0 to 10',
+      'line 1: MAXERRORRETRY is "wJal...(40 characters hidden)"; expected an integer from 0 to 10',
     ],
     [
       'SERVICEURL="https://ops:c0rp-Pr0xy-pass@email.us-east-1.amazonaws.com"',
