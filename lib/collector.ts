@@ -4,12 +4,12 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES } from '../lambda/config/schema.ts';
+import { MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES } from '../lambda/config/defaults.ts';
 import { ENV, METRICS } from '../lambda/constants.ts';
 import {
   assumedRoleArns,
@@ -21,6 +21,13 @@ import {
   sesStatement,
   tableStatement,
 } from './collector-permissions.ts';
+import {
+  DEFAULT_LOG_RETENTION,
+  DEFAULT_MEMORY_SIZE_MB,
+  DEFAULT_RETRY_ATTEMPTS,
+  DEFAULT_TIMEOUT,
+  MAX_DEFAULT_EVENT_AGE,
+} from './defaults.ts';
 import { ConfigError, DeploymentConfig } from './deployment-config.ts';
 import { assertSourcesFitTimeout } from './time-budget.ts';
 
@@ -36,11 +43,6 @@ export const ENVIRONMENT_LIMIT_BYTES = 4096;
 /** Room kept for a value only known at deploy time (the table name is at most 255 characters). */
 const UNRESOLVED_VALUE_BYTES = 255;
 
-const DEFAULT_MEMORY_MB = 256;
-/** Two SES calls per activity, paced at one per second per account, plus retries and storage. */
-const DEFAULT_TIMEOUT = Duration.minutes(5);
-const DEFAULT_RETRY_ATTEMPTS = 3;
-const MAX_DEFAULT_EVENT_AGE = Duration.hours(1);
 /**
  * Lambda does not retry a failed run (its default is twice): every run fetches the whole SES
  * window again, so the next scheduled run is the retry, and a retry could only overlap it.
@@ -58,27 +60,28 @@ export interface CollectorProps {
    */
   readonly config?: DeploymentConfig;
   /**
-   * How often the collector runs: whole minutes from 5 minutes to 7 days.
+   * The rate of the schedule: how often the collector function runs, in whole minutes from
+   * MIN_SCHEDULE_MINUTES (5) to MAX_SCHEDULE_MINUTES (7 days), both in lambda/config/defaults.ts.
    *
-   * @default - `scheduleMinutes` of the configuration (60 minutes unless set)
+   * @default - `scheduleMinutes` of the configuration: DEFAULT_SCHEDULE_MINUTES (60, lambda/config/defaults.ts) unless set
    */
-  readonly schedule?: Duration;
+  readonly rate?: Duration;
   /**
-   * Memory of the function in MB (128-10240).
+   * Memory of the collector function in MB (128-10240).
    *
-   * @default 256
+   * @default DEFAULT_MEMORY_SIZE_MB (256, lib/defaults.ts)
    */
   readonly memorySize?: number;
   /**
    * Timeout of one collection run (1 second to 15 minutes).
    *
-   * @default Duration.minutes(5)
+   * @default DEFAULT_TIMEOUT (5 minutes, lib/defaults.ts)
    */
   readonly timeout?: Duration;
   /**
-   * How long the function's log group keeps logs.
+   * How long the collector function's log group keeps logs.
    *
-   * @default RetentionDays.THREE_MONTHS
+   * @default DEFAULT_LOG_RETENTION (RetentionDays.THREE_MONTHS, lib/defaults.ts)
    */
   readonly logRetention?: RetentionDays;
   /**
@@ -92,17 +95,17 @@ export interface CollectorProps {
    * How often EventBridge Scheduler retries an invocation it could not deliver (0-185)
    * before sending it to the dead-letter queue.
    *
-   * @default 3
+   * @default DEFAULT_RETRY_ATTEMPTS (3, lib/defaults.ts)
    */
   readonly retryAttempts?: number;
   /**
    * How long EventBridge Scheduler keeps trying to deliver one invocation (1 minute to 24 hours).
    *
-   * @default - the schedule, at most 1 hour: by then the next run fetches the same SES window
+   * @default - the rate, at most MAX_DEFAULT_EVENT_AGE (1 hour, lib/defaults.ts): by then the next run fetches the same SES window
    */
   readonly maxEventAge?: Duration;
   /**
-   * The handler's source file.
+   * The collector function's source file (its `handler` export is invoked).
    *
    * @default - `lambda/handlers/collect.ts`
    */
@@ -110,31 +113,35 @@ export interface CollectorProps {
 }
 
 /**
- * The collector: a Lambda function that runs the email statistics activity for every
- * configured source, invoked by an EventBridge Scheduler schedule. Runs never overlap
- * (reserved concurrency 1); invocations that cannot be delivered, failed runs (Lambda does not
- * retry them: the next run fetches the same window) and runs that waited longer than the schedule
- * land in one encrypted dead-letter queue. Synth refuses a config with a source that could not
+ * The collector: a Lambda function (`collectorFunction`) that runs the email statistics activity
+ * for every configured source, invoked at a fixed `rate` by an EventBridge Scheduler `schedule`.
+ * Runs never overlap (reserved concurrency 1); invocations that cannot be delivered, failed runs
+ * (Lambda does not retry them: the next run fetches the same window) and runs that waited longer
+ * than the rate land in one encrypted dead-letter queue. Synth refuses a config with a source that could not
  * finish within the function's timeout at its worst.
  */
 export class Collector extends Construct {
-  readonly lambdaFunction: NodejsFunction;
-  /** The function's role. */
+  /** The Lambda function that collects, one run at a time. */
+  readonly collectorFunction: NodejsFunction;
+  /** The collector function's role. */
   readonly role: Role;
-  /** The role EventBridge Scheduler uses to invoke the function. */
+  /** The role EventBridge Scheduler uses to invoke the collector function. */
   readonly schedulerRole: Role;
+  /** The collector function's log group. */
   readonly logGroup: LogGroup;
+  /** Undeliverable invocations and failed or expired runs. */
   readonly deadLetterQueue: Queue;
+  /** The EventBridge Scheduler schedule invoking the collector function at `rate`. */
   readonly schedule: Schedule;
-  /** How often the collector runs. */
+  /** How often the collector function runs. */
   readonly rate: Duration;
-  /** The function's timeout: one source at its worst must fit in it. */
+  /** The collector function's timeout: one source at its worst must fit in it. */
   readonly timeout: Duration;
 
   constructor(scope: Construct, id: string, props: CollectorProps) {
     super(scope, id);
     const config = props.config ?? DeploymentConfig.default();
-    this.rate = props.schedule ?? Duration.minutes(config.settings.scheduleMinutes);
+    this.rate = props.rate ?? Duration.minutes(config.settings.scheduleMinutes);
     validateProps(props, this.rate);
     this.timeout = props.timeout ?? DEFAULT_TIMEOUT;
     assertSourcesFitTimeout(config, this.timeout);
@@ -146,14 +153,14 @@ export class Collector extends Construct {
       description: 'ses-stats collector: SES statistics, its table, its log group',
     });
     this.logGroup = new LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
     });
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    this.lambdaFunction = new NodejsFunction(this, 'Function', {
+    this.collectorFunction = new NodejsFunction(this, 'Function', {
       description: 'ses-stats collector: runs the email statistics activity for every source',
       entry: props.entry ?? COLLECT_HANDLER_ENTRY,
       handler: 'handler',
@@ -161,13 +168,13 @@ export class Collector extends Construct {
       depsLockFilePath: LOCK_FILE,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE_MB,
       timeout: this.timeout,
       role: this.role,
       logGroup: this.logGroup,
       reservedConcurrentExecutions: 1,
       // The Scheduler invokes asynchronously: a failed run, or one that waited in Lambda's queue
-      // (throttled behind a running one) longer than the schedule, goes to this queue.
+      // (throttled behind a running one) longer than the rate, goes to this queue.
       retryAttempts: ASYNC_RETRY_ATTEMPTS,
       maxEventAge: defaultMaxEventAge(this.rate),
       deadLetterQueue: this.deadLetterQueue,
@@ -193,7 +200,7 @@ export class Collector extends Construct {
     this.schedule = new Schedule(this, 'Schedule', {
       description: `ses-stats: collect SES statistics every ${this.rate.toHumanString()}`,
       schedule: ScheduleExpression.rate(this.rate),
-      target: new LambdaInvoke(this.lambdaFunction, {
+      target: new LambdaInvoke(this.collectorFunction, {
         role: this.schedulerRole,
         retryAttempts: props.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
         maxEventAge: props.maxEventAge ?? defaultMaxEventAge(this.rate),
@@ -225,7 +232,7 @@ export class Collector extends Construct {
 
   private acknowledgeFindings(): void {
     const functionId = Stack.of(this).resolve(
-      (this.lambdaFunction.node.defaultChild as CfnFunction).logicalId,
+      (this.collectorFunction.node.defaultChild as CfnFunction).logicalId,
     ) as string;
     Validations.of(this.schedulerRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
@@ -242,12 +249,12 @@ export class Collector extends Construct {
       reason:
         "This queue is itself the dead-letter queue (of the schedule target and of the function's asynchronous runs); a redrive policy would move dead letters to yet another queue",
     });
-    Validations.of(this.lambdaFunction.node.findChild('EventInvokeConfig')).acknowledge({
+    Validations.of(this.collectorFunction.node.findChild('EventInvokeConfig')).acknowledge({
       id: 'Serverless-LambdaAsyncFailureDestination',
       reason:
         "Failed asynchronous runs already go to the function's dead-letter queue (DeadLetterConfig), the queue the schedule also uses and the DeadLetters alarm watches; an OnFailure destination as well would deliver every failure twice",
     });
-    Validations.of(this.lambdaFunction).acknowledge({
+    Validations.of(this.collectorFunction).acknowledge({
       id: 'Serverless-LambdaTracing',
       reason:
         'A scheduled batch with no upstream request to trace; runs are observed through Powertools structured logs, EMF metrics and the alarms, and X-Ray would add a write permission on Resource "*" to the role',
@@ -329,7 +336,7 @@ function validateProps(props: CollectorProps, rate: Duration): void {
       minutes > MAX_SCHEDULE_MINUTES
     )
       throw new Error(
-        `Collector schedule: received ${minutes} minutes; expected whole minutes from ${MIN_SCHEDULE_MINUTES} to ${MAX_SCHEDULE_MINUTES} (7 days)`,
+        `Collector rate: received ${minutes} minutes; expected whole minutes from ${MIN_SCHEDULE_MINUTES} to ${MAX_SCHEDULE_MINUTES} (${Duration.minutes(MAX_SCHEDULE_MINUTES).toHumanString()})`,
       );
   }
   checkRange('memorySize', props.memorySize, 128, 10240, 'an integer number of MB');

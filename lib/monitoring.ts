@@ -34,7 +34,7 @@ import {
   DEFAULT_WARNING_FRACTION,
   REVIEW_BOUNCE_RATE,
   REVIEW_COMPLAINT_RATE,
-} from '../lambda/config/schema.ts';
+} from '../lambda/config/defaults.ts';
 import { METRICS } from '../lambda/constants.ts';
 import { type AlarmWindow, alarmWindow } from './alarm-window.ts';
 import { COUNT_METRICS, datasetMetric } from './collector-metrics.ts';
@@ -52,8 +52,11 @@ export interface MonitoringProps {
   readonly collectorTimeout: Duration;
   /** The collector's dead-letter queue: any message in it is a run that never happened. */
   readonly deadLetterQueue: IQueue;
-  /** How often the collector runs; a dataset is stale after twice this long without a success. */
-  readonly schedule: Duration;
+  /**
+   * The rate of the collector's schedule: alarms look at one period of it, and a dataset is
+   * stale after twice this long without a success. At least 1 minute.
+   */
+  readonly rate: Duration;
   /** Statistics datasets: staleness, bounce and complaint rate alarms, and their graphs. */
   readonly statisticsDatasets: readonly string[];
   /** Usage datasets: quota utilisation alarm and graph. */
@@ -61,39 +64,39 @@ export interface MonitoringProps {
   /**
    * Bounce rate (fraction) of the review alarms, over the last 24 hours and over the window.
    *
-   * @default 0.05 - AWS reviews an account at 5 %
+   * @default REVIEW_BOUNCE_RATE (0.05, lambda/config/defaults.ts) - AWS reviews an account at 5 %
    */
   readonly bounceRateThreshold?: number;
   /**
    * Bounce rate (fraction) of the warning alarms; below `bounceRateThreshold`.
    *
-   * @default - half of `bounceRateThreshold`
+   * @default - `bounceRateThreshold` × DEFAULT_WARNING_FRACTION (0.5, lambda/config/defaults.ts)
    */
   readonly bounceRateWarningThreshold?: number;
   /**
    * Complaint rate (fraction) of the review alarms, over the last 24 hours and over the window.
    *
-   * @default 0.001 - AWS reviews an account at 0.1 %
+   * @default REVIEW_COMPLAINT_RATE (0.001, lambda/config/defaults.ts) - AWS reviews an account at 0.1 %
    */
   readonly complaintRateThreshold?: number;
   /**
    * Complaint rate (fraction) of the warning alarms; below `complaintRateThreshold`.
    *
-   * @default - half of `complaintRateThreshold`
+   * @default - `complaintRateThreshold` × DEFAULT_WARNING_FRACTION (0.5, lambda/config/defaults.ts)
    */
   readonly complaintRateWarningThreshold?: number;
   /**
    * The rate alarms ignore a rate computed over fewer delivery attempts than this (an integer
    * of at least 1): one bounce in ten attempts is not a reputation problem.
    *
-   * @default 100
+   * @default DEFAULT_MIN_DELIVERY_ATTEMPTS (100, lambda/config/defaults.ts)
    */
   readonly minDeliveryAttempts?: number;
   /**
    * Quota utilisation (SentLast24Hours / Max24HourSend) at which to alarm.
    * An unlimited quota never emits the metric, so it never alarms.
    *
-   * @default 0.8
+   * @default DEFAULT_QUOTA_UTILISATION (0.8, lambda/config/defaults.ts)
    */
   readonly quotaUtilisationThreshold?: number;
   /**
@@ -105,7 +108,7 @@ export interface MonitoringProps {
 }
 
 /** A sending rate the alarms watch: events / delivery attempts. */
-interface RateSpec {
+interface SendingRateSpec {
   /** Construct id prefix and dashboard title. */
   readonly id: 'BounceRate' | 'ComplaintRate';
   readonly noun: string;
@@ -121,7 +124,7 @@ interface RateWindowSpec {
   readonly attempts: string;
 }
 
-const RATES: readonly RateSpec[] = [
+const SENDING_RATES: readonly SendingRateSpec[] = [
   {
     id: 'BounceRate',
     noun: 'bounce',
@@ -256,7 +259,7 @@ export class Monitoring extends Construct {
     return alarm;
   }
 
-  /** Something happened in the last schedule period: any one period with a value ≥ threshold. */
+  /** Something happened in the last period of the rate: any one period with a value ≥ threshold. */
   private anyInWindow(window: AlarmWindow, threshold: number) {
     return {
       threshold,
@@ -268,33 +271,33 @@ export class Monitoring extends Construct {
   }
 
   private addCollectorAlarms(props: MonitoringProps): void {
-    const fn = props.collectorFunction;
-    const runWindow = alarmWindow(props.schedule);
-    const every = props.schedule.toHumanString();
+    const { collectorFunction } = props;
+    const runWindow = alarmWindow(props.rate);
+    const every = props.rate.toHumanString();
     const sum = { statistic: 'Sum', period: runWindow.period };
     this.addAlarm('CollectorErrors', {
-      metric: fn.metricErrors(sum),
+      metric: collectorFunction.metricErrors(sum),
       ...this.anyInWindow(runWindow, 1),
       alarmDescription: `ses-stats: the collector failed in the last ${every}; see its log group`,
     });
     this.addAlarm('CollectorThrottles', {
-      metric: fn.metricThrottles(sum),
+      metric: collectorFunction.metricThrottles(sum),
       ...this.anyInWindow(runWindow, 1),
       alarmDescription: `ses-stats: a collector invocation was throttled in the last ${every}: runs never overlap (reserved concurrency 1), so a run was still going (a slow run, or one invoked by hand); Lambda retries it until its maximum event age`,
     });
     const timeout = props.collectorTimeout;
     this.addAlarm('CollectorDuration', {
-      metric: fn.metricDuration({ statistic: 'Maximum', period: runWindow.period }),
+      metric: collectorFunction.metricDuration({ statistic: 'Maximum', period: runWindow.period }),
       ...this.anyInWindow(runWindow, DURATION_ALARM_FRACTION * timeout.toMilliseconds()),
       alarmDescription: `ses-stats: a collector run took ${percent(DURATION_ALARM_FRACTION)} or more of its ${timeout.toHumanString()} timeout in the last ${every}; sources that no longer fit are skipped. Lower maxErrorRetry or timeoutSeconds of slow sessions, or raise the timeout`,
     });
     this.addAlarm('CollectorRunsDropped', {
-      metric: fn.metric('AsyncEventsDropped', sum),
+      metric: collectorFunction.metric('AsyncEventsDropped', sum),
       ...this.anyInWindow(runWindow, 1),
       alarmDescription: `ses-stats: Lambda dropped a scheduled run in the last ${every} (it failed, or waited past its maximum event age); it went to the dead-letter queue unless CollectorDeadLetterErrors fired too`,
     });
     this.addAlarm('CollectorDeadLetterErrors', {
-      metric: fn.metric('DeadLetterErrors', sum),
+      metric: collectorFunction.metric('DeadLetterErrors', sum),
       ...this.anyInWindow(runWindow, 1),
       alarmDescription: `ses-stats: Lambda could not write a dropped run to the dead-letter queue in the last ${every}; the run is lost (the next run fetches the same SES window)`,
     });
@@ -311,14 +314,14 @@ export class Monitoring extends Construct {
 
   private addStatisticsAlarms(dataset: string, props: MonitoringProps): void {
     const scope = new Construct(this.datasets, dataset);
-    const staleAfter = props.schedule.plus(props.schedule);
-    // Up to 1 day this is one period of 2 × the schedule; beyond, hourly periods that must all
+    const staleAfter = props.rate.plus(props.rate);
+    // Up to 1 day this is one period of 2 × the rate; beyond, hourly periods that must all
     // be empty, capped at the 7 days an alarm can look back (see alarmWindow for the limits).
     const staleWindow = alarmWindow(staleAfter);
     if (staleWindow.capped)
       Annotations.of(scope).addWarningV2(
         '@ses-stats/monitoring:stalenessWindowCapped',
-        `the staleness alarm of ${dataset} looks back 7 days, CloudWatch's longest alarm window, not 2 × the schedule (${staleAfter.toHumanString()}); it may fire when a run is late`,
+        `the staleness alarm of ${dataset} looks back 7 days, CloudWatch's longest alarm window, not 2 × the rate (${staleAfter.toHumanString()}); it may fire when a run is late`,
       );
     this.addAlarm(
       'Staleness',
@@ -333,22 +336,22 @@ export class Monitoring extends Construct {
         evaluationPeriods: staleWindow.evaluationPeriods,
         datapointsToAlarm: staleWindow.evaluationPeriods,
         treatMissingData: TreatMissingData.BREACHING,
-        alarmDescription: `ses-stats: no successful collection of ${dataset} in ${staleAfter.toHumanString()} (2 × the schedule); SES keeps only 14 days`,
+        alarmDescription: `ses-stats: no successful collection of ${dataset} in ${staleAfter.toHumanString()} (2 × the rate); SES keeps only 14 days`,
       },
       scope,
     );
-    const runWindow = alarmWindow(props.schedule);
+    const runWindow = alarmWindow(props.rate);
     const minAttempts = props.minDeliveryAttempts ?? DEFAULT_MIN_DELIVERY_ATTEMPTS;
-    for (const rate of RATES)
+    for (const sendingRate of SENDING_RATES)
       for (const window of RATE_WINDOWS)
         for (const level of LEVELS) {
-          const threshold = rateLevel(props, rate, level);
+          const threshold = rateLevel(props, sendingRate, level);
           this.addAlarm(
-            `${rate.id}${window.id}${level}`,
+            `${sendingRate.id}${window.id}${level}`,
             {
-              metric: rateExpression(dataset, rate, window, minAttempts, runWindow.period),
+              metric: rateExpression(dataset, sendingRate, window, minAttempts, runWindow.period),
               ...this.anyInWindow(runWindow, threshold),
-              alarmDescription: `ses-stats: ${dataset} ${rate.noun} rate over the ${window.label} at or above ${percent(threshold)}, the ${level.toLowerCase()} level (review level ${percent(rateLevel(props, rate, 'Review'))}; AWS reviews accounts at ${percent(rate.awsReview)}); rates over fewer than ${minAttempts} delivery attempts are ignored`,
+              alarmDescription: `ses-stats: ${dataset} ${sendingRate.noun} rate over the ${window.label} at or above ${percent(threshold)}, the ${level.toLowerCase()} level (review level ${percent(rateLevel(props, sendingRate, 'Review'))}; AWS reviews accounts at ${percent(sendingRate.awsReview)}); rates over fewer than ${minAttempts} delivery attempts are ignored`,
             },
             scope,
           );
@@ -357,7 +360,7 @@ export class Monitoring extends Construct {
 
   private addUsageAlarm(dataset: string, props: MonitoringProps): void {
     const threshold = props.quotaUtilisationThreshold ?? DEFAULT_QUOTA_UTILISATION;
-    const window = alarmWindow(props.schedule);
+    const window = alarmWindow(props.rate);
     this.addAlarm(
       METRICS.QUOTA_UTILISATION,
       {
@@ -374,24 +377,24 @@ export class Monitoring extends Construct {
   }
 
   private widgets(props: MonitoringProps): IWidget[] {
-    const period = graphPeriod(props.schedule);
-    const fn = props.collectorFunction;
+    const period = graphPeriod(props.rate);
+    const { collectorFunction } = props;
     const timeout = props.collectorTimeout;
     const widgets: IWidget[] = [
       new TextWidget({
-        markdown: `# ses-stats\nCollected every ${props.schedule.toHumanString()}. Counts are sums over the last 24 hours of each fetch. Rates are shown over the last 24 hours and over the whole 14-day SES window, as the alarms see them: 0 below ${props.minDeliveryAttempts ?? DEFAULT_MIN_DELIVERY_ATTEMPTS} delivery attempts.`,
+        markdown: `# ses-stats\nCollected every ${props.rate.toHumanString()}. Counts are sums over the last 24 hours of each fetch. Rates are shown over the last 24 hours and over the whole 14-day SES window, as the alarms see them: 0 below ${props.minDeliveryAttempts ?? DEFAULT_MIN_DELIVERY_ATTEMPTS} delivery attempts.`,
         width: 24,
         height: 2,
       }),
       new GraphWidget({
         title: 'Collector runs',
         left: [
-          fn.metricInvocations({ statistic: 'Sum', period }),
-          fn.metricErrors({ statistic: 'Sum', period }),
-          fn.metricThrottles({ statistic: 'Sum', period }),
-          fn.metric('AsyncEventsDropped', { statistic: 'Sum', period }),
+          collectorFunction.metricInvocations({ statistic: 'Sum', period }),
+          collectorFunction.metricErrors({ statistic: 'Sum', period }),
+          collectorFunction.metricThrottles({ statistic: 'Sum', period }),
+          collectorFunction.metric('AsyncEventsDropped', { statistic: 'Sum', period }),
         ],
-        right: [fn.metricDuration({ statistic: 'Maximum', period })],
+        right: [collectorFunction.metricDuration({ statistic: 'Maximum', period })],
         rightAnnotations: [
           { value: DURATION_ALARM_FRACTION * timeout.toMilliseconds(), label: 'duration alarm' },
         ],
@@ -422,14 +425,14 @@ export class Monitoring extends Construct {
   }
 }
 
-/** The alarm level of a rate: the configured review level, and a warning at half of it unless set. */
-function rateLevel(props: MonitoringProps, rate: RateSpec, level: Level): number {
+/** The alarm level of a sending rate: the configured review level, and a warning at a fraction of it unless set. */
+function rateLevel(props: MonitoringProps, sendingRate: SendingRateSpec, level: Level): number {
   const review =
-    (rate.id === 'BounceRate' ? props.bounceRateThreshold : props.complaintRateThreshold) ??
-    rate.awsReview;
+    (sendingRate.id === 'BounceRate' ? props.bounceRateThreshold : props.complaintRateThreshold) ??
+    sendingRate.awsReview;
   if (level === 'Review') return review;
   const warning =
-    rate.id === 'BounceRate'
+    sendingRate.id === 'BounceRate'
       ? props.bounceRateWarningThreshold
       : props.complaintRateWarningThreshold;
   return warning ?? review * DEFAULT_WARNING_FRACTION;
@@ -442,7 +445,7 @@ function rateLevel(props: MonitoringProps, rate: RateSpec, level: Level): number
  */
 function rateExpression(
   dataset: string,
-  rate: RateSpec,
+  sendingRate: SendingRateSpec,
   window: RateWindowSpec,
   minAttempts: number,
   period: Duration,
@@ -455,9 +458,9 @@ function rateExpression(
     expression: `IF(${attempts} >= ${minAttempts}, ${events} / ${attempts}, 0)`,
     usingMetrics: {
       [attempts]: count(window.attempts),
-      [events]: count(rate.events[window.id]),
+      [events]: count(sendingRate.events[window.id]),
     },
-    label: `${rate.noun} rate, ${window.label}`,
+    label: `${sendingRate.noun} rate, ${window.label}`,
     period,
   });
 }
@@ -466,14 +469,14 @@ function statisticsWidgets(dataset: string, period: Duration, props: MonitoringP
   const metric = (name: string): IMetric =>
     datasetMetric(name, dataset, { statistic: 'Maximum', period });
   const minAttempts = props.minDeliveryAttempts ?? DEFAULT_MIN_DELIVERY_ATTEMPTS;
-  const rateGraph = (rate: RateSpec) =>
+  const rateGraph = (sendingRate: SendingRateSpec) =>
     new GraphWidget({
-      title: `${dataset}: ${rate.noun} rate`,
-      left: RATE_WINDOWS.map((w) => rateExpression(dataset, rate, w, minAttempts, period)),
+      title: `${dataset}: ${sendingRate.noun} rate`,
+      left: RATE_WINDOWS.map((w) => rateExpression(dataset, sendingRate, w, minAttempts, period)),
       leftAnnotations: LEVELS.map(
         (level): HorizontalAnnotation => ({
-          value: rateLevel(props, rate, level),
-          label: `${rate.noun} ${level.toLowerCase()}`,
+          value: rateLevel(props, sendingRate, level),
+          label: `${sendingRate.noun} ${level.toLowerCase()}`,
         }),
       ),
       leftYAxis: { min: 0 },
@@ -485,7 +488,7 @@ function statisticsWidgets(dataset: string, period: Duration, props: MonitoringP
       left: COUNT_METRICS.map(metric),
       width: 8,
     }),
-    ...RATES.map(rateGraph),
+    ...SENDING_RATES.map(rateGraph),
   ];
 }
 
@@ -496,9 +499,9 @@ function percent(fraction: number): string {
 }
 
 /** One point per run, at most one per day. */
-function graphPeriod(schedule: Duration): Duration {
-  if (schedule.isUnresolved()) return Duration.hours(1);
-  return schedule.toSeconds() > MAX_GRAPH_PERIOD.toSeconds() ? MAX_GRAPH_PERIOD : schedule;
+function graphPeriod(rate: Duration): Duration {
+  if (rate.isUnresolved()) return Duration.hours(1);
+  return rate.toSeconds() > MAX_GRAPH_PERIOD.toSeconds() ? MAX_GRAPH_PERIOD : rate;
 }
 
 function validateProps(props: MonitoringProps): void {
@@ -516,12 +519,12 @@ function validateProps(props: MonitoringProps): void {
   fraction('complaintRateThreshold', props.complaintRateThreshold);
   fraction('complaintRateWarningThreshold', props.complaintRateWarningThreshold);
   fraction('quotaUtilisationThreshold', props.quotaUtilisationThreshold);
-  for (const rate of RATES) {
-    const review = rateLevel(props, rate, 'Review');
-    const warning = rateLevel(props, rate, 'Warning');
+  for (const sendingRate of SENDING_RATES) {
+    const review = rateLevel(props, sendingRate, 'Review');
+    const warning = rateLevel(props, sendingRate, 'Warning');
     if (resolved(review) && resolved(warning) && warning >= review)
       throw new Error(
-        `Monitoring ${rate.id === 'BounceRate' ? 'bounceRateWarningThreshold' : 'complaintRateWarningThreshold'}: received ${warning}; expected a warning level below the review level (${review})`,
+        `Monitoring ${sendingRate.id === 'BounceRate' ? 'bounceRateWarningThreshold' : 'complaintRateWarningThreshold'}: received ${warning}; expected a warning level below the review level (${review})`,
       );
   }
   const min = props.minDeliveryAttempts;
@@ -536,9 +539,9 @@ function validateProps(props: MonitoringProps): void {
   const email = props.alarmEmail;
   if (email !== undefined && !Token.isUnresolved(email) && !EMAIL.test(email))
     throw new Error(`Monitoring alarmEmail: received "${email}"; expected an e-mail address`);
-  if (!props.schedule.isUnresolved() && props.schedule.toSeconds({ integral: false }) < 60)
+  if (!props.rate.isUnresolved() && props.rate.toSeconds({ integral: false }) < 60)
     throw new Error(
-      `Monitoring schedule: received ${props.schedule.toHumanString()}; expected at least 1 minute`,
+      `Monitoring rate: received ${props.rate.toHumanString()}; expected at least 1 minute`,
     );
   const names = [...props.statisticsDatasets, ...props.usageDatasets];
   const seen = new Set<string>();

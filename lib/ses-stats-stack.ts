@@ -20,8 +20,11 @@ export interface SesStatsStackProps extends StackProps {
 
 /** ses-stats: the scheduled collector, its table, its alarms and dashboard. */
 export class SesStatsStack extends Stack {
+  /** The table holding every dataset (retained when the stack is deleted). */
   readonly table: Table;
+  /** The collector's Lambda function. */
   readonly collectorFunction: NodejsFunction;
+  /** The SNS topic every alarm notifies. */
   readonly topic: Topic;
   readonly dashboard: Dashboard;
 
@@ -42,13 +45,13 @@ export class SesStatsStack extends Stack {
     this.table = statsTable.table;
 
     const collector = new Collector(this, 'Collector', { table: this.table, config });
-    this.collectorFunction = collector.lambdaFunction;
+    this.collectorFunction = collector.collectorFunction;
 
     const monitoring = new Monitoring(this, 'Monitoring', {
-      collectorFunction: collector.lambdaFunction,
+      collectorFunction: this.collectorFunction,
       collectorTimeout: collector.timeout,
       deadLetterQueue: collector.deadLetterQueue,
-      schedule: collector.rate,
+      rate: collector.rate,
       statisticsDatasets: settings.activities.map((a) => a.statisticsDataset),
       usageDatasets: settings.activities.map((a) => a.usageDataset),
       bounceRateThreshold: settings.alarms.bounceRate,

@@ -1,7 +1,7 @@
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { MAX_RAW_RETENTION_DAYS, MIN_RAW_RETENTION_DAYS } from '../lambda/config/schema.ts';
+import { MAX_RAW_RETENTION_DAYS, MIN_RAW_RETENTION_DAYS } from '../lambda/config/defaults.ts';
 import { TABLE } from '../lambda/constants.ts';
 
 export interface StatsTableProps {
@@ -9,7 +9,8 @@ export interface StatsTableProps {
    * How long raw 15-minute points are kept. When set, DynamoDB TTL is enabled on the
    * `expiresAt` attribute, which the collector stamps on raw points only; rollups,
    * usage snapshots, metadata and coverage never carry it and never expire.
-   * Must be whole days from 30 (raw points must outlive SES's 14-day window) to 36,500.
+   * Must be whole days from MIN_RAW_RETENTION_DAYS (30: raw points must outlive SES's 14-day
+   * window) to MAX_RAW_RETENTION_DAYS (36,500), both in lambda/config/defaults.ts.
    *
    * @default - raw points are kept forever and TTL stays disabled
    */

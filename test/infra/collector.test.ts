@@ -13,7 +13,7 @@ import {
   logicalId,
   newStack,
   sesStatsStack,
-} from './support.ts';
+} from '../support/infra.ts';
 
 function collector(
   props: Partial<CollectorProps> = {},
@@ -85,7 +85,7 @@ describe('Collector', () => {
       });
       template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-        FunctionName: { Ref: logicalId(created.lambdaFunction) },
+        FunctionName: { Ref: logicalId(created.collectorFunction) },
         Qualifier: '$LATEST',
         MaximumRetryAttempts: 0,
         MaximumEventAgeInSeconds: 3600,
@@ -203,7 +203,7 @@ describe('Collector', () => {
 
     it('takes a schedule prop over the config', () => {
       const { collector: created, template } = collector(
-        { schedule: Duration.days(7) },
+        { rate: Duration.days(7) },
         document({ scheduleMinutes: 30 }),
       );
 
@@ -218,7 +218,7 @@ describe('Collector', () => {
 
       template.hasResourceProperties('AWS::Scheduler::Schedule', {
         Target: {
-          Arn: { 'Fn::GetAtt': [logicalId(created.lambdaFunction), 'Arn'] },
+          Arn: { 'Fn::GetAtt': [logicalId(created.collectorFunction), 'Arn'] },
           RoleArn: { 'Fn::GetAtt': [logicalId(created.schedulerRole), 'Arn'] },
           RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
           DeadLetterConfig: {
@@ -277,25 +277,25 @@ describe('Collector', () => {
       [
         '4 minutes',
         Duration.minutes(4),
-        /Collector schedule: received 4 minutes; expected whole minutes from 5 to 10080 \(7 days\)/,
+        /Collector rate: received 4 minutes; expected whole minutes from 5 to 10080 \(7 days\)/,
       ],
       [
         '10081 minutes',
         Duration.minutes(10081),
-        /Collector schedule: received 10081 minutes; expected/,
+        /Collector rate: received 10081 minutes; expected/,
       ],
       [
         '330 seconds',
         Duration.seconds(330),
-        /Collector schedule: received 5.5 minutes; expected whole minutes/,
+        /Collector rate: received 5.5 minutes; expected whole minutes/,
       ],
-    ])('rejects a schedule of %s', (_case, schedule, message) => {
-      expect(build({ schedule })).toThrow(message);
+    ])('rejects a rate of %s', (_case, rate, message) => {
+      expect(build({ rate })).toThrow(message);
     });
 
-    it('accepts the bounds of the schedule, 5 minutes and 7 days', () => {
-      expect(() => collector({ schedule: Duration.minutes(5) })).not.toThrow();
-      expect(() => collector({ schedule: Duration.minutes(10080) })).not.toThrow();
+    it('accepts the bounds of the rate, 5 minutes and 7 days', () => {
+      expect(() => collector({ rate: Duration.minutes(5) })).not.toThrow();
+      expect(() => collector({ rate: Duration.minutes(10080) })).not.toThrow();
     });
 
     it.each([

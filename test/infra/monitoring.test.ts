@@ -13,7 +13,7 @@ import {
   newStack,
   sesStatsStack,
   THIS_ACCOUNTS_ALARMS,
-} from './support.ts';
+} from '../support/infra.ts';
 
 const datasetDimensions = (dataset: string) => [
   { Name: 'Dataset', Value: dataset },
@@ -123,7 +123,7 @@ function monitoring(props: Partial<MonitoringProps> = {}): () => Monitoring {
       collectorFunction,
       collectorTimeout: Duration.minutes(5),
       deadLetterQueue: new Queue(stack, 'Dlq'),
-      schedule: Duration.hours(1),
+      rate: Duration.hours(1),
       statisticsDatasets: ['stats'],
       usageDatasets: ['usage'],
       ...props,
@@ -616,9 +616,9 @@ describe('Monitoring', () => {
         /Monitoring datasets: received "a\/b"; expected a dataset name without "\/"/,
       ],
       [
-        'a schedule under a minute',
-        { schedule: Duration.seconds(30) },
-        /Monitoring schedule: received 30 seconds; expected at least 1 minute/,
+        'a rate under a minute',
+        { rate: Duration.seconds(30) },
+        /Monitoring rate: received 30 seconds; expected at least 1 minute/,
       ],
     ])('rejects %s', (_case, props, message) => {
       expect(monitoring(props)).toThrow(message);
