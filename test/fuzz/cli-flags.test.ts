@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { ENCRYPTED, markup } from '../support/aml.ts';
 import { runMain } from '../support/cli.ts';
 import { FAKE_SECRET_ACCESS_KEY } from '../support/fake-ses.ts';
-import { ENCRYPTED, markup } from './aml.ts';
 import {
   leaks,
   nastyNumber,
@@ -14,7 +14,7 @@ import {
   PROTOTYPE_NAMES,
   SEED,
   userInfoUrl,
-} from './planted.ts';
+} from '../support/planted.ts';
 
 // Nothing is ever collected or opened: a run that passes every check stops at these.
 const REACHED = 'fuzz: reached the store';

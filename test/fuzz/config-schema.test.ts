@@ -12,7 +12,7 @@ import {
   SEED,
   secretKey,
   userInfoUrl,
-} from './planted.ts';
+} from '../support/planted.ts';
 
 const RUNS = { documents: 1000, mutations: 1000, json: 1000 };
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { importAml } from '../../lambda/config/import-aml.ts';
 import { parseConfig } from '../../lambda/config/schema.ts';
 import { ConfigError } from '../../lambda/core/errors.ts';
-import { ENCRYPTED, markup } from './aml.ts';
-import { leaks, SEED } from './planted.ts';
+import { ENCRYPTED, markup } from '../support/aml.ts';
+import { leaks, SEED } from '../support/planted.ts';
 
 const RUNS = { markup: 1000, garbage: 500 };
 

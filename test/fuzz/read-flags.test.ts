@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMain } from '../support/cli.ts';
-import { leaks, nastyString, SEED } from './planted.ts';
+import { leaks, nastyString, SEED } from '../support/planted.ts';
 
 // No mocks: every input carries a store that cannot be reached, so an input that passes every
 // check fails with that store's error (exit 1), told apart from a refusal (exit 2).

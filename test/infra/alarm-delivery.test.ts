@@ -13,8 +13,8 @@ import {
   deliveryProblems,
   expectEveryAlarmDelivers,
   REGION,
-} from './alarm-delivery.ts';
-import { document, EXAMPLE_CONFIG, newApp, sesStatsStack } from './support.ts';
+} from '../support/alarm-delivery.ts';
+import { document, EXAMPLE_CONFIG, newApp, sesStatsStack } from '../support/infra.ts';
 
 /** What the stack had before: a topic whose policy holds only enforceSSL's Deny. */
 function unreachableTopicStack(allowPublish: PolicyStatement | undefined): Template {

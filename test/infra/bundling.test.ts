@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../lambda/config/schema.ts';
 import { COLLECT_HANDLER_ENTRY } from '../../lib/collector.ts';
 import { SesStatsStack } from '../../lib/ses-stats-stack.ts';
-import { CDK_CONTEXT, REPO_ROOT } from './support.ts';
+import { CDK_CONTEXT, REPO_ROOT } from '../support/infra.ts';
 
 /** Bundles the collector for real (local esbuild, no Docker) and returns its asset directory. */
 function bundleCollector(): string {

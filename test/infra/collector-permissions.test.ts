@@ -14,7 +14,7 @@ import {
   logicalId,
   sesStatsStack,
   THIS_ACCOUNTS_ALARMS,
-} from './support.ts';
+} from '../support/infra.ts';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../lambda/config/schema.ts';
 import { addNagPacks, nagPacks } from '../../lib/nag-packs.ts';
 import { SesStatsStack } from '../../lib/ses-stats-stack.ts';
-import { CDK_CONTEXT, config, document, EXAMPLE_CONFIG, newApp } from './support.ts';
+import { CDK_CONTEXT, config, document, EXAMPLE_CONFIG, newApp } from '../support/infra.ts';
 
 function appWith(input: ConfigInput, props: AppProps = {}): App {
   const app = new App({ ...props, context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });

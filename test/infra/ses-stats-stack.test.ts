@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, DeploymentConfig, loadConfig } from '../../lib/deployment-config.ts';
 import { defineSesStatsApp } from '../../lib/ses-stats-app.ts';
 import { environmentFromContext } from '../../lib/stack-environment.ts';
-import { document, EXAMPLE_CONFIG, logicalId, newApp, sesStatsStack } from './support.ts';
+import { document, EXAMPLE_CONFIG, logicalId, newApp, sesStatsStack } from '../support/infra.ts';
 
 function configFile(content: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'ses-stats-config-')), 'config.json');

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { StatsTable } from '../../lib/stats-table.ts';
-import { document, newStack, sesStatsStack } from './support.ts';
+import { document, newStack, sesStatsStack } from '../support/infra.ts';
 
 describe('StatsTable', () => {
   it('creates one on-demand table keyed by pk (S) and sk (S)', () => {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectEveryAlarmDelivers } from './alarm-delivery.ts';
-import { EXAMPLE_CONFIG, REPO_ROOT } from './support.ts';
+import { expectEveryAlarmDelivers } from '../support/alarm-delivery.ts';
+import { EXAMPLE_CONFIG, REPO_ROOT } from '../support/infra.ts';
 
 const run = promisify(execFile);
 

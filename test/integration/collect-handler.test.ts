@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENV, METRICS } from '../../lambda/constants.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { SesStatsStack } from '../../lib/ses-stats-stack.ts';
-import { CDK_CONTEXT } from '../infra/support.ts';
 import { freshStore } from '../support/dynamodb.ts';
 import {
   FAKE_ACCESS_KEY_ID,
@@ -17,6 +16,7 @@ import {
   startFakeSes,
   twoWeekWindow,
 } from '../support/fake-ses.ts';
+import { CDK_CONTEXT } from '../support/infra.ts';
 
 let fake: FakeSes;
 let bundle: string;

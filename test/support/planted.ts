@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { FAKE_SECRET_ACCESS_KEY } from '../support/fake-ses.ts';
+import { FAKE_SECRET_ACCESS_KEY } from './fake-ses.ts';
 
 /** Every fuzz run uses this seed, so a failure replays exactly (FUZZ_SEED=N explores another). */
 export const SEED = Number(process.env.FUZZ_SEED ?? 20261202);

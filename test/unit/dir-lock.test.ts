@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { LOCK_FILE, lockDir } from '../../lambda/adapters/embedded-dynamodb.ts';
 import { StoreError } from '../../lambda/core/errors.ts';
 
-const WORKER = resolve(import.meta.dirname, 'dir-lock-worker.ts');
+const WORKER = resolve(import.meta.dirname, '../support/dir-lock-worker.ts');
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'ses-stats-lock-'));
