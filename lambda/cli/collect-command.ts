@@ -12,7 +12,7 @@ import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
 import { ConfigError, type Problem, problemText, UsageError } from '../core/errors.ts';
 import type { ActivityResult } from '../core/results.ts';
 import { numeric, parseFlags } from './args.ts';
-import { EXIT_FAILED, EXIT_OK, type Io } from './main.ts';
+import { EXIT_FAILED, EXIT_OK, type Io } from './io.ts';
 import { formatOf, formatTables, type Table } from './output.ts';
 import {
   type OpenStore,

@@ -4,7 +4,7 @@ import { shownPath } from '../config/file.ts';
 import { importAml } from '../config/import-aml.ts';
 import { ConfigError, UsageError } from '../core/errors.ts';
 import { parseFlags } from './args.ts';
-import { EXIT_OK, type Io } from './main.ts';
+import { EXIT_OK, type Io } from './io.ts';
 
 const HELP = `Usage: ses-stats import-aml FILE [--out CONFIG.json]
 

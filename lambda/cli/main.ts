@@ -5,20 +5,7 @@ import {
 import { redact } from '../adapters/secrets.ts';
 import { maskSecrets } from '../config/masking.ts';
 import { QueryError, UserError } from '../core/errors.ts';
-
-/** Where the CLI writes and what it reads from its environment. */
-export interface Io {
-  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean };
-  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-}
-
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
-/** 128 + the signal's number, as shells report a process a signal ended. */
-export const EXIT_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+import { EXIT_FAILED, EXIT_OK, EXIT_SIGNAL, EXIT_USAGE, type Io } from './io.ts';
 
 type Command = (args: string[], io: Io) => Promise<number>;
 

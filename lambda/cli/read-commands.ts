@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.ts';
 import { parseQueryOptions, parseSpan, queryDataset, summarize } from '../core/query.ts';
 import type { DatasetMeta, DatasetStore } from '../core/store.ts';
 import { parseFlags } from './args.ts';
-import { EXIT_OK, type Io } from './main.ts';
+import { EXIT_OK, type Io } from './io.ts';
 import { type Format, formatOf, formatTables } from './output.ts';
 import {
   openStore,
