@@ -22,11 +22,6 @@ export function parseFlags<T extends Options>(
   }
 }
 
-/** A flag value as a number when it looks like one, so the schema reports anything else with its value. */
-export function numeric(value: string | undefined): number | string | undefined {
-  return value !== undefined && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
-}
-
 export function oneOf<T extends string>(
   flag: string,
   value: string | undefined,

@@ -2,16 +2,28 @@ import { createSecretReader, redact } from '../adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
 import { sourcesFor } from '../adapters/ses-statistics-source.ts';
 import { systemClock } from '../adapters/system-clock.ts';
-import { DEFAULT_SESSION } from '../config/defaults.ts';
+import {
+  DEFAULT_SESSION,
+  DEFAULT_STATISTICS_DATASET,
+  DEFAULT_USAGE_DATASET,
+} from '../config/defaults.ts';
 import { NAME_PATTERN, NAME_RULE } from '../config/fields.ts';
 import { readJsonFile } from '../config/file.ts';
 import { describe, maskSecrets } from '../config/masking.ts';
+import {
+  ACTIVITY_PARAMETERS,
+  FLAGGED,
+  flaggedParameterAt,
+  helpLines,
+  parameterValue,
+  withField,
+} from '../config/parameters.ts';
 import { type Config, type ConfigInput, DEFAULT_CONFIG, parseConfig } from '../config/schema.ts';
 import { collectAll } from '../core/activity.ts';
 import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
 import { ConfigError, type Problem, problemText, UsageError } from '../core/errors.ts';
 import type { ActivityResult } from '../core/results.ts';
-import { numeric, parseFlags } from './args.ts';
+import { parseFlags } from './args.ts';
 import { EXIT_FAILED, EXIT_OK, type Io } from './io.ts';
 import { formatOf, formatTables, type Table } from './output.ts';
 import {
@@ -29,30 +41,23 @@ Runs the email statistics activity (SES GetSendQuota + GetSendStatistics) for ev
 and statsData), or for one activity given by the flags below, and prints both datasets.
 
 Options:
-  --config FILE                a ses-stats JSON config (see README, "Configuration")
+  --config FILE                a ses-stats JSON config (see docs/configuration.md)
   --format table|json|csv      output format (default: table on a terminal, json otherwise)
   --no-store                   print only, do not store
   --verbose                    stack traces with errors
 
 One activity from flags (each maps to an AMAWSSES attribute; flags override a --config session):
-  --session NAME               SESSION: session name; with --config, the session to start from
-  --region REGION              signing region (needed with a non-AWS --service-url)
-  --service-url URL            SERVICEURL: e.g. email.eu-west-1.amazonaws.com or http://127.0.0.1:4566
-  --user-agent TEXT            USERAGENT (default ses-stats/<version>)
-  --max-error-retry N          MAXERRORRETRY: retries after the first attempt, 0-10 (default 2)
-  --proxy-host HOST            PROXYHOST
-  --proxy-port PORT            PROXYPORT
-  --proxy-user USER            PROXYUSER
-  --proxy-password-env VAR     PROXYPWD: read the proxy password from environment variable VAR
-  --sign-method METHOD         SIGNMETHOD: HmacSHA256 (SES refuses HmacSHA1)
-  --sign-version VERSION       SIGNVERSION: 4 (SES refuses 2 and 3)
-  --usage-dataset NAME         RESULTDATSET: usage dataset name (default usageData)
-  --statistics-dataset NAME    STATISTICSDATASET: statistics dataset name (default statsData)
+${helpLines()}
 
 ${STORE_HELP}
 Credentials come from the default AWS chain unless the config says otherwise.
 Exit codes: 0 ok, 1 a source failed, 2 usage or configuration error.
 `;
+
+/** One string flag per flagged parameter record (`--max-error-retry`, `--proxy-host`, …). */
+const PARAMETER_FLAGS: Readonly<Record<string, { readonly type: 'string' }>> = Object.fromEntries(
+  FLAGGED.map((p) => [p.flag[0], { type: 'string' }]),
+);
 
 const FLAGS = {
   config: { type: 'string' },
@@ -60,39 +65,11 @@ const FLAGS = {
   'no-store': { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-  session: { type: 'string' },
-  region: { type: 'string' },
-  'service-url': { type: 'string' },
-  'user-agent': { type: 'string' },
-  'max-error-retry': { type: 'string' },
-  'proxy-host': { type: 'string' },
-  'proxy-port': { type: 'string' },
-  'proxy-user': { type: 'string' },
-  'proxy-password-env': { type: 'string' },
-  'sign-method': { type: 'string' },
-  'sign-version': { type: 'string' },
-  'usage-dataset': { type: 'string' },
-  'statistics-dataset': { type: 'string' },
+  ...PARAMETER_FLAGS,
   ...STORE_FLAGS,
 } as const;
 
 type Values = ReturnType<typeof parseFlags<typeof FLAGS>>['values'];
-
-/** Config field path (inside a session or activity) → the flag that sets it. */
-const FIELD_FLAGS: Readonly<Record<string, keyof typeof FLAGS>> = {
-  region: 'region',
-  serviceUrl: 'service-url',
-  userAgent: 'user-agent',
-  maxErrorRetry: 'max-error-retry',
-  'proxy.host': 'proxy-host',
-  'proxy.port': 'proxy-port',
-  'proxy.user': 'proxy-user',
-  'proxy.passwordSecret.env': 'proxy-password-env',
-  signatureMethod: 'sign-method',
-  signatureVersion: 'sign-version',
-  usageDataset: 'usage-dataset',
-  statisticsDataset: 'statistics-dataset',
-};
 
 export async function collectCommand(args: string[], io: Io): Promise<number> {
   const { values } = parseFlags('collect', args, FLAGS);
@@ -169,32 +146,39 @@ function tablesOf(result: ActivityResult): Table[] {
   ];
 }
 
-const ACTIVITY_FLAGS = Object.values(FIELD_FLAGS).concat('session');
-
 function loadConfig(values: Values, cwd: string): Config {
   const file = values.config === undefined ? undefined : readConfigFile(values.config, cwd);
-  const fromFlags = ACTIVITY_FLAGS.some((flag) => values[flag] !== undefined);
-  if (!fromFlags) return parseConfig(file ?? DEFAULT_CONFIG);
-  const session = values.session ?? DEFAULT_SESSION;
+  const given = FLAGGED.filter((p) => flagText(values, p.flag[0]) !== undefined);
+  if (given.length === 0) return parseConfig(file ?? DEFAULT_CONFIG);
+  const session = flagText(values, 'session') ?? DEFAULT_SESSION;
   if (!NAME_PATTERN.test(session))
     throw new UsageError(`--session: received ${describe(session)}; expected ${NAME_RULE}`);
   const base = sessionOf(file, session);
-  const input: ConfigInput = {
-    sessions: { [session]: { ...base, ...connectionFlags(values, base) } },
-    activities: [
-      {
-        session,
-        usageDataset: values['usage-dataset'] ?? 'usageData',
-        statisticsDataset: values['statistics-dataset'] ?? 'statsData',
-      },
-    ],
+  let connection: Record<string, unknown> = base;
+  let activity: Record<string, unknown> = {
+    session,
+    usageDataset: DEFAULT_USAGE_DATASET,
+    statisticsDataset: DEFAULT_STATISTICS_DATASET,
   };
+  for (const p of given) {
+    if (p === ACTIVITY_PARAMETERS.session) continue;
+    const value = parameterValue(p, flagText(values, p.flag[0]) ?? '');
+    if (p.scope === 'connection') connection = withField(connection, p.field, value);
+    else activity = withField(activity, p.field, value);
+  }
+  const input = { sessions: { [session]: connection }, activities: [activity] } as ConfigInput;
   try {
     return parseConfig(input);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(error.problems.map((p) => toFlagProblem(p, session, values, base)));
   }
+}
+
+/** The text of a flag given on the command line (the parameter flags are all strings). */
+function flagText(values: Values, name: string): string | undefined {
+  const given = (values as Readonly<Record<string, unknown>>)[name];
+  return typeof given === 'string' ? given : undefined;
 }
 
 /** The store flags checked without opening anything; a password in --dynamodb-endpoint is not echoed. */
@@ -240,41 +224,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function connectionFlags(v: Values, base: Record<string, unknown>): Record<string, unknown> {
-  const proxyGiven = [
-    v['proxy-host'],
-    v['proxy-port'],
-    v['proxy-user'],
-    v['proxy-password-env'],
-  ].some((x) => x !== undefined);
-  const baseProxy = (base.proxy ?? {}) as Record<string, unknown>;
-  const fields: Record<string, unknown> = {
-    region: v.region,
-    serviceUrl: v['service-url'],
-    userAgent: v['user-agent'],
-    maxErrorRetry: numeric(v['max-error-retry']),
-    signatureMethod: v['sign-method'],
-    signatureVersion: v['sign-version'],
-    proxy: proxyGiven
-      ? {
-          ...baseProxy,
-          ...defined({
-            host: v['proxy-host'],
-            port: numeric(v['proxy-port']),
-            user: v['proxy-user'],
-            passwordSecret:
-              v['proxy-password-env'] === undefined ? undefined : { env: v['proxy-password-env'] },
-          }),
-        }
-      : undefined,
-  };
-  return defined(fields);
-}
-
-function defined(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
-}
-
 /** `sessions.S.maxErrorRetry` → `--max-error-retry`, unless the value came from the config file. */
 function toFlagProblem(
   problem: Problem,
@@ -287,8 +236,9 @@ function toFlagProblem(
   const field = [`sessions.${session}.`, 'activities[0].']
     .filter((prefix) => problem.path.startsWith(prefix))
     .map((prefix) => problem.path.slice(prefix.length))[0];
-  const flag = field === undefined ? undefined : FIELD_FLAGS[field];
-  if (field === undefined || flag === undefined) return problem;
+  const parameter = field === undefined ? undefined : flaggedParameterAt(field);
+  if (field === undefined || parameter === undefined) return problem;
+  const flag = parameter.flag[0];
   const fromFile =
     field
       .split('.')
@@ -296,5 +246,7 @@ function toFlagProblem(
         (node, key) => (node as Record<string, unknown> | undefined)?.[key],
         base,
       ) !== undefined;
-  return values[flag] !== undefined || !fromFile ? { ...problem, path: `--${flag}` } : problem;
+  return flagText(values, flag) !== undefined || !fromFile
+    ? { ...problem, path: `--${flag}` }
+    : problem;
 }

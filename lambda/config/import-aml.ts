@@ -8,6 +8,7 @@ import {
   type Parameter,
   PROXY_PARAMETERS,
   parameterValue,
+  withField,
 } from './parameters.ts';
 import { type ConfigInput, type ConnectionInput, parseConfig } from './schema.ts';
 
@@ -218,10 +219,10 @@ function usageDatasetOf(step: Step, log: Log): string | undefined {
 }
 
 function connectionOf(step: Step, owner: string, log: Log): ConnectionInput {
-  const connection: Record<string, unknown> = {};
+  let connection: Record<string, unknown> = {};
   for (const p of CONNECTION_MARKUP) {
     const given = markupValue(step, p, log);
-    if (given !== undefined) setField(connection, p.field, given);
+    if (given !== undefined) connection = withField(connection, p.field, given);
   }
   const proxy = proxyOf(step, connection.proxy as ProxyInput | undefined, owner, log);
   return compact({ ...connection, credentials: credentialsOf(step, owner, log), proxy });
@@ -243,18 +244,6 @@ function markupValue(step: Step, p: Parameter, log: Log): unknown {
   if (parsed.success) return parameterValue(p, given);
   log.problem(step.line, `${attribute} is "${given}"; ${parsed.error.issues[0]?.message}`);
   return undefined;
-}
-
-/** Sets `proxy.host`-style paths. */
-function setField(target: Record<string, unknown>, field: string, given: unknown): void {
-  const [head = '', ...rest] = field.split('.');
-  if (rest.length === 0) {
-    target[head] = given;
-    return;
-  }
-  const inner = (target[head] ?? {}) as Record<string, unknown>;
-  target[head] = inner;
-  setField(inner, rest.join('.'), given);
 }
 
 function credentialsOf(step: Step, owner: string, log: Log): CredentialsInput | undefined {

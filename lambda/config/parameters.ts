@@ -188,7 +188,7 @@ export const CONNECTION_PARAMETERS = {
     scope: 'connection',
     flag: ['sign-method', 'METHOD'],
     markup: ['SIGNMETHOD'],
-    help: 'HmacSHA256 (SES refuses HmacSHA1)',
+    help: 'HmacSHA256 only: SES refuses HmacSHA1',
     default: DEFAULT_SIGNATURE_METHOD,
     notes: '`HmacSHA256` only',
     kind: 'text',
@@ -200,7 +200,7 @@ export const CONNECTION_PARAMETERS = {
     scope: 'connection',
     flag: ['sign-version', 'VERSION'],
     markup: ['SIGNVERSION'],
-    help: '4 (SES refuses 2 and 3)',
+    help: '4 only: SES refuses 2 and 3',
     default: DEFAULT_SIGNATURE_VERSION,
     notes: '`4` only',
     kind: 'text',
@@ -276,14 +276,35 @@ export const FLAGGED = PARAMETERS.filter(
   (p): p is Parameter & { flag: readonly [string, string] } => p.flag !== undefined,
 );
 
-/** `--flag VALUE    MARKUP: help (default …)`, one line per flagged parameter. */
+const HELP_WIDTH = 100;
+const HELP_INDENT = 31;
+
+/** `--flag VALUE    MARKUP: help (default …)` per flagged parameter, wrapped at 100 columns. */
 export function helpLines(): string {
   return FLAGGED.map((p) => {
     const [name, value] = p.flag;
     const markup = p.markup.length > 0 ? `${p.markup[0]}: ` : '';
     const fallback = p.default === undefined ? '' : ` (default ${p.default})`;
-    return `  ${`--${name} ${value}`.padEnd(29)}${markup}${p.help}${fallback}`;
+    return wrap(
+      `  ${`--${name} ${value}`.padEnd(HELP_INDENT - 2)}`,
+      `${markup}${p.help}${fallback}`,
+    );
   }).join('\n');
+}
+
+/** `text` after `head`, broken at spaces so no line passes HELP_WIDTH; later lines indented. */
+function wrap(head: string, text: string): string {
+  const lines: string[] = [];
+  let line = head;
+  for (const [index, word] of text.split(' ').entries()) {
+    if (index === 0) line = `${line}${word}`;
+    else if (line.length + 1 + word.length <= HELP_WIDTH) line = `${line} ${word}`;
+    else {
+      lines.push(line);
+      line = `${' '.repeat(HELP_INDENT)}${word}`;
+    }
+  }
+  return [...lines, line].join('\n');
 }
 
 /** The value a flag's or attribute's text stands for, as the schema expects it. */
@@ -291,6 +312,30 @@ export function parameterValue(p: Parameter, given: string): unknown {
   if (p.kind === 'secret') return { env: given };
   if (p.kind === 'number') return /^\s*[+-]?\d+(\.\d+)?\s*$/.test(given) ? Number(given) : given;
   return given;
+}
+
+/**
+ * `record` with a `proxy.host`-style field set to `value`: the records along the path are copied,
+ * not changed; a missing or non-object step becomes a new object.
+ */
+export function withField(
+  record: Readonly<Record<string, unknown>>,
+  field: string,
+  value: unknown,
+): Record<string, unknown> {
+  const [head = '', ...rest] = field.split('.');
+  if (rest.length === 0) return { ...record, [head]: value };
+  const inner = record[head];
+  const next =
+    typeof inner === 'object' && inner !== null && !Array.isArray(inner)
+      ? (inner as Record<string, unknown>)
+      : {};
+  return { ...record, [head]: withField(next, rest.join('.'), value) };
+}
+
+/** The flagged parameter whose field is `path` or holds it (`proxy.passwordSecret.env`). */
+export function flaggedParameterAt(path: string): (typeof FLAGGED)[number] | undefined {
+  return FLAGGED.find((p) => path === p.field || path.startsWith(`${p.field}.`));
 }
 
 /** Rows of the docs table that are structure, not parameters. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { FLAGGED } from '../../lambda/config/parameters.ts';
 import { ENCRYPTED, markup } from '../support/aml.ts';
 import { runMain } from '../support/cli.ts';
 import { FAKE_SECRET_ACCESS_KEY } from '../support/fake-ses.ts';
@@ -83,8 +84,13 @@ function checkRun(
   return 'refused';
 }
 
-const stringFlag = (name: string, valid: fc.Arbitrary<string>) =>
-  fc.tuple(fc.constant(`--${name}`), fc.oneof(valid, nastyString, nastyNumber.map(String)));
+/** Every flag the collect fuzzer gives; each parameter record's flag must be among them. */
+const FUZZED = new Set<string>();
+
+const stringFlag = (name: string, valid: fc.Arbitrary<string>) => {
+  FUZZED.add(name);
+  return fc.tuple(fc.constant(`--${name}`), fc.oneof(valid, nastyString, nastyNumber.map(String)));
+};
 
 const configFile = fc
   .oneof(
@@ -124,6 +130,10 @@ const collectArg = fc.oneof(
       'max-error-retry',
       fc.constantFrom('0', '10', '11', '1e3', '99999999999999999999'),
     ),
+  },
+  {
+    weight: 1,
+    arbitrary: stringFlag('timeout-seconds', fc.constantFrom('30', '0.1', '0', '301', '1e3')),
   },
   {
     weight: 1,
@@ -188,6 +198,10 @@ const importArg = fc.oneof(
 );
 
 describe('the CLI flags under fuzzing', () => {
+  it("fuzzes every parameter record's collect flag", () => {
+    expect(FLAGGED.map((p) => p.flag[0]).filter((flag) => !FUZZED.has(flag))).toEqual([]);
+  });
+
   it(`collect: exits 0 or 2 naming the flag, never leaking a secret, for ${RUNS.collect} argument lists`, async () => {
     const outcomes = { ran: 0, refused: 0, reached: 0 };
     await fc.assert(

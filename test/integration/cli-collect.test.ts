@@ -135,6 +135,30 @@ describe('ses-stats collect', () => {
     );
   });
 
+  it('gives up an SES call after --timeout-seconds', async () => {
+    fake.inject({ kind: 'slow', delayMs: 5000 }, { times: 1, action: 'GetSendQuota' });
+
+    const run = await runCli(
+      [
+        'collect',
+        '--no-store',
+        ...target,
+        '--timeout-seconds',
+        '0.5',
+        '--max-error-retry',
+        '0',
+        '--format',
+        'json',
+      ],
+      keys,
+    );
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^error: activity "statsData" .*GetSendQuota failed: no answer in time: .*configured 500 ms/m,
+    );
+  });
+
   it('runs every configured activity and reports the failing one without stopping the others', async () => {
     const dir = scratchDir();
     const config = {
@@ -274,6 +298,10 @@ describe('ses-stats collect', () => {
       '--service-url: received "http://127.0.0.1:9"; host "127.0.0.1:9" is not an SES endpoint',
     ],
     [['--region', 'moon'], '--region: received "moon"; expected an AWS region'],
+    [
+      ['--timeout-seconds', '0'],
+      '--timeout-seconds: received 0; expected a number of seconds from 0.1 to 300',
+    ],
     [['--config', 'missing.json'], 'missing.json: cannot read the file (not found)'],
   ])('exits 2 for %j naming the problem', async (args, message) => {
     const run = await runCli(['collect', '--no-store', ...args], keys);
