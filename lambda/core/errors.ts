@@ -3,7 +3,9 @@
  * `dataset`, `action`), not text to be parsed: callers branch on the class and read the fields.
  *
  * - `UserError` and its subclasses: what the user gave cannot be used (CLI exit code 2, API 400/404).
- * - `SourceError`: SES (or its credentials, proxy or network) failed a call.
+ * - `SourceError`: SES (or its credentials, proxy or network) failed a call; `SourceCallsError`
+ *   when both calls of an activity failed.
+ * - `ClockSkewError`: the host clock and SES disagree too much to store what was fetched.
  * - `StoreError`: the store cannot take a write or answer a read.
  */
 

@@ -216,7 +216,7 @@ function checkClean(command: string, argv: readonly string[], { code, stdout, st
 
 const counts = { modelled: { refused: 0, reached: 0 }, raw: { help: 0, refused: 0, reached: 0 } };
 afterAll(() => {
-  // Recorded in the README's Reliability table.
+  // Recorded in docs/reliability.md.
   console.info(`read-flags fuzz (seed ${SEED}): ${JSON.stringify(counts)}`);
 });
 

@@ -88,7 +88,7 @@ describe('crash anywhere, run again', () => {
       return crash.signal === 'SIGKILL';
     });
 
-    // Every case really died mid-run, and the counts for the README's Reliability table.
+    // Every case really died mid-run, and the counts for the table in docs/reliability.md.
     expect(killed.filter(Boolean)).toHaveLength(cases.length);
     console.info(
       `crash test: ${cases.length} kill points (${total} store calls × before/after), data lost: 0`,

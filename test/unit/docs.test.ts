@@ -197,4 +197,20 @@ describe('documentation', () => {
       ['1', '`x \\| y`'],
     ]);
   });
+
+  it('shows in CONTRIBUTING.md a parameter record exactly as parameters.ts holds it', () => {
+    const section = readRoot('CONTRIBUTING.md').split(
+      '## Adding a parameter touches one record',
+    )[1];
+    const example = /```ts\n([\s\S]*?)\n```/.exec(section ?? '')?.[1];
+    const source = readRoot('lambda/config/parameters.ts');
+    const trimmed = (text: string) =>
+      text
+        .split('\n')
+        .map((line) => line.trim())
+        .join('\n');
+
+    expect(example, 'CONTRIBUTING.md: no ```ts block under "Adding a parameter"').toBeDefined();
+    expect(trimmed(source)).toContain(trimmed(example ?? 'missing'));
+  });
 });
