@@ -10,7 +10,7 @@ import {
   parameterValue,
   withField,
 } from './parameters.ts';
-import { type ConfigInput, type ConnectionInput, parseConfig } from './schema.ts';
+import { type ConfigInput, type ConnectionInput, connectionSchema, parseConfig } from './schema.ts';
 
 /** What `importAml` returns. */
 export interface AmlImport {
@@ -49,6 +49,11 @@ const CONNECTION_MARKUP = PARAMETERS.filter(
   (p) =>
     p.scope === 'connection' && p.markup.length > 0 && p.kind !== 'special' && p.kind !== 'secret',
 );
+/** Activity parameters read from a step's attributes; the session and datasets are mapped by hand. */
+const ACTIVITY_MARKUP = PARAMETERS.filter(
+  (p) =>
+    p.scope === 'activity' && p.markup.length > 0 && p.kind !== 'special' && p.kind !== 'secret',
+);
 const CONNECTION_ATTRIBUTES = PARAMETERS.filter((p) => p.scope === 'connection').flatMap(
   (p) => p.markup,
 );
@@ -57,14 +62,17 @@ const DATASET_ATTRIBUTES = [
   'PROVIDER',
   ...ACTIVITY_PARAMETERS.usageDataset.markup,
   ...ACTIVITY_PARAMETERS.statisticsDataset.markup,
+  ...ACTIVITY_MARKUP.flatMap((p) => p.markup),
 ];
+/** A connection's fields in the schema's order, the order the imported config shows them in. */
+const CONNECTION_FIELDS = Object.keys(connectionSchema.in.shape);
 const CREATE_SESSION_USES = new Set(['ACTIVITY', 'SESSION', ...CONNECTION_ATTRIBUTES]);
 const HOST_STEP_USES = new Set([...DATASET_ATTRIBUTES, ...CONNECTION_ATTRIBUTES]);
 const SESSION_STEP_USES = new Set([...DATASET_ATTRIBUTES, ...ACTIVITY_PARAMETERS.session.markup]);
 
 /**
  * Turns the `<AMAWSSES …/>` steps of a workflow-automation task file into a ses-stats config
- * (DESIGN.md §2, §7). `create_session` steps become `sessions`, `email_statistics` steps become
+ * (docs/configuration.md). `create_session` steps become `sessions`, `email_statistics` steps become
  * `activities`; other tags and activities are skipped. Secret values (SECRETKEY, PROXYPWD) are
  * never copied: the config refers to Secrets Manager secrets the user creates, as the notes say.
  * Throws ConfigError naming the line, attribute and value of every step that cannot be imported,
@@ -154,6 +162,11 @@ function activityStep(step: Step, sessions: Map<string, Created>, log: Log): Act
   const statisticsDataset =
     required(step, 'STATISTICSDATASET', 'a statistics dataset name', log) ?? '';
   const session = value(step, 'SESSION');
+  let fields: Record<string, unknown> = {};
+  for (const p of ACTIVITY_MARKUP) {
+    const given = markupValue(step, p, log);
+    if (given !== undefined) fields = withField(fields, p.field, given);
+  }
   if (value(step, 'PROVIDER')?.toLowerCase() !== 'session_based' && session === undefined) {
     noteIgnored(step, HOST_STEP_USES, 'a Host email_statistics step', log);
     // Inline connections are named after the activity, whose name defaults to its statistics dataset.
@@ -161,6 +174,7 @@ function activityStep(step: Step, sessions: Map<string, Created>, log: Log): Act
       connection: connectionOf(step, statisticsDataset, log),
       usageDataset,
       statisticsDataset,
+      ...fields,
     };
   }
   const name = session ?? DEFAULT_SESSION;
@@ -172,7 +186,7 @@ function activityStep(step: Step, sessions: Map<string, Created>, log: Log): Act
       `session "${name}" has no create_session step; added it with default settings (the default AWS credential chain and region)`,
     );
   }
-  return { session: name, usageDataset, statisticsDataset };
+  return { session: name, usageDataset, statisticsDataset, ...fields };
 }
 
 /** Dataset names must be unique across activities; say where each was first used. */
@@ -225,7 +239,12 @@ function connectionOf(step: Step, owner: string, log: Log): ConnectionInput {
     if (given !== undefined) connection = withField(connection, p.field, given);
   }
   const proxy = proxyOf(step, connection.proxy as ProxyInput | undefined, owner, log);
-  return compact({ ...connection, credentials: credentialsOf(step, owner, log), proxy });
+  const fields: Record<string, unknown> = {
+    ...connection,
+    credentials: credentialsOf(step, owner, log),
+    proxy,
+  };
+  return compact(Object.fromEntries(CONNECTION_FIELDS.map((field) => [field, fields[field]])));
 }
 
 /** A parameter's attribute as its field's value, upgraded or refused by the field's own rule. */
@@ -290,7 +309,7 @@ function proxyOf(
   const hasPassword = given.includes(password);
   if (hasPassword && !given.includes(user))
     log.problem(step.line, `${password} is given without ${user}; add the proxy user name`);
-  const proxy = { port: 0, ...read } as ProxyInput;
+  const proxy = { ...read, port: read?.port ?? 0 } as ProxyInput;
   if (!hasPassword) return proxy;
   const secretId = `ses-stats/${owner}/proxy-password`;
   log.note(step.line, secretNote(password, secretId, 'the proxy password', 'proxy.passwordSecret'));

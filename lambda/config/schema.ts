@@ -27,7 +27,7 @@ import {
 import { resolveServiceUrl } from './service-url.ts';
 
 /**
- * The configuration schema (DESIGN.md §2): one source of truth for `cdk synth`, the Lambda's cold
+ * The configuration schema (docs/configuration.md): one source of truth for `cdk synth`, the Lambda's cold
  * start and the CLI. The activity's parameters come from parameters.ts; this file arranges them
  * into sessions, activities and deployment settings.
  */
@@ -43,12 +43,15 @@ const proxySchema = strict(schemas(PROXY_PARAMETERS)).superRefine((p, ctx) => {
       message: 'expected a user name, since passwordSecret is set',
     });
 });
-export type Proxy = z.infer<typeof proxySchema>;
+
+const { signatureMethod, signatureVersion, ...connectionFields } = schemas(CONNECTION_PARAMETERS);
 
 /** A connection to SES (a named session or an activity's inline Host connection). */
 export const connectionSchema = strict({
-  ...schemas(CONNECTION_PARAMETERS),
+  ...connectionFields,
   proxy: proxySchema.optional(),
+  signatureMethod,
+  signatureVersion,
 }).transform((c, ctx) => {
   try {
     return { ...c, serviceUrl: c.serviceUrl?.trim(), ...resolveServiceUrl(c.serviceUrl, c.region) };
@@ -64,12 +67,14 @@ export const connectionSchema = strict({
 });
 export type ConnectionInput = z.input<typeof connectionSchema>;
 export type Connection = z.output<typeof connectionSchema>;
-export type Credentials = Connection['credentials'];
+
+const { session, ...datasets } = schemas(ACTIVITY_PARAMETERS);
 
 const activitySchema = strict({
   name: nameSchema.optional(),
+  session,
   connection: connectionSchema.optional(),
-  ...schemas(ACTIVITY_PARAMETERS),
+  ...datasets,
 });
 
 const RAW_RETENTION_RULE = `expected whole days from ${MIN_RAW_RETENTION_DAYS} to ${MAX_RAW_RETENTION_DAYS}`;

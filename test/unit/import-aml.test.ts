@@ -138,6 +138,22 @@ describe('importAml', () => {
     expect(notes).toEqual([
       'line 1: PROXYPWD is encrypted in the markup and is never copied; create the Secrets Manager secret "ses-stats/s/proxy-password" holding the proxy password (for CLI use, replace proxy.passwordSecret with {"env": "VAR"})',
     ]);
+    // Written in the schema's order, the order docs/configuration.md lists the fields in.
+    expect(Object.keys(config.activities[0]?.connection ?? {})).toEqual([
+      'region',
+      'serviceUrl',
+      'userAgent',
+      'maxErrorRetry',
+      'proxy',
+      'signatureMethod',
+      'signatureVersion',
+    ]);
+    expect(Object.keys(config.activities[0]?.connection?.proxy ?? {})).toEqual([
+      'host',
+      'port',
+      'user',
+      'passwordSecret',
+    ]);
     expect(JSON.stringify({ config, notes })).not.toContain(SECRET);
     expect(parseConfig(config).activities[0]?.connection.serviceUrl).toBe(
       'https://email.us-west-2.amazonaws.com',
