@@ -13,6 +13,7 @@ import { describe, maskSecrets } from '../config/masking.ts';
 import {
   ACTIVITY_PARAMETERS,
   FLAGGED,
+  fieldAt,
   flaggedParameterAt,
   helpLines,
   parameterValue,
@@ -46,7 +47,7 @@ Options:
   --no-store                   print only, do not store
   --verbose                    stack traces with errors
 
-One activity from flags (each maps to an AMAWSSES attribute; flags override a --config session):
+One activity from flags (most map to an AMAWSSES attribute; flags override a --config session):
 ${helpLines()}
 
 ${STORE_HELP}
@@ -224,14 +225,20 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `sessions.S.maxErrorRetry` → `--max-error-retry`, unless the value came from the config file. */
+/**
+ * `sessions.S.maxErrorRetry` → `--max-error-retry`, unless the value came from the config file;
+ * a problem with the session itself is `--session`'s when the flags made it (no --config).
+ */
 function toFlagProblem(
   problem: Problem,
   session: string,
   values: Values,
   base: Record<string, unknown>,
 ): Problem {
-  if (problem.path === 'sessions' || problem.path === `sessions.${session}`)
+  if (
+    problem.path === 'sessions' ||
+    (problem.path === `sessions.${session}` && values.config === undefined)
+  )
     return { ...problem, path: '--session' };
   const field = [`sessions.${session}.`, 'activities[0].']
     .filter((prefix) => problem.path.startsWith(prefix))
@@ -239,13 +246,7 @@ function toFlagProblem(
   const parameter = field === undefined ? undefined : flaggedParameterAt(field);
   if (field === undefined || parameter === undefined) return problem;
   const flag = parameter.flag[0];
-  const fromFile =
-    field
-      .split('.')
-      .reduce<unknown>(
-        (node, key) => (node as Record<string, unknown> | undefined)?.[key],
-        base,
-      ) !== undefined;
+  const fromFile = fieldAt(base, field) !== undefined;
   return flagText(values, flag) !== undefined || !fromFile
     ? { ...problem, path: `--${flag}` }
     : problem;

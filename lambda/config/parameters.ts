@@ -27,7 +27,7 @@ import {
 import { REGION_PATTERN } from './service-url.ts';
 
 /**
- * The email statistics activity's parameters, one record each (DESIGN.md §2). The config schema,
+ * The email statistics activity's parameters, one record each. The config schema,
  * `collect`'s flags and help, the `import-aml` mapping and the table in docs/configuration.md are
  * all generated from these records: a new parameter is one new record (see CONTRIBUTING.md).
  */
@@ -46,9 +46,11 @@ export interface Parameter<S extends z.ZodType = z.ZodType> {
   /** More for the docs table. */
   readonly notes?: string;
   /**
-   * How a flag's or attribute's text becomes the field's value: as is, as a number, or as an
-   * environment variable secret reference (`{"env": VAR}`). `special`: `import-aml` maps it by hand
-   * (secrets are never copied from markup).
+   * How a flag's text becomes the field's value: as is (`text`), as a number (`number`), or as an
+   * environment variable secret reference (`secret`: `{"env": VAR}`). `import-aml` maps `text`
+   * and `number` attributes from the record; `secret` ones by hand (a secret is never copied from
+   * markup, the config names a Secrets Manager secret instead), and `special` ones (session,
+   * credentials, dataset names) by hand too.
    */
   readonly kind: 'text' | 'number' | 'secret' | 'special';
   /** Values the product offered that SES now refuses: `import-aml` upgrades them with a warning. */
@@ -310,13 +312,14 @@ function wrap(head: string, text: string): string {
 /** The value a flag's or attribute's text stands for, as the schema expects it. */
 export function parameterValue(p: Parameter, given: string): unknown {
   if (p.kind === 'secret') return { env: given };
-  if (p.kind === 'number') return /^\s*[+-]?\d+(\.\d+)?\s*$/.test(given) ? Number(given) : given;
+  if (p.kind === 'number') return /^\s*-?\d+(\.\d+)?\s*$/.test(given) ? Number(given) : given;
   return given;
 }
 
 /**
- * `record` with a `proxy.host`-style field set to `value`: the records along the path are copied,
- * not changed; a missing or non-object step becomes a new object.
+ * `record` with a `proxy.host`-style field set to `value`; the records along the path are copied,
+ * not changed, and a missing step becomes a new object. A step that holds something other than
+ * an object is left as it is (and `value` dropped), so the schema reports it under its own path.
  */
 export function withField(
   record: Readonly<Record<string, unknown>>,
@@ -325,12 +328,20 @@ export function withField(
 ): Record<string, unknown> {
   const [head = '', ...rest] = field.split('.');
   if (rest.length === 0) return { ...record, [head]: value };
-  const inner = record[head];
-  const next =
-    typeof inner === 'object' && inner !== null && !Array.isArray(inner)
-      ? (inner as Record<string, unknown>)
-      : {};
-  return { ...record, [head]: withField(next, rest.join('.'), value) };
+  const inner = record[head] ?? {};
+  if (!isRecord(inner)) return { ...record };
+  return { ...record, [head]: withField(inner, rest.join('.'), value) };
+}
+
+/** The value at a `proxy.host`-style field of `record`, if any. */
+export function fieldAt(record: unknown, field: string): unknown {
+  return field
+    .split('.')
+    .reduce<unknown>((node, key) => (isRecord(node) ? node[key] : undefined), record);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The flagged parameter whose field is `path` or holds it (`proxy.passwordSecret.env`). */

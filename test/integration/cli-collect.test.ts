@@ -299,6 +299,10 @@ describe('ses-stats collect', () => {
     ],
     [['--region', 'moon'], '--region: received "moon"; expected an AWS region'],
     [
+      ['--max-error-retry', '+3'],
+      '--max-error-retry: received "+3"; expected an integer from 0 to 10',
+    ],
+    [
       ['--timeout-seconds', '0'],
       '--timeout-seconds: received 0; expected a number of seconds from 0.1 to 300',
     ],
@@ -332,6 +336,18 @@ describe('ses-stats collect', () => {
       `{"sessions": {"s": {"note": "${FAKE_SECRET_ACCESS_KEY}" }`,
       [],
       '--config: c.json: not valid JSON (unexpected end of input at line 1, column 73)',
+    ],
+    [
+      "an unknown field in the file's session, with a flag for that session",
+      JSON.stringify({ sessions: { s: { foo: 1 } } }),
+      ['--session', 's', '--region', 'eu-west-1'],
+      'sessions.s: unknown field "foo"; allowed: region, serviceUrl, credentials, userAgent, maxErrorRetry, timeoutSeconds, proxy, signatureMethod, signatureVersion',
+    ],
+    [
+      "a proxy in the file's session that is no object, with a proxy flag",
+      JSON.stringify({ sessions: { s: { proxy: 'oops' } } }),
+      ['--session', 's', '--proxy-user', 'ops'],
+      'sessions.s.proxy: received "oops"; expected an object',
     ],
     [
       'a proxy password in --service-url',

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CONNECTION_PARAMETERS,
   FLAGGED,
+  fieldAt,
   flaggedParameterAt,
   helpLines,
   PARAMETERS,
@@ -48,21 +49,30 @@ describe('parameters', () => {
     expect(parameterValue(CONNECTION_PARAMETERS.maxErrorRetry, '2')).toBe(2);
     expect(parameterValue(CONNECTION_PARAMETERS.timeoutSeconds, ' 0.5 ')).toBe(0.5);
     expect(parameterValue(CONNECTION_PARAMETERS.maxErrorRetry, 'two')).toBe('two');
+    expect(parameterValue(CONNECTION_PARAMETERS.maxErrorRetry, '+3')).toBe('+3');
     expect(parameterValue(PROXY_PARAMETERS.passwordSecret, 'PROXY_PWD')).toEqual({
       env: 'PROXY_PWD',
     });
     expect(parameterValue(CONNECTION_PARAMETERS.region, '12')).toBe('12');
   });
 
-  it('sets a dotted field on a copy, keeping the rest and replacing a non-object step', () => {
+  it('sets a dotted field on a copy, keeping the rest; a non-object step stays for the schema to report', () => {
     const base = { region: 'eu-west-1', proxy: { host: 'p', port: 8080 } };
 
     const changed = withField(base, 'proxy.port', 3128);
-    const replaced = withField({ proxy: 'oops' }, 'proxy.passwordSecret', { env: 'V' });
+    const created = withField({}, 'proxy.passwordSecret', { env: 'V' });
+    const kept = withField({ proxy: 'oops' }, 'proxy.passwordSecret', { env: 'V' });
 
     expect(changed).toEqual({ region: 'eu-west-1', proxy: { host: 'p', port: 3128 } });
     expect(base.proxy.port).toBe(8080);
-    expect(replaced).toEqual({ proxy: { passwordSecret: { env: 'V' } } });
+    expect(created).toEqual({ proxy: { passwordSecret: { env: 'V' } } });
+    expect(kept).toEqual({ proxy: 'oops' });
+  });
+
+  it('reads a dotted field, or nothing through a non-object', () => {
+    expect(fieldAt({ proxy: { host: 'p' } }, 'proxy.host')).toBe('p');
+    expect(fieldAt({ proxy: 'oops' }, 'proxy.host')).toBeUndefined();
+    expect(fieldAt(undefined, 'region')).toBeUndefined();
   });
 
   it('finds the flagged record that holds a config path', () => {
