@@ -39,11 +39,31 @@ describe('layer rules (biome.json)', () => {
       "import { Construct } from 'constructs';\nexport const e = Construct;\n",
     'lambda/handlers/uses-cdk-module.ts':
       "import { Table } from 'aws-cdk-lib/aws-dynamodb';\nexport const f = Table;\n",
-    // Allowed: adapters may use SDK clients and Powertools, lib/ may use the CDK and lambda/.
+    'lambda/core/uses-adapter.ts':
+      "import { a } from '../adapters/uses-sdk.ts';\nexport const i = a;\n",
+    'lambda/core/uses-config.ts': "import { c } from '../config/ok.ts';\nexport const j = c;\n",
+    'lambda/config/uses-adapter.ts':
+      "import { g } from '../adapters/uses-sdk.ts';\nexport const k = g;\n",
+    'lambda/config/uses-cli.ts': "import { m } from '../cli/ok.ts';\nexport const l = m;\n",
+    'lambda/adapters/uses-handler.ts':
+      "import { n } from '../handlers/ok.ts';\nexport const o = n;\n",
+    'lib/uses-adapter.ts':
+      "import { g } from '../lambda/adapters/uses-sdk.ts';\nexport const p = g;\n",
+    // Allowed: adapters may use SDK clients, Powertools and config; config may use core; handlers
+    // and the CLI anything in lambda/; lib/ the CDK, config, constants and core errors.
+    'lambda/config/ok.ts':
+      "import { a } from '../core/cycle-a.ts';\nimport { TABLE } from '../constants.ts';\nexport const c = [a, TABLE];\n",
+    'lambda/adapters/ok.ts':
+      "import { c } from '../config/ok.ts';\nimport { a } from '../core/cycle-a.ts';\nexport const q = [c, a];\n",
+    'lambda/handlers/ok.ts':
+      "import { g } from '../adapters/uses-sdk.ts';\nimport { c } from '../config/ok.ts';\nexport const n = [g, c];\n",
+    'lambda/cli/ok.ts':
+      "import { n } from '../handlers/ok.ts';\nimport { g } from '../adapters/uses-sdk.ts';\nexport const m = [n, g];\n",
+    'lambda/constants.ts': "export const TABLE = 't';\n",
     'lambda/adapters/uses-sdk.ts':
       "import { SESClient } from '@aws-sdk/client-ses';\nimport { Logger } from '@aws-lambda-powertools/logger';\nexport const g = [SESClient, Logger];\n",
     'lib/uses-cdk.ts':
-      "import { Duration } from 'aws-cdk-lib';\nimport { Construct } from 'constructs';\nimport { a } from '../lambda/core/cycle-a.ts';\nexport const h = [Duration, Construct, a];\n",
+      "import { Duration } from 'aws-cdk-lib';\nimport { Construct } from 'constructs';\nimport { a } from '../lambda/core/cycle-a.ts';\nimport { c } from '../lambda/config/ok.ts';\nexport const h = [Duration, Construct, a, c];\n",
   };
 
   beforeAll(() => {
@@ -63,57 +83,75 @@ describe('layer rules (biome.json)', () => {
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  function pathsOf(rule: string): string[] {
+  /** The planted files a rule refused with a message starting with `prefix`, sorted. */
+  function refused(rule: string, prefix = ''): string[] {
     return findings
-      .filter((f) => f.rule === rule)
+      .filter((f) => f.rule === rule && f.message.startsWith(prefix))
       .map((f) => f.path)
       .sort();
   }
 
-  it('rejects SDK, Smithy and Powertools imports in lambda/core, naming the layer rule', () => {
-    const core = findings.filter(
-      (f) => f.rule === 'lint/style/noRestrictedImports' && f.path.startsWith('lambda/core/'),
-    );
+  const RESTRICTED = 'lint/style/noRestrictedImports';
 
-    expect(core.map((f) => f.path).sort()).toEqual([
+  it('rejects SDK, Smithy and Powertools imports in lambda/core, naming the layer rule', () => {
+    expect(refused(RESTRICTED, 'lambda/core is pure: ')).toEqual([
       'lambda/core/uses-powertools.ts',
       'lambda/core/uses-sdk.ts',
       'lambda/core/uses-smithy.ts',
     ]);
-    for (const finding of core) expect(finding.message).toMatch(/^lambda\/core is pure: /);
   });
 
   it('rejects aws-cdk-lib (and its modules) and constructs anywhere in lambda/', () => {
-    const cdk = findings.filter(
-      (f) => f.rule === 'lint/style/noRestrictedImports' && !f.path.startsWith('lambda/core/'),
-    );
-
-    expect(cdk.map((f) => f.path).sort()).toEqual([
+    expect(refused(RESTRICTED, 'lambda/ is the runtime: ')).toEqual([
       'lambda/adapters/uses-cdk.ts',
       'lambda/cli/uses-constructs.ts',
       'lambda/handlers/uses-cdk-module.ts',
     ]);
-    for (const finding of cdk) expect(finding.message).toMatch(/^lambda\/ is the runtime: /);
+  });
+
+  it('rejects an import from a layer built on top: core from any, config from adapters or CLI, adapters from handlers, lib from adapters', () => {
+    expect(refused(RESTRICTED, 'lambda/core imports only core')).toEqual([
+      'lambda/core/uses-adapter.ts',
+      'lambda/core/uses-config.ts',
+    ]);
+    expect(refused(RESTRICTED, 'lambda/config imports only core and config')).toEqual([
+      'lambda/config/uses-adapter.ts',
+      'lambda/config/uses-cli.ts',
+    ]);
+    expect(refused(RESTRICTED, 'lambda/adapters never import')).toEqual([
+      'lambda/adapters/uses-handler.ts',
+    ]);
+    expect(refused(RESTRICTED, 'lib/ takes config, constants and core errors')).toEqual([
+      'lib/uses-adapter.ts',
+    ]);
   });
 
   it('rejects an import cycle, also one closed by a type-only import', () => {
-    expect(pathsOf('lint/suspicious/noImportCycles')).toEqual([
+    expect(refused('lint/suspicious/noImportCycles')).toEqual([
       'lambda/core/cycle-a.ts',
       'lambda/core/cycle-b.ts',
       'lambda/core/cycle-c.ts',
     ]);
   });
 
-  it('accepts SDK clients and Powertools in adapters and the CDK in lib/', () => {
+  it('accepts what each layer may import', () => {
     const flagged = new Set(findings.map((f) => f.path));
+    const allowed = [
+      'lambda/adapters/uses-sdk.ts',
+      'lambda/adapters/ok.ts',
+      'lambda/config/ok.ts',
+      'lambda/handlers/ok.ts',
+      'lambda/cli/ok.ts',
+      'lambda/constants.ts',
+      'lib/uses-cdk.ts',
+    ];
 
-    expect(flagged.has('lambda/adapters/uses-sdk.ts')).toBe(false);
-    expect(flagged.has('lib/uses-cdk.ts')).toBe(false);
+    expect(allowed.filter((path) => flagged.has(path))).toEqual([]);
   });
 
   it('finds nothing else: every finding is one of the planted ones', () => {
     expect(findings.every((f) => f.path in plant)).toBe(true);
-    expect(findings).toHaveLength(9);
+    expect(findings).toHaveLength(15);
   });
 });
 
