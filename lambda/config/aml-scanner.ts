@@ -9,8 +9,8 @@ export interface Step {
   readonly attributes: ReadonlyMap<string, string>;
 }
 
-/** What the scanner could not read, by line. */
-export interface ScanProblem {
+/** A note or problem about one line of the markup (line 0: the whole file). */
+export interface LineMessage {
   readonly line: number;
   readonly text: string;
 }
@@ -34,8 +34,8 @@ const ENTITY = /&(?:(amp|lt|gt|quot|apos)|#(\d+)|#x([0-9A-Fa-f]+));/g;
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 /** The AMAWSSES steps of a markup file, and what could not be read. */
-export function scanSteps(markup: string): { steps: Step[]; problems: ScanProblem[] } {
-  const problems: ScanProblem[] = [];
+export function scanSteps(markup: string): { steps: Step[]; problems: LineMessage[] } {
+  const problems: LineMessage[] = [];
   const log: Log = { problem: (line, text) => problems.push({ line, text }) };
   return { steps: stepsOf(markup, log), problems };
 }

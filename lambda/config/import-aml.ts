@@ -1,5 +1,5 @@
 import { ConfigError, type Problem, problemText } from '../core/errors.ts';
-import { type Step, scanSteps } from './aml-scanner.ts';
+import { type LineMessage, type Step, scanSteps } from './aml-scanner.ts';
 import { DEFAULT_SESSION } from './defaults.ts';
 import { maskSecrets } from './masking.ts';
 import {
@@ -24,14 +24,9 @@ type ActivityInput = ConfigInput['activities'][number];
 type CredentialsInput = NonNullable<ConnectionInput['credentials']>;
 type ProxyInput = NonNullable<ConnectionInput['proxy']>;
 
-interface Message {
-  readonly line: number;
-  readonly text: string;
-}
-
 class Log {
-  readonly notes: Message[] = [];
-  readonly problems: Message[] = [];
+  readonly notes: LineMessage[] = [];
+  readonly problems: LineMessage[] = [];
   note(line: number, text: string): void {
     this.notes.push({ line, text });
   }
@@ -363,12 +358,12 @@ function connections(sessions: Map<string, Created>): Record<string, ConnectionI
   return Object.fromEntries([...sessions].map(([name, created]) => [name, created.connection]));
 }
 
-function inLineOrder(messages: readonly Message[]): Problem[] {
+function inLineOrder(messages: readonly LineMessage[]): Problem[] {
   return [...messages]
     .sort((a, b) => a.line - b.line)
     .map((m) => ({ path: m.line > 0 ? `line ${m.line}` : '', message: maskSecrets(m.text) }));
 }
 
-function format(messages: readonly Message[]): string[] {
+function format(messages: readonly LineMessage[]): string[] {
   return inLineOrder(messages).map(problemText);
 }
