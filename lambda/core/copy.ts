@@ -1,0 +1,369 @@
+import { mapLimited } from './concurrency.ts';
+import {
+  addCounts,
+  type StatisticsRow,
+  sameCounts,
+  type UsageRow,
+  ZERO_COUNTS,
+} from './datasets.ts';
+import { StoreError, UnknownDatasetError } from './errors.ts';
+import { sameMeta, updateMeta } from './persist-meta.ts';
+import { sumBy } from './rollups.ts';
+import type { DatasetMeta, DatasetStore, RollupRow, Span, StoredPoint } from './store.ts';
+import { ALL_TIME, addMs, DAY_MS, dayStart, hourStart, mergeSpans, subtractSpans } from './time.ts';
+
+// Copies datasets between two stores (local history into the deployed table, or back): only what
+// differs is written, the newer fetch of a point wins, coverage and gaps are merged, and a copy
+// stopped anywhere is finished by running it again.
+
+const WRITE_CONCURRENCY = 16;
+/** Days read per step: bounds memory whatever the history's length. */
+export const COPY_CHUNK_DAYS = 31;
+
+export interface CopyProgress {
+  readonly dataset: string;
+  /** Steps done and in all (a step is one chunk of days, or a usage dataset). */
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface CopyOptions {
+  readonly chunkDays?: number;
+  readonly onProgress?: (progress: CopyProgress) => void;
+}
+
+/** What copying one dataset wrote into the target. */
+export interface CopyReport {
+  readonly dataset: string;
+  readonly kind: DatasetMeta['kind'];
+  readonly pointsWritten: number;
+  /** Source points the target already held from a newer fetch (kept). */
+  readonly pointsKeptNewer: number;
+  readonly hourlyWritten: number;
+  readonly dailyWritten: number;
+  readonly usageWritten: number;
+  readonly metaWritten: boolean;
+}
+
+/** Copies every dataset of `from` (or only `only`) into `to`, one after another. */
+export async function copyDatasets(
+  from: DatasetStore,
+  to: DatasetStore,
+  only: string | undefined,
+  options: CopyOptions = {},
+): Promise<CopyReport[]> {
+  const metas = await from.listMeta();
+  const chosen = only === undefined ? metas : metas.filter((m) => m.name === only);
+  if (only !== undefined && chosen.length === 0)
+    throw new UnknownDatasetError(
+      only,
+      metas.map((m) => m.name),
+    );
+  const reports: CopyReport[] = [];
+  for (const meta of chosen) reports.push(await copyDataset(from, to, meta, options));
+  return reports;
+}
+
+/** Copies one dataset whose source metadata is `source`. */
+export async function copyDataset(
+  from: DatasetStore,
+  to: DatasetStore,
+  source: DatasetMeta,
+  options: CopyOptions = {},
+): Promise<CopyReport> {
+  const target = await to.getMeta(source.name);
+  if (target !== undefined && target.kind !== source.kind)
+    throw new StoreError(
+      `dataset "${source.name}" holds ${target.kind} data in the target but ${source.kind} data in the source; it was not copied`,
+    );
+  return source.kind === 'usage'
+    ? copyUsage(from, to, source, target, options)
+    : copyStatistics(from, to, source, target, options);
+}
+
+async function copyUsage(
+  from: DatasetStore,
+  to: DatasetStore,
+  source: DatasetMeta,
+  target: DatasetMeta | undefined,
+  options: CopyOptions,
+): Promise<CopyReport> {
+  const { name } = source;
+  const [rows, stored] = await Promise.all([
+    from.readUsage(name, ALL_TIME),
+    to.readUsage(name, ALL_TIME),
+  ]);
+  const have = new Map(stored.map((r) => [r.CollectedAt, r]));
+  const writes = rows.filter((r) => {
+    const old = have.get(r.CollectedAt);
+    return old === undefined || !sameUsage(old, r);
+  });
+  // Metadata last: until it is written the target's count and times are its own, as before.
+  await mapLimited(writes, WRITE_CONCURRENCY, (row) => to.putUsage(name, row));
+  const keys = new Set([...have.keys(), ...rows.map((r) => r.CollectedAt)]);
+  const times = [...keys].sort();
+  const metaWritten = await finish(to, source, target, (meta) => ({
+    ...meta,
+    firstTime: times[0],
+    lastTime: times.at(-1),
+    count: keys.size,
+  }));
+  options.onProgress?.({ dataset: name, done: 1, total: 1 });
+  return { ...none(source), usageWritten: writes.length, metaWritten };
+}
+
+async function copyStatistics(
+  from: DatasetStore,
+  to: DatasetStore,
+  source: DatasetMeta,
+  known: DatasetMeta | undefined,
+  options: CopyOptions,
+): Promise<CopyReport> {
+  const { name } = source;
+  const chunkMs = (options.chunkDays ?? COPY_CHUNK_DAYS) * DAY_MS;
+  const times = [source.firstTime, source.lastTime, known?.firstTime, known?.lastTime].filter(
+    (t): t is string => t !== undefined,
+  );
+  const stale = known?.staleRollups ?? [];
+  // Days whose raw points expired keep their rollups: the daily ones (one item a day) mark them.
+  const days = (
+    await Promise.all([
+      from.readRollups(name, '1d', ALL_TIME),
+      to.readRollups(name, '1d', ALL_TIME),
+    ])
+  ).flatMap((rows) => [rows[0]?.Timestamp, rows.at(-1)?.Timestamp].filter((t) => t !== undefined));
+  const first = [...times, ...days, ...stale.map((s) => s.from)].sort()[0];
+  const last = [...times, ...days, ...stale.map((s) => addMs(s.to, -1))].sort().at(-1);
+  const chunks: Span[] = [];
+  if (first !== undefined && last !== undefined)
+    for (let at = dayStart(first); at <= last; at = addMs(at, chunkMs))
+      chunks.push({ from: at, to: addMs(at, chunkMs) });
+
+  let target = known;
+  let count = 0;
+  const report = { pointsWritten: 0, pointsKeptNewer: 0, hourlyWritten: 0, dailyWritten: 0 };
+  for (const [i, chunk] of chunks.entries()) {
+    const step = await copyChunk(from, to, source, chunk, target);
+    target = step.target;
+    count += step.count;
+    report.pointsWritten += step.pointsWritten;
+    report.pointsKeptNewer += step.pointsKeptNewer;
+    report.hourlyWritten += step.hourlyWritten;
+    report.dailyWritten += step.dailyWritten;
+    options.onProgress?.({ dataset: name, done: i + 1, total: chunks.length });
+  }
+  const metaWritten = await finish(to, source, target, (meta) => {
+    const { staleRollups: _, staleBase: __, ...rest } = meta;
+    return {
+      ...rest,
+      ...mergedCoverage(source, meta),
+      firstTime: times.sort()[0],
+      lastTime: times.sort().at(-1),
+      count,
+      ...((meta.rawRetentionDays ?? source.rawRetentionDays) === undefined
+        ? {}
+        : { rawRetentionDays: meta.rawRetentionDays ?? source.rawRetentionDays }),
+    };
+  });
+  return { ...none(source), ...report, metaWritten };
+}
+
+interface ChunkStep {
+  readonly target: DatasetMeta | undefined;
+  /** Raw points the target holds in the chunk afterwards. */
+  readonly count: number;
+  readonly pointsWritten: number;
+  readonly pointsKeptNewer: number;
+  readonly hourlyWritten: number;
+  readonly dailyWritten: number;
+}
+
+/**
+ * One chunk of days: the points the target lacks or holds from an older fetch with other counts,
+ * then the rollups. An hour's rollup is the one that sums the most raw points among the target's,
+ * the source's and the sum of the merged raw points (raw points may have expired on either side
+ * while their rollups remain); in days a stopped run left stale, only the sum counts. Days whose
+ * points change are first recorded as stale in the target, so a copy stopped before their rollups
+ * are written is repaired by the next copy or collect.
+ */
+async function copyChunk(
+  from: DatasetStore,
+  to: DatasetStore,
+  source: DatasetMeta,
+  chunk: Span,
+  known: DatasetMeta | undefined,
+): Promise<ChunkStep> {
+  const { name } = source;
+  let target = known;
+  let pointsWritten = 0;
+  let pointsKeptNewer = 0;
+  for (let attempt = 1; ; attempt++) {
+    const [points, hourly, stored, storedHourly, storedDaily] = await Promise.all([
+      from.readPoints(name, chunk),
+      from.readRollups(name, '1h', chunk),
+      to.readPoints(name, chunk),
+      to.readRollups(name, '1h', chunk),
+      to.readRollups(name, '1d', chunk),
+    ]);
+    const have = new Map<string, StoredPoint>(stored.map((p) => [p.Timestamp, p]));
+    const writes: StoredPoint[] = [];
+    let keptNewer = 0;
+    for (const point of points) {
+      const old = have.get(point.Timestamp);
+      if (old === undefined) writes.push(point);
+      else if (sameCounts(old, point)) continue;
+      else if (old.fetchedAt < point.fetchedAt) writes.push(point);
+      else if (old.fetchedAt > point.fetchedAt) keptNewer++;
+    }
+    const view = new Map<string, StatisticsRow>(have);
+    for (const point of writes) view.set(point.Timestamp, point);
+
+    const staleNow = target?.staleRollups ?? [];
+    const chosen = chooseHourly(sumBy(view.values(), hourStart), [
+      without(hourly, source.staleRollups ?? []),
+      without(storedHourly, staleNow),
+    ]);
+    const daily = sumHourly(chosen.rows);
+    const hourlyWrites = changedRollups(chosen.rows, storedHourly);
+    const dailyWrites = changedRollups(daily, storedDaily);
+
+    // Days whose rollups will equal their raw sums: safe to mark stale for a repair from raw.
+    const pointDays = [...new Set(writes.map((p) => dayStart(p.Timestamp)))];
+    const markDays = pointDays.filter((day) => !chosen.notRaw.has(day));
+    const newlyStale = subtractSpans(
+      mergeSpans(markDays.map((day) => ({ from: day, to: addMs(day, DAY_MS) }))),
+      staleNow,
+    );
+    if (newlyStale.length > 0) {
+      const inNew = (t: string) => newlyStale.some((s) => s.from <= t && t < s.to);
+      const leaving = stored.filter((p) => inNew(p.Timestamp)).length;
+      target = await updateMeta(to, name, 'statistics', target, (meta) => ({
+        ...meta,
+        staleRollups: mergeSpans([...(meta.staleRollups ?? []), ...newlyStale]),
+        staleBase:
+          (meta.staleRollups === undefined ? meta.count : (meta.staleBase ?? meta.count)) - leaving,
+        ...(meta.source === '' ? { source: source.source, activity: source.activity } : {}),
+      }));
+    }
+    const retention = target?.rawRetentionDays;
+    const outcomes = await mapLimited(writes, WRITE_CONCURRENCY, (p) =>
+      to.writePoint(name, p, p.fetchedAt, retention),
+    );
+    const won = outcomes.filter(Boolean).length;
+    pointsWritten += won;
+    if (won < writes.length && attempt < 3) continue; // a newer fetch wrote meanwhile: look again
+    pointsKeptNewer += keptNewer + writes.length - won;
+    // Hourly first: a stop between them leaves days the next copy compares again.
+    await to.writeRollups(name, '1h', hourlyWrites);
+    await to.writeRollups(name, '1d', dailyWrites);
+    return {
+      target,
+      count: view.size,
+      pointsWritten,
+      pointsKeptNewer,
+      hourlyWritten: hourlyWrites.length,
+      dailyWritten: dailyWrites.length,
+    };
+  }
+}
+
+/**
+ * Per hour, the rollup summing the most raw points (ties: the sum of the raw points); `notRaw`
+ * holds the days where a stored rollup won.
+ */
+function chooseHourly(
+  summed: Map<string, RollupRow>,
+  stored: ReadonlyArray<readonly RollupRow[]>,
+): { rows: RollupRow[]; notRaw: Set<string> } {
+  const best = new Map(summed);
+  const notRaw = new Set<string>();
+  for (const rows of stored) {
+    for (const row of rows) {
+      const current = best.get(row.Timestamp);
+      if (current === undefined || row.Points > current.Points) {
+        best.set(row.Timestamp, row);
+        notRaw.add(dayStart(row.Timestamp));
+      }
+    }
+  }
+  const rows = [...best.values()].sort((a, b) =>
+    a.Timestamp < b.Timestamp ? -1 : a.Timestamp > b.Timestamp ? 1 : 0,
+  );
+  return { rows, notRaw };
+}
+
+/** Rollups outside the days a stopped run left stale (there only the raw points count). */
+function without(rows: readonly RollupRow[], stale: readonly Span[]): RollupRow[] {
+  return rows.filter((r) => !stale.some((s) => s.from <= r.Timestamp && r.Timestamp < s.to));
+}
+
+function sumHourly(hourly: readonly RollupRow[]): RollupRow[] {
+  const days = new Map<string, RollupRow>();
+  for (const row of hourly) {
+    const day = dayStart(row.Timestamp);
+    const sum = days.get(day) ?? { ...ZERO_COUNTS, Timestamp: day, Points: 0 };
+    days.set(day, { ...addCounts(sum, row), Timestamp: day, Points: sum.Points + row.Points });
+  }
+  return [...days.values()];
+}
+
+function changedRollups(rows: readonly RollupRow[], stored: readonly RollupRow[]): RollupRow[] {
+  const before = new Map(stored.map((r) => [r.Timestamp, r]));
+  return rows.filter((r) => {
+    const old = before.get(r.Timestamp);
+    return old === undefined || old.Points !== r.Points || !sameCounts(old, r);
+  });
+}
+
+/** Coverage of both copies: what either saw is covered; gaps are what neither saw. */
+function mergedCoverage(a: DatasetMeta, b: DatasetMeta): Pick<DatasetMeta, 'coverage' | 'gaps'> {
+  const spans = [a, b].flatMap((m) => (m.coverage === undefined ? [] : [m.coverage]));
+  if (spans.length === 0) return { gaps: [] };
+  const coverage = {
+    from: spans.map((s) => s.from).sort()[0] as string,
+    to: spans
+      .map((s) => s.to)
+      .sort()
+      .at(-1) as string,
+  };
+  const seen = mergeSpans(
+    [a, b].flatMap((m) => (m.coverage === undefined ? [] : subtractSpans([m.coverage], m.gaps))),
+  );
+  return { coverage, gaps: subtractSpans([coverage], seen) };
+}
+
+/** Writes the target's final metadata unless it already says exactly that. */
+async function finish(
+  to: DatasetStore,
+  source: DatasetMeta,
+  target: DatasetMeta | undefined,
+  change: (meta: DatasetMeta) => DatasetMeta,
+): Promise<boolean> {
+  // The target's own writer stays named; a new dataset is named after the source's.
+  const base = (meta: DatasetMeta): DatasetMeta =>
+    meta.source === '' ? { ...meta, source: source.source, activity: source.activity } : meta;
+  if (target !== undefined && sameMeta(target, change(base(target)))) return false;
+  await updateMeta(to, source.name, source.kind, target, (meta) => change(base(meta)));
+  return true;
+}
+
+function sameUsage(a: UsageRow, b: UsageRow): boolean {
+  return (
+    a.Max24HourSend === b.Max24HourSend &&
+    a.MaxSendRate === b.MaxSendRate &&
+    a.SentLast24Hours === b.SentLast24Hours
+  );
+}
+
+function none(source: DatasetMeta): CopyReport {
+  return {
+    dataset: source.name,
+    kind: source.kind,
+    pointsWritten: 0,
+    pointsKeptNewer: 0,
+    hourlyWritten: 0,
+    dailyWritten: 0,
+    usageWritten: 0,
+    metaWritten: false,
+  };
+}

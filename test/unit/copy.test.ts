@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { copyDatasets } from '../../lambda/core/copy.ts';
+import type { StatisticsRow } from '../../lambda/core/datasets.ts';
+import { StoreError, UnknownDatasetError } from '../../lambda/core/errors.ts';
+import { storeActivityResult } from '../../lambda/core/persist.ts';
+import type { ActivitySpec } from '../../lambda/core/results.ts';
+import type { DatasetStore } from '../../lambda/core/store.ts';
+import { ALL_TIME, DAY_MS } from '../../lambda/core/time.ts';
+import { MemoryDatasetStore } from '../support/memory-store.ts';
+import { rollupsOf, storedState } from '../support/stored-state.ts';
+
+const spec: ActivitySpec = {
+  name: 'daily-stats',
+  source: 'SESSession1',
+  usageDataset: 'usage',
+  statisticsDataset: 'stats',
+};
+const names = { usage: 'usage', statistics: 'stats' };
+const START = Date.parse('2026-10-01T00:00:00Z');
+
+/** The SES window a fetch at `day` (days after START, noon) returns; `bump` revises the counts. */
+function fetchRows(day: number, bump = 0, windowDays = 14): StatisticsRow[] {
+  const end = START + day * DAY_MS + DAY_MS / 2;
+  const rows: StatisticsRow[] = [];
+  for (let t = end - windowDays * DAY_MS; t < end; t += 15 * 60_000) {
+    const n = Math.floor(t / 900_000) % 97;
+    rows.push({
+      Timestamp: new Date(t).toISOString().replace('.000Z', 'Z'),
+      DeliveryAttempts: n + bump,
+      Bounces: n % 5,
+      Complaints: n % 11 === 0 ? 1 : 0,
+      Rejects: 0,
+    });
+  }
+  return rows;
+}
+
+async function fetchInto(store: DatasetStore, day: number, bump = 0, windowDays = 14) {
+  const fetchedAt = new Date(START + day * DAY_MS + DAY_MS / 2);
+  await storeActivityResult(
+    store,
+    {
+      activity: spec,
+      usage: {
+        name: 'usage',
+        rows: [
+          {
+            CollectedAt: fetchedAt.toISOString(),
+            Max24HourSend: 50_000,
+            MaxSendRate: 14,
+            SentLast24Hours: 100 + day,
+          },
+        ],
+      },
+      statistics: { name: 'stats', rows: fetchRows(day, bump, windowDays) },
+    },
+    { fetchedAt },
+  );
+}
+
+/**
+ * Fails the `at`-th write call of any kind (1-based), as a crash or a lost connection would;
+ * `calls()` counts the write calls made.
+ */
+function failingAt(store: MemoryDatasetStore, at: number): DatasetStore & { calls(): number } {
+  let writes = 0;
+  const guard =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      writes++;
+      if (writes === at) return Promise.reject(new Error(`stopped at write ${at}`));
+      return fn(...args);
+    };
+  return {
+    calls: () => writes,
+    getMeta: (n) => store.getMeta(n),
+    listMeta: () => store.listMeta(),
+    readPoints: (n, s) => store.readPoints(n, s),
+    readRollups: (n, g, s) => store.readRollups(n, g, s),
+    readUsage: (n, s) => store.readUsage(n, s),
+    putMeta: guard((m) => store.putMeta(m)),
+    writePoint: guard((n, p, f, r) => store.writePoint(n, p, f, r)),
+    writeRollups: guard((n, g, r) => store.writeRollups(n, g, r)),
+    putUsage: guard((n, r) => store.putUsage(n, r)),
+  };
+}
+
+describe('copy between stores', () => {
+  it('copies everything into an empty store exactly, and a second copy writes nothing', async () => {
+    const from = new MemoryDatasetStore();
+    for (const day of [0, 5, 30]) await fetchInto(from, day);
+    const to = new MemoryDatasetStore();
+
+    const first = await copyDatasets(from, to, undefined, { chunkDays: 7 });
+    const before = { ...to.writes };
+    const second = await copyDatasets(from, to, undefined, { chunkDays: 7 });
+
+    expect(await storedState(to, names)).toEqual(await storedState(from, names));
+    expect((await to.getMeta('stats'))?.gaps).toEqual([
+      { from: '2026-10-06T12:00:00.000Z', to: '2026-10-17T12:00:00.000Z' },
+    ]);
+    expect(first.find((r) => r.dataset === 'stats')?.pointsWritten).toBe(
+      (await from.readPoints('stats', ALL_TIME)).length,
+    );
+    expect(to.writes).toEqual(before);
+    expect(second.every((r) => !r.metaWritten && r.pointsWritten + r.usageWritten === 0)).toBe(
+      true,
+    );
+  });
+
+  it('merges two histories: newer fetches win, coverage is what either saw, rollups equal the raw points', async () => {
+    const laptop = new MemoryDatasetStore();
+    const table = new MemoryDatasetStore();
+    for (const day of [0, 10]) await fetchInto(laptop, day);
+    // The table started later and revised the days both saw (a later fetch: its copy wins).
+    for (const day of [12, 40]) await fetchInto(table, day, 3);
+
+    const report = await copyDatasets(laptop, table, undefined);
+    const points = await table.readPoints('stats', ALL_TIME);
+    const meta = await table.getMeta('stats');
+
+    const laptopOnly = (await laptop.readPoints('stats', ALL_TIME)).filter(
+      (p) => p.Timestamp < '2026-09-29T12:00:00Z',
+    );
+    expect(points.filter((p) => p.Timestamp < '2026-09-29T12:00:00Z')).toEqual(laptopOnly);
+    expect(
+      points
+        .filter((p) => p.Timestamp >= '2026-09-29T12:00:00Z')
+        .every((p) => p.fetchedAt >= '2026-10-13'),
+    ).toBe(true);
+    expect(report.find((r) => r.dataset === 'stats')?.pointsKeptNewer).toBeGreaterThan(0);
+    expect(await table.readRollups('stats', '1h', ALL_TIME)).toEqual(rollupsOf(points, '1h'));
+    expect(await table.readRollups('stats', '1d', ALL_TIME)).toEqual(rollupsOf(points, '1d'));
+    expect(meta).toMatchObject({
+      count: points.length,
+      firstTime: points[0]?.Timestamp,
+      lastTime: points.at(-1)?.Timestamp,
+      coverage: { from: '2026-09-17T12:00:00.000Z', to: '2026-11-10T12:00:00.000Z' },
+      gaps: [{ from: '2026-10-13T12:00:00.000Z', to: '2026-10-27T12:00:00.000Z' }],
+    });
+    expect((await table.getMeta('usage'))?.count).toBe(4);
+
+    // And back: both stores now hold the same history.
+    await copyDatasets(table, laptop, undefined);
+    const [a, b] = [await storedState(laptop, names), await storedState(table, names)];
+    expect(a).toEqual(b);
+  });
+
+  it('keeps rollups whose raw points expired on the source side', async () => {
+    const from = new MemoryDatasetStore();
+    await fetchInto(from, 0, 0, 2);
+    const rows = fetchRows(0, 0, 2);
+    // An older day whose raw points the table's TTL removed: only its rollups remain.
+    const old = {
+      Timestamp: '2026-08-01T00:00:00Z',
+      DeliveryAttempts: 40,
+      Bounces: 1,
+      Complaints: 0,
+      Rejects: 0,
+      Points: 12,
+    };
+    await from.writeRollups('stats', '1h', [old]);
+    await from.writeRollups('stats', '1d', [old]);
+    const to = new MemoryDatasetStore();
+
+    await copyDatasets(from, to, 'stats');
+
+    expect(await to.readRollups('stats', '1d', ALL_TIME)).toEqual([old, ...rollupsOf(rows, '1d')]);
+    expect((await to.getMeta('stats'))?.count).toBe(rows.length);
+  });
+
+  it('is finished by a rerun after stopping at any write, ending where an uninterrupted copy ends', async () => {
+    const from = new MemoryDatasetStore();
+    await fetchInto(from, 0, 0, 3);
+    await fetchInto(from, 1, 2, 3);
+    const seed = async () => {
+      const to = new MemoryDatasetStore();
+      await fetchInto(to, 2, 1, 2);
+      return to;
+    };
+    const clean = await seed();
+    const counted = failingAt(clean, 0);
+    await copyDatasets(from, counted, undefined, { chunkDays: 1 });
+    const expected = await storedState(clean, names);
+    const writes = counted.calls();
+    expect(writes).toBeGreaterThan(100);
+
+    for (let at = 1; at <= writes; at++) {
+      const to = await seed();
+      await expect(
+        copyDatasets(from, failingAt(to, at), undefined, { chunkDays: 1 }),
+      ).rejects.toThrow(`stopped at write ${at}`);
+      await copyDatasets(from, to, undefined, { chunkDays: 1 });
+      expect(await storedState(to, names), `stopped at write ${at}`).toEqual(expected);
+    }
+  });
+
+  it('refuses a dataset of the other kind in the target and an unknown --dataset, writing nothing', async () => {
+    const from = new MemoryDatasetStore();
+    await fetchInto(from, 0, 0, 1);
+    const to = new MemoryDatasetStore();
+    await to.putMeta({
+      name: 'stats',
+      kind: 'usage',
+      source: 's',
+      activity: 'a',
+      count: 0,
+      gaps: [],
+      version: 0,
+    });
+    const before = { ...to.writes };
+
+    await expect(copyDatasets(from, to, 'stats')).rejects.toThrow(
+      new StoreError(
+        'dataset "stats" holds usage data in the target but statistics data in the source; it was not copied',
+      ),
+    );
+    await expect(copyDatasets(from, to, 'nosuch')).rejects.toThrow(UnknownDatasetError);
+    await expect(copyDatasets(from, to, 'nosuch')).rejects.toThrow('stored datasets: stats, usage');
+    expect(to.writes).toEqual(before);
+  });
+});
