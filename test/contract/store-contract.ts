@@ -1,0 +1,598 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StatisticsRow, UsageRow } from '../../lambda/core/datasets.ts';
+import { storeActivityResult } from '../../lambda/core/persist.ts';
+import type { FetchedDatasets } from '../../lambda/core/results.ts';
+import type { DatasetMeta, DatasetStore, RollupRow, StoredPoint } from '../../lambda/core/store.ts';
+import { ALL_TIME } from '../../lambda/core/time.ts';
+
+/** A store under test and how to release it. */
+export interface ContractStore {
+  readonly store: DatasetStore;
+  close(): Promise<void>;
+}
+
+const row = (
+  Timestamp: string,
+  DeliveryAttempts: number,
+  Bounces = 0,
+  Complaints = 0,
+  Rejects = 0,
+): StatisticsRow => ({ Timestamp, DeliveryAttempts, Bounces, Complaints, Rejects });
+
+const rollup = (Timestamp: string, DeliveryAttempts: number, Points: number): RollupRow => ({
+  ...row(Timestamp, DeliveryAttempts, 1, 2, 3),
+  Points,
+});
+
+const usage = (CollectedAt: string, SentLast24Hours: number, MaxSendRate = 14): UsageRow => ({
+  CollectedAt,
+  Max24HourSend: 50_000,
+  MaxSendRate,
+  SentLast24Hours,
+});
+
+/** The optional fields of DatasetMeta: each must read back exactly as written, or absent. */
+const OPTIONAL_FIELDS = [
+  'firstTime',
+  'lastTime',
+  'coverage',
+  'staleRollups',
+  'staleBase',
+  'rawRetentionDays',
+] as const;
+
+const minimalMeta = (name: string, version = 0): DatasetMeta => ({
+  name,
+  kind: 'statistics',
+  source: 'SESSession1',
+  activity: 'daily-stats',
+  count: 0,
+  gaps: [],
+  version,
+});
+
+const fullMeta = (name: string, version = 0): DatasetMeta => ({
+  name,
+  kind: 'statistics',
+  source: 'SESSession1',
+  activity: 'daily-stats',
+  firstTime: '2026-10-01T00:07:00Z',
+  lastTime: '2026-11-28T11:52:00Z',
+  count: 5_321,
+  coverage: { from: '2026-09-20T08:00:00.000Z', to: '2026-11-28T12:00:00.000Z' },
+  gaps: [
+    { from: '2026-10-05T00:00:00.000Z', to: '2026-10-07T12:00:00.000Z' },
+    { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' },
+  ],
+  staleRollups: [{ from: '2026-11-27T00:00:00Z', to: '2026-11-29T00:00:00Z' }],
+  staleBase: 4_901,
+  rawRetentionDays: 400,
+  version,
+});
+
+/** `count` Timestamps from `first`, `minutes` apart, ascending, in SES's form (no milliseconds). */
+function times(first: string, count: number, minutes = 15): string[] {
+  const start = Date.parse(first);
+  return Array.from({ length: count }, (_, i) =>
+    new Date(start + i * minutes * 60_000).toISOString().replace('.000Z', 'Z'),
+  );
+}
+
+/** What the raw points add up to per hour and per day: the rollups a correct store must hold. */
+function expectedRollups(points: readonly StoredPoint[], granularity: '1h' | '1d'): RollupRow[] {
+  const buckets = new Map<string, RollupRow>();
+  for (const p of points) {
+    const key =
+      granularity === '1h'
+        ? `${p.Timestamp.slice(0, 13)}:00:00Z`
+        : `${p.Timestamp.slice(0, 10)}T00:00:00Z`;
+    const sum = buckets.get(key) ?? { ...row(key, 0), Points: 0 };
+    buckets.set(key, {
+      Timestamp: key,
+      DeliveryAttempts: sum.DeliveryAttempts + p.DeliveryAttempts,
+      Bounces: sum.Bounces + p.Bounces,
+      Complaints: sum.Complaints + p.Complaints,
+      Rejects: sum.Rejects + p.Rejects,
+      Points: sum.Points + 1,
+    });
+  }
+  return [...buckets.values()].sort((a, b) => (a.Timestamp < b.Timestamp ? -1 : 1));
+}
+
+const activity = {
+  name: 'daily-stats',
+  source: 'SESSession1',
+  usageDataset: 'usage',
+  statisticsDataset: 'stats',
+};
+
+function fetched(fetchedAt: string, rows: readonly StatisticsRow[]): FetchedDatasets {
+  return {
+    activity,
+    usage: { name: 'usage', rows: [usage(fetchedAt, 120)] },
+    statistics: { name: 'stats', rows },
+  };
+}
+
+/**
+ * The DatasetStore port's behaviour, which every adapter must show: the memory fake, SQLite and
+ * DynamoDB run these same cases. `makeStore` gives an empty store each time it is called.
+ */
+export function describeStoreContract(name: string, makeStore: () => Promise<ContractStore>): void {
+  describe(`DatasetStore contract: ${name}`, () => {
+    let opened: ContractStore[] = [];
+    const fresh = async (): Promise<DatasetStore> => {
+      const made = await makeStore();
+      opened.push(made);
+      return made.store;
+    };
+    afterEach(async () => {
+      await Promise.all(opened.map((made) => made.close()));
+      opened = [];
+    });
+
+    describe('metadata', () => {
+      it('reads nothing from an empty store', async () => {
+        const store = await fresh();
+
+        expect(await store.getMeta('stats')).toBeUndefined();
+        expect(await store.listMeta()).toEqual([]);
+      });
+
+      it('creates a dataset at version 0 and stores version 1', async () => {
+        const store = await fresh();
+
+        const created = await store.putMeta(fullMeta('stats'));
+
+        expect(created).toBe(true);
+        expect(await store.getMeta('stats')).toEqual(fullMeta('stats', 1));
+      });
+
+      it('round-trips every optional field, usage and statistics kinds alike', async () => {
+        const store = await fresh();
+        const usageMeta: DatasetMeta = {
+          ...minimalMeta('usage'),
+          kind: 'usage',
+          firstTime: '2026-11-28T12:00:00.000Z',
+          lastTime: '2026-11-28T12:15:00.123Z',
+          count: 2,
+        };
+
+        await store.putMeta(fullMeta('stats'));
+        await store.putMeta(usageMeta);
+
+        const stats = await store.getMeta('stats');
+        for (const field of OPTIONAL_FIELDS)
+          expect(stats?.[field], field).toEqual(fullMeta('stats')[field]);
+        expect(stats?.gaps).toEqual(fullMeta('stats').gaps);
+        expect(await store.getMeta('usage')).toEqual({ ...usageMeta, version: 1 });
+      });
+
+      it('leaves absent optional fields absent, also when an update drops them', async () => {
+        const store = await fresh();
+        await store.putMeta(minimalMeta('created'));
+        await store.putMeta(fullMeta('dropped'));
+
+        await store.putMeta({ ...minimalMeta('dropped', 1), count: 9 });
+
+        for (const name of ['created', 'dropped']) {
+          const meta = await store.getMeta(name);
+          for (const field of OPTIONAL_FIELDS)
+            expect(meta?.[field], `${name}.${field}`).toBeUndefined();
+          expect(meta?.gaps).toEqual([]);
+        }
+        expect(await store.getMeta('dropped')).toEqual({ ...minimalMeta('dropped', 2), count: 9 });
+      });
+
+      it('rejects a create (version 0) when the dataset exists, keeping what is stored', async () => {
+        const store = await fresh();
+        await store.putMeta(fullMeta('stats'));
+
+        const again = await store.putMeta({ ...minimalMeta('stats'), source: 'other' });
+
+        expect(again).toBe(false);
+        expect(await store.getMeta('stats')).toEqual(fullMeta('stats', 1));
+      });
+
+      it('updates when the version matches and stores version + 1 each time', async () => {
+        const store = await fresh();
+        await store.putMeta(minimalMeta('stats'));
+
+        const first = await store.putMeta({ ...minimalMeta('stats', 1), count: 10 });
+        const second = await store.putMeta({ ...minimalMeta('stats', 2), count: 20 });
+
+        expect([first, second]).toEqual([true, true]);
+        expect(await store.getMeta('stats')).toEqual({ ...minimalMeta('stats', 3), count: 20 });
+      });
+
+      it('rejects an update whose version is stale or ahead, keeping what is stored', async () => {
+        const store = await fresh();
+        await store.putMeta(minimalMeta('stats'));
+        await store.putMeta({ ...minimalMeta('stats', 1), count: 10 });
+
+        const stale = await store.putMeta({ ...minimalMeta('stats', 1), count: 99 });
+        const ahead = await store.putMeta({ ...minimalMeta('stats', 5), count: 99 });
+
+        expect([stale, ahead]).toEqual([false, false]);
+        expect(await store.getMeta('stats')).toEqual({ ...minimalMeta('stats', 2), count: 10 });
+      });
+
+      it('rejects an update (version > 0) of a dataset that does not exist, creating nothing', async () => {
+        const store = await fresh();
+
+        const written = await store.putMeta(minimalMeta('ghost', 3));
+
+        expect(written).toBe(false);
+        expect(await store.getMeta('ghost')).toBeUndefined();
+        expect(await store.listMeta()).toEqual([]);
+      });
+
+      it('lets exactly one of several concurrent writers of the same version win', async () => {
+        const store = await fresh();
+        await store.putMeta(minimalMeta('stats'));
+
+        const results = await Promise.all(
+          [1, 2, 3, 4, 5].map((count) => store.putMeta({ ...minimalMeta('stats', 1), count })),
+        );
+
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true) + 1;
+        expect(await store.getMeta('stats')).toEqual({ ...minimalMeta('stats', 2), count: winner });
+      });
+
+      it('lets exactly one of two concurrent creators win', async () => {
+        const store = await fresh();
+
+        const results = await Promise.all([
+          store.putMeta({ ...minimalMeta('stats'), source: 'first' }),
+          store.putMeta({ ...minimalMeta('stats'), source: 'second' }),
+        ]);
+
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await store.getMeta('stats'))?.source).toBe(results[0] ? 'first' : 'second');
+      });
+
+      it('lists every dataset once, sorted by name, without its points, rollups or usage', async () => {
+        const store = await fresh();
+        for (const name of ['b', 'ab', 'a#x', 'B', 'a', 'DATASETS'])
+          await store.putMeta(minimalMeta(name));
+        await store.writePoint('a', row('2026-11-28T10:07:00Z', 1), '2026-11-28T12:00:00.000Z');
+        await store.writeRollups('a', '1h', [rollup('2026-11-28T10:00:00Z', 1, 1)]);
+        await store.putUsage('zz', usage('2026-11-28T12:00:00.000Z', 1));
+
+        const names = (await store.listMeta()).map((meta) => meta.name);
+
+        expect(names).toEqual(['B', 'DATASETS', 'a', 'a#x', 'ab', 'b']);
+        expect(await store.listMeta()).toEqual(names.map((n) => minimalMeta(n, 1)));
+      });
+    });
+
+    describe('raw points', () => {
+      const T = '2026-11-28T10:07:00Z';
+
+      it('writes a new point and reads it back with its fetch time', async () => {
+        const store = await fresh();
+
+        const written = await store.writePoint(
+          'stats',
+          row(T, 5, 1, 2, 3),
+          '2026-11-28T12:00:00.000Z',
+        );
+
+        expect(written).toBe(true);
+        expect(await store.readPoints('stats', ALL_TIME)).toEqual([
+          { ...row(T, 5, 1, 2, 3), fetchedAt: '2026-11-28T12:00:00.000Z' },
+        ]);
+      });
+
+      it('lets a newer fetch overwrite a point and an older one lose', async () => {
+        const store = await fresh();
+        await store.writePoint('stats', row(T, 5), '2026-11-28T12:00:00.000Z');
+
+        const newer = await store.writePoint('stats', row(T, 7), '2026-11-28T13:00:00.000Z');
+        const older = await store.writePoint('stats', row(T, 9), '2026-11-28T12:30:00.000Z');
+
+        expect([newer, older]).toEqual([true, false]);
+        expect(await store.readPoints('stats', ALL_TIME)).toEqual([
+          { ...row(T, 7), fetchedAt: '2026-11-28T13:00:00.000Z' },
+        ]);
+      });
+
+      it('rewrites a point written with the same fetch time (a retried write wins)', async () => {
+        const store = await fresh();
+        await store.writePoint('stats', row(T, 5), '2026-11-28T12:00:00.000Z');
+
+        const again = await store.writePoint('stats', row(T, 6, 1), '2026-11-28T12:00:00.000Z');
+
+        expect(again).toBe(true);
+        expect(await store.readPoints('stats', ALL_TIME)).toEqual([
+          { ...row(T, 6, 1), fetchedAt: '2026-11-28T12:00:00.000Z' },
+        ]);
+      });
+
+      it('takes a retention and still applies newer-fetch-wins to the point', async () => {
+        const store = await fresh();
+
+        const first = await store.writePoint('stats', row(T, 5), '2026-11-28T12:00:00.000Z', 30);
+        const older = await store.writePoint('stats', row(T, 1), '2026-11-28T11:00:00.000Z', 30);
+
+        expect([first, older]).toEqual([true, false]);
+        expect(await store.readPoints('stats', ALL_TIME)).toEqual([
+          { ...row(T, 5), fetchedAt: '2026-11-28T12:00:00.000Z' },
+        ]);
+      });
+
+      it('reads the half-open span from <= Timestamp < to, in ascending order', async () => {
+        const store = await fresh();
+        const keys = times('2026-11-28T10:00:00Z', 8);
+        const shuffled = [5, 0, 7, 2, 6, 1, 4, 3].map((i) => keys[i] as string);
+        for (const key of shuffled)
+          await store.writePoint('stats', row(key, keys.indexOf(key)), '2026-11-28T12:00:00.000Z');
+
+        const inner = await store.readPoints('stats', {
+          from: keys[2] as string,
+          to: keys[5] as string,
+        });
+        const all = await store.readPoints('stats', ALL_TIME);
+        const empty = await store.readPoints('stats', {
+          from: keys[3] as string,
+          to: keys[3] as string,
+        });
+
+        expect(inner.map((p) => p.Timestamp)).toEqual(keys.slice(2, 5));
+        expect(all.map((p) => p.Timestamp)).toEqual(keys);
+        expect(all.map((p) => p.DeliveryAttempts)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+        expect(empty).toEqual([]);
+      });
+
+      it('compares keys as strings, not as times', async () => {
+        const store = await fresh();
+        // As times 10:07:00.500 is after 10:07:00; as strings '.' sorts before 'Z'.
+        for (const key of [
+          '2026-11-28T10:07:00Z',
+          '2026-11-28T10:07:00.500Z',
+          '2026-11-28T11:07:00Z',
+        ])
+          await store.writePoint('stats', row(key, 1), '2026-11-28T12:00:00.000Z');
+
+        const all = await store.readPoints('stats', ALL_TIME);
+        const hour10 = await store.readPoints('stats', {
+          from: '2026-11-28T10',
+          to: '2026-11-28T11',
+        });
+
+        expect(all.map((p) => p.Timestamp)).toEqual([
+          '2026-11-28T10:07:00.500Z',
+          '2026-11-28T10:07:00Z',
+          '2026-11-28T11:07:00Z',
+        ]);
+        expect(hour10.map((p) => p.Timestamp)).toEqual([
+          '2026-11-28T10:07:00.500Z',
+          '2026-11-28T10:07:00Z',
+        ]);
+      });
+
+      it('keeps datasets apart, also names that prefix each other or contain #', async () => {
+        const store = await fresh();
+        const names = ['a', 'ab', 'a#b', 'a#15m', 'a#1h', 'a#usage', 'DATASETS'];
+        for (const [i, name] of names.entries())
+          await store.writePoint(name, row(T, i), '2026-11-28T12:00:00.000Z');
+        await store.writeRollups('a', '1h', [rollup('2026-11-28T10:00:00Z', 100, 1)]);
+        await store.putUsage('a', usage('2026-11-28T10:07:00Z', 100));
+
+        const read = await Promise.all(names.map((name) => store.readPoints(name, ALL_TIME)));
+
+        expect(read.map((points) => points.map((p) => p.DeliveryAttempts))).toEqual(
+          names.map((_, i) => [i]),
+        );
+        expect(await store.readPoints('a#', ALL_TIME)).toEqual([]);
+      });
+
+      it('returns a large span complete and ordered (3,000 points, more than one DynamoDB page)', async () => {
+        const store = await fresh();
+        // A long name makes each DynamoDB item large enough that 3,000 of them exceed 1 MB.
+        const name = `big-${'x'.repeat(400)}`;
+        const keys = times('2026-10-01T00:07:00Z', 3_000);
+        for (let i = 0; i < keys.length; i += 50)
+          await Promise.all(
+            keys
+              .slice(i, i + 50)
+              .map((key, j) => store.writePoint(name, row(key, i + j), '2026-11-28T12:00:00.000Z')),
+          );
+
+        const all = await store.readPoints(name, { from: keys[0] as string, to: ALL_TIME.to });
+
+        expect(all).toHaveLength(3_000);
+        expect(all.map((p) => p.Timestamp)).toEqual(keys);
+        expect(all.map((p) => p.DeliveryAttempts)).toEqual(keys.map((_, i) => i));
+      }, 120_000);
+    });
+
+    describe('rollups', () => {
+      it('keeps hourly and daily rollups apart, per dataset', async () => {
+        const store = await fresh();
+        const midnight = '2026-11-28T00:00:00Z';
+
+        await store.writeRollups('stats', '1h', [rollup(midnight, 4, 1)]);
+        await store.writeRollups('stats', '1d', [rollup(midnight, 96, 24)]);
+        await store.writeRollups('stats#1h', '1d', [rollup(midnight, 7, 7)]);
+
+        expect(await store.readRollups('stats', '1h', ALL_TIME)).toEqual([rollup(midnight, 4, 1)]);
+        expect(await store.readRollups('stats', '1d', ALL_TIME)).toEqual([
+          rollup(midnight, 96, 24),
+        ]);
+        expect(await store.readRollups('stats#1h', '1d', ALL_TIME)).toEqual([
+          rollup(midnight, 7, 7),
+        ]);
+        expect(await store.readRollups('stats#1h', '1h', ALL_TIME)).toEqual([]);
+        expect(await store.readPoints('stats', ALL_TIME)).toEqual([]);
+      });
+
+      it('writes every row of a call (more than a DynamoDB batch), replacing rows it rewrites', async () => {
+        const store = await fresh();
+        const hours = times('2026-11-28T00:00:00Z', 30, 60);
+        await store.writeRollups(
+          'stats',
+          '1h',
+          hours.map((h) => rollup(h, 1, 1)),
+        );
+
+        await store.writeRollups(
+          'stats',
+          '1h',
+          [...hours].reverse().map((h, i) => rollup(h, 2, i)),
+        );
+
+        const read = await store.readRollups('stats', '1h', ALL_TIME);
+        expect(read.map((r) => r.Timestamp)).toEqual(hours);
+        expect(read.every((r) => r.DeliveryAttempts === 2)).toBe(true);
+        expect(read.map((r) => r.Points)).toEqual(hours.map((_, i) => 29 - i));
+      });
+
+      it('reads rollups over the half-open span, ascending', async () => {
+        const store = await fresh();
+        const days = ['2026-11-25', '2026-11-26', '2026-11-27', '2026-11-28'].map(
+          (d) => `${d}T00:00:00Z`,
+        );
+        await store.writeRollups(
+          'stats',
+          '1d',
+          [...days].reverse().map((d, i) => rollup(d, i, 96)),
+        );
+
+        const read = await store.readRollups('stats', '1d', {
+          from: days[1] as string,
+          to: days[3] as string,
+        });
+
+        expect(read.map((r) => r.Timestamp)).toEqual(days.slice(1, 3));
+      });
+
+      it('accepts an empty list of rows', async () => {
+        const store = await fresh();
+
+        await store.writeRollups('stats', '1d', []);
+
+        expect(await store.readRollups('stats', '1d', ALL_TIME)).toEqual([]);
+      });
+    });
+
+    describe('usage snapshots', () => {
+      it('stores a snapshot per CollectedAt and replaces one written again', async () => {
+        const store = await fresh();
+        await store.putUsage('usage', usage('2026-11-28T12:00:00.000Z', 120));
+
+        await store.putUsage('usage', usage('2026-11-28T12:00:00.000Z', 130, 14.5));
+        await store.putUsage('usage', {
+          ...usage('2026-11-28T12:15:00.000Z', 0),
+          Max24HourSend: -1,
+        });
+
+        expect(await store.readUsage('usage', ALL_TIME)).toEqual([
+          usage('2026-11-28T12:00:00.000Z', 130, 14.5),
+          { ...usage('2026-11-28T12:15:00.000Z', 0), Max24HourSend: -1 },
+        ]);
+      });
+
+      it('reads snapshots over the half-open span, ascending, per dataset', async () => {
+        const store = await fresh();
+        const times = ['12:00', '12:15', '12:30', '12:45'].map((t) => `2026-11-28T${t}:00.000Z`);
+        for (const [i, t] of [...times.entries()].reverse())
+          await store.putUsage('usage', usage(t, i));
+        await store.putUsage('usage2', usage(times[1] as string, 99));
+
+        const read = await store.readUsage('usage', {
+          from: times[1] as string,
+          to: times[3] as string,
+        });
+
+        expect(read).toEqual([usage(times[1] as string, 1), usage(times[2] as string, 2)]);
+        expect(await store.readUsage('usage2', ALL_TIME)).toEqual([usage(times[1] as string, 99)]);
+      });
+    });
+
+    describe('storeActivityResult on this store', () => {
+      // Two days of 15-minute points inside the SES window of a fetch at 2026-11-28T12:00Z.
+      const rows = times('2026-11-27T06:07:00Z', 96 + 8).map((t, i) =>
+        row(t, (i * 7) % 13, i % 3, i % 5 === 0 ? 1 : 0, i % 11 === 0 ? 1 : 0),
+      );
+      const FETCH = '2026-11-28T12:00:00.000Z';
+
+      it('writes nothing the second time the same fetch is stored, and its rollups equal the sums of its points', async () => {
+        const store = await fresh();
+        const first = await storeActivityResult(store, fetched(FETCH, rows), {
+          fetchedAt: new Date(FETCH),
+        });
+        const before = {
+          points: await store.readPoints('stats', ALL_TIME),
+          hourly: await store.readRollups('stats', '1h', ALL_TIME),
+          daily: await store.readRollups('stats', '1d', ALL_TIME),
+        };
+
+        const second = await storeActivityResult(store, fetched(FETCH, rows), {
+          fetchedAt: new Date(FETCH),
+        });
+
+        expect(first).toMatchObject({ pointsWritten: rows.length, pointsSkipped: 0 });
+        expect(second).toEqual({
+          pointsWritten: 0,
+          pointsSkipped: 0,
+          hourlyWritten: 0,
+          dailyWritten: 0,
+          newGaps: [],
+          repaired: [],
+        });
+        expect(before.points).toEqual(rows.map((r) => ({ ...r, fetchedAt: FETCH })));
+        expect(await store.readPoints('stats', ALL_TIME)).toEqual(before.points);
+        expect(before.hourly).toEqual(expectedRollups(before.points, '1h'));
+        expect(before.daily).toEqual(expectedRollups(before.points, '1d'));
+        expect(before.daily.map((d) => d.Timestamp)).toEqual([
+          '2026-11-27T00:00:00Z',
+          '2026-11-28T00:00:00Z',
+        ]);
+        expect(await store.readRollups('stats', '1h', ALL_TIME)).toEqual(before.hourly);
+        expect(await store.readRollups('stats', '1d', ALL_TIME)).toEqual(before.daily);
+        expect(await store.getMeta('stats')).toMatchObject({ count: rows.length, gaps: [] });
+        expect(await store.getMeta('usage')).toMatchObject({ kind: 'usage', count: 1 });
+        expect(await store.readUsage('usage', ALL_TIME)).toEqual([usage(FETCH, 120)]);
+      });
+
+      it('lets a revised point from a later fetch win, and an older fetch arriving late lose', async () => {
+        const store = await fresh();
+        await storeActivityResult(store, fetched(FETCH, rows), { fetchedAt: new Date(FETCH) });
+        const target = rows[50] as StatisticsRow;
+        const LATER = '2026-11-28T12:15:00.000Z';
+        const EARLIER = '2026-11-28T11:45:00.000Z';
+        const revise = (by: number) =>
+          rows.map((r) =>
+            r === target ? { ...r, DeliveryAttempts: r.DeliveryAttempts + by, Bounces: 9 } : r,
+          );
+
+        const revised = await storeActivityResult(store, fetched(LATER, revise(100)), {
+          fetchedAt: new Date(LATER),
+        });
+        const late = await storeActivityResult(store, fetched(EARLIER, revise(500)), {
+          fetchedAt: new Date(EARLIER),
+        });
+
+        expect(revised).toMatchObject({ pointsWritten: 1, hourlyWritten: 1, dailyWritten: 1 });
+        expect(late).toMatchObject({ pointsWritten: 0, pointsSkipped: 1, hourlyWritten: 0 });
+        const points = await store.readPoints('stats', ALL_TIME);
+        expect(points.find((p) => p.Timestamp === target.Timestamp)).toEqual({
+          ...target,
+          DeliveryAttempts: target.DeliveryAttempts + 100,
+          Bounces: 9,
+          fetchedAt: LATER,
+        });
+        expect(points.filter((p) => p.fetchedAt === FETCH)).toHaveLength(rows.length - 1);
+        expect(await store.readRollups('stats', '1h', ALL_TIME)).toEqual(
+          expectedRollups(points, '1h'),
+        );
+        expect(await store.readRollups('stats', '1d', ALL_TIME)).toEqual(
+          expectedRollups(points, '1d'),
+        );
+        expect((await store.getMeta('stats'))?.count).toBe(rows.length);
+      });
+    });
+  });
+}
