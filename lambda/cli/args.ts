@@ -18,8 +18,65 @@ export function parseFlags<T extends Options>(
     const message = (error as Error).message
       .replace(/\. To specify a positional argument.*$/s, '')
       .replace(/\s*\n\s*/g, ' ');
-    throw new UsageError(`${maskSecrets(message)} (see ses-stats ${command} --help)`);
+    const hint = suggestion(message, options);
+    throw new UsageError(`${maskSecrets(message)}${hint} (see ses-stats ${command} --help)`);
   }
+}
+
+/** `; did you mean --NAME?` when parseArgs refused a long option close to one of `options`. */
+function suggestion(message: string, options: Options): string {
+  const unknown = /^Unknown option '--(.+)'$/s.exec(message)?.[1];
+  if (unknown === undefined) return '';
+  const near = closest(unknown, Object.keys(options));
+  return near === undefined ? '' : `; did you mean --${near}?`;
+}
+
+/**
+ * The one candidate `typed` most likely meant: the unique nearest within a small edit distance
+ * (at most 1 for names up to 4 characters, else 2; a swap of neighbours counts 1), or else the
+ * only candidate `typed` is a prefix of. Undefined when none is close or two are equally close.
+ */
+export function closest(typed: string, candidates: readonly string[]): string | undefined {
+  const limit = typed.length <= 4 ? 1 : 2;
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  let tie = false;
+  for (const candidate of candidates) {
+    const distance = editDistance(typed, candidate, limit);
+    if (distance < bestDistance) [best, bestDistance, tie] = [candidate, distance, false];
+    else if (distance === bestDistance) tie = true;
+  }
+  if (best !== undefined && !tie) return best;
+  if (best !== undefined) return undefined;
+  const prefixed = typed.length < 2 ? [] : candidates.filter((c) => c.startsWith(typed));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/**
+ * Optimal string alignment distance (Levenshtein plus swaps of neighbours), or `limit + 1` as soon
+ * as it must exceed `limit`: a pasted value can be long, and only near names matter.
+ */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        value = Math.min(value, (before[j - 2] ?? 0) + 1);
+      current.push(value);
+    }
+    if (Math.min(...current) > limit) return limit + 1;
+    [before, previous] = [previous, current];
+  }
+  return Math.min(previous[b.length] ?? 0, limit + 1);
 }
 
 export function oneOf<T extends string>(

@@ -1,49 +1,86 @@
+import pkg from '../../package.json' with { type: 'json' };
 import {
   killAllEmbeddedDynamoDbNow,
   stopAllEmbeddedDynamoDb,
 } from '../adapters/embedded-dynamodb.ts';
 import { redact } from '../adapters/secrets.ts';
-import { maskSecrets } from '../config/masking.ts';
+import { describe, maskSecrets } from '../config/masking.ts';
 import { QueryError, UserError } from '../core/errors.ts';
+import { closest } from './args.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_SIGNAL, EXIT_USAGE, type Io } from './io.ts';
 
 type Command = (args: string[], io: Io) => Promise<number>;
 
-/** Each command's module loads only when it runs: `--help` or a refusal never loads an SDK client. */
-const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
-  collect: async () => (await import('./collect-command.ts')).collectCommand,
-  query: async () => (await import('./read-commands.ts')).queryCommand,
-  datasets: async () => (await import('./read-commands.ts')).datasetsCommand,
-  summary: async () => (await import('./read-commands.ts')).summaryCommand,
-  'import-aml': async () => (await import('./import-aml-command.ts')).importAmlCommand,
+/**
+ * Every command: its line in the usage text and its module, which loads only when the command
+ * runs: `--help` or a refusal never loads an SDK client.
+ */
+const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<Command> }>> = {
+  collect: {
+    summary:
+      'run the email statistics activity (GetSendQuota + GetSendStatistics) and print both datasets',
+    load: async () => (await import('./collect-command.ts')).collectCommand,
+  },
+  query: {
+    summary:
+      "print a stored dataset's rows (raw 15-minute points, hourly or daily rollups, snapshots)",
+    load: async () => (await import('./read-commands.ts')).queryCommand,
+  },
+  datasets: {
+    summary: 'list the stored datasets with their coverage and gaps',
+    load: async () => (await import('./read-commands.ts')).datasetsCommand,
+  },
+  summary: {
+    summary: 'totals and window rates of a statistics dataset, or quota use of a usage dataset',
+    load: async () => (await import('./read-commands.ts')).summaryCommand,
+  },
+  'import-aml': {
+    summary: 'turn <AMAWSSES .../> steps of a task file into a ses-stats config',
+    load: async () => (await import('./import-aml-command.ts')).importAmlCommand,
+  },
 };
+
+const NAMES = Object.keys(COMMANDS);
+const WIDTH = Math.max(...NAMES.map((name) => name.length)) + 3;
 
 const USAGE = `Usage: ses-stats <command> [options]
 
 Commands:
-  collect      run the email statistics activity (GetSendQuota + GetSendStatistics) and print both datasets
-  query        print a stored dataset's rows (raw 15-minute points, hourly or daily rollups, snapshots)
-  datasets     list the stored datasets with their coverage and gaps
-  summary      totals and window rates of a statistics dataset, or quota use of a usage dataset
-  import-aml   turn <AMAWSSES .../> steps of a task file into a ses-stats config
-
-Run "ses-stats <command> --help" for a command's options.
+${NAMES.map((name) => `  ${name.padEnd(WIDTH)}${COMMANDS[name]?.summary}\n`).join('')}
+Run "ses-stats <command> --help" or "ses-stats help <command>" for a command's options;
+"ses-stats --version" prints the version.
 Exit codes: 0 ok, 1 a source or the run failed, 2 usage or configuration error,
 130/143 stopped by SIGINT/SIGTERM (after stopping the embedded DynamoDB Local).
 `;
 
+const TOP_FLAGS = ['--help', '--version'];
+
 /** The ses-stats command; returns the exit code. */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [command, ...args] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    (command === undefined ? io.stderr : io.stdout).write(USAGE);
-    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  if (command === undefined) {
+    io.stderr.write(USAGE);
+    return EXIT_USAGE;
   }
-  const load = COMMANDS[command];
+  if (command === '--version' || command === '-V') {
+    io.stdout.write(`ses-stats ${pkg.version}\n`);
+    return EXIT_OK;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    const [topic] = args;
+    if (command !== 'help' || topic === undefined || topic === 'help') {
+      io.stdout.write(USAGE);
+      return EXIT_OK;
+    }
+    return run(topic, ['--help'], io);
+  }
+  return run(command, args, io);
+}
+
+async function run(command: string, args: string[], io: Io): Promise<number> {
+  const load = COMMANDS[command]?.load;
   if (load === undefined) {
-    io.stderr.write(
-      `ses-stats: unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}\n`,
-    );
+    io.stderr.write(`ses-stats: ${unknown(command)}\n`);
     return EXIT_USAGE;
   }
   try {
@@ -59,6 +96,16 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.stderr.write(`${redact(String(error.stack))}\n`);
     return usage ? EXIT_USAGE : EXIT_FAILED;
   }
+}
+
+/** One line (`describe` quotes, masks and shortens what was typed), with a near name if any. */
+function unknown(typed: string): string {
+  const option = typed.startsWith('-');
+  const near = closest(typed, option ? TOP_FLAGS : NAMES);
+  const what = `unknown ${option ? 'option' : 'command'} ${redact(describe(typed))}`;
+  if (near !== undefined) return `${what}; did you mean "${near}"?`;
+  const commands = `${what}; commands: ${NAMES.join(', ')}`;
+  return option ? `${commands}; options: ${TOP_FLAGS.join(', ')}` : commands;
 }
 
 /**
