@@ -11,6 +11,7 @@ export interface CliRun {
   readonly stderr: string;
 }
 
+/** The built CLI (dist/cli/): the global setup builds it from the current sources. */
 const BIN = resolve(import.meta.dirname, '../..', pkg.bin['ses-stats']);
 
 /** The environment that signs requests with the fake SES's own key pair. */

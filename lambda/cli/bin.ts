@@ -1,17 +1,20 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly (through tsx), so `npx ses-stats` works right after `npm ci`.
-import { register } from 'tsx/esm/api';
+/**
+ * The `ses-stats` binary: `npm run build` (run by `npm ci` as `prepare`) bundles it into
+ * dist/cli/ses-stats.mjs. Only main, io and args load at start; each command's code, and the SDK
+ * clients it uses, load when it runs.
+ */
+import { main, stopAtExit, stopForSignal } from './main.ts';
 
-// The SDK's notice about Node 20 support would print on every run; the README states the Node versions.
+// The SDK's notice about Node 20 support would print on every run; the README states the Node
+// versions. Set before any command (and so any SDK module) loads.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-register();
-const { main, stopAtExit, stopForSignal } = await import('./main.ts');
 
 // Once a signal arrives, the interrupted command's own output (errors of a store being stopped
 // under it) is dropped: the signal's message is the last word.
 let stopping = false;
-const guarded = (stream) => ({
-  write: (text) => stopping || stream.write(text),
+const guarded = (stream: NodeJS.WriteStream) => ({
+  write: (text: string) => stopping || stream.write(text),
   get isTTY() {
     return stream.isTTY;
   },
@@ -22,7 +25,7 @@ const io = {
   env: process.env,
   cwd: process.cwd(),
 };
-for (const signal of ['SIGINT', 'SIGTERM']) {
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) {
       // A second signal: do not wait for DynamoDB Local to shut down gracefully.
