@@ -66,9 +66,10 @@ describe('ses-stats', () => {
     expectOneLineRefusal(near);
     expect(near.stderr).toBe('ses-stats: unknown command "qeury"; did you mean "query"?\n');
     expectOneLineRefusal(far);
-    expect(far.stderr).toBe(
-      'ses-stats: unknown command "nosuch"; commands: collect, query, datasets, summary, import-aml\n',
-    );
+    expect(far.stderr).toMatch(/^ses-stats: unknown command "nosuch"; commands: collect, query, /);
+    for (const command of ['datasets', 'summary', 'import-aml'])
+      expect(far.stderr).toContain(command);
+    expect(far.stderr).not.toContain('did you mean');
   });
 
   it("suggests the near flag among the command's own for a mistyped one, exit 2 on one line", async () => {
