@@ -12,12 +12,13 @@ import { describeAwsError } from './aws-errors.ts';
 
 /**
  * Creates the table if it does not exist (the CLI's stores; `cdk deploy` creates the real one):
- * on-demand, string keys `pk`/`sk`, TTL on `expiresAt` when raw points expire.
+ * on-demand, string keys `pk`/`sk`, TTL on `expiresAt` when raw points expire. With
+ * `create: false` (reading commands) a missing table is an error instead.
  */
 export async function ensureTable(
   client: DynamoDBClient,
   tableName: string,
-  options: { ttl?: boolean; where: string },
+  options: { ttl?: boolean; where: string; create?: boolean },
 ): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -30,6 +31,11 @@ export async function ensureTable(
         : `cannot use table "${tableName}" at ${options.where}`;
       throw new StoreError(`${what}: ${cause}`, { cause: error });
     }
+    if (options.create === false)
+      throw new StoreError(
+        `table "${tableName}" does not exist at ${options.where}: nothing is stored there (check the name and --table-region; "ses-stats collect --table ${tableName}" creates it)`,
+        { cause: error },
+      );
   }
   try {
     await client.send(

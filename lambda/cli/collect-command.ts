@@ -32,6 +32,7 @@ import {
   openStore,
   STORE_FLAGS,
   STORE_HELP,
+  type StoreSpec,
   storeChoice,
 } from './store-options.ts';
 
@@ -86,14 +87,13 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
       `--no-store: cannot be combined with ${storeFlags.map((f) => `--${f}`).join(', ')} (store flags)`,
     );
   // Every flag is checked before a store or SES is touched.
-  checkStoreFlags(values, io.cwd);
+  const spec = checkStoreFlags(values, io);
   const format = formatOf(values.format, io.stdout);
   const config = loadConfig(values, io.cwd);
   const secrets = createSecretReader({ env: io.env, secretsManager: powertoolsSecretsManager });
   const runs = sourcesFor(config.activities, { secrets });
-  const target: OpenStore | undefined = values['no-store']
-    ? undefined
-    : await openStore(values, io.cwd, io);
+  const target: OpenStore | undefined =
+    spec === undefined ? undefined : await openStore(spec, { readOnly: false, io });
   const progress = io.stderr.isTTY === true && runs.length > 1;
   try {
     const outcome = await collectAll(runs, {
@@ -183,10 +183,10 @@ function flagText(values: Values, name: string): string | undefined {
 }
 
 /** The store flags checked without opening anything; a password in --dynamodb-endpoint is not echoed. */
-function checkStoreFlags(values: Values, cwd: string): void {
-  if (values['no-store']) return;
+function checkStoreFlags(values: Values, io: Io): StoreSpec | undefined {
+  if (values['no-store']) return undefined;
   try {
-    storeChoice(values, cwd);
+    return storeChoice(values, io);
   } catch (error) {
     if (error instanceof UsageError) throw new UsageError(maskSecrets(error.message));
     throw error;

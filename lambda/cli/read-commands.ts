@@ -183,14 +183,16 @@ function help(io: Io, text: string): number {
   return EXIT_OK;
 }
 
-/** Checks the store flags, then opens the store (the last step: nothing is opened for bad input). */
+/**
+ * Checks the store flags, then opens the store read-only (the last step: nothing is opened for
+ * bad input, and reading creates nothing).
+ */
 async function withStore(
   values: StoreFlagValues,
   io: Io,
   work: (store: DatasetStore) => Promise<void>,
 ): Promise<number> {
-  storeChoice(values, io.cwd);
-  const opened = await openStore(values, io.cwd, io);
+  const opened = await openStore(storeChoice(values, io), { readOnly: true, io });
   try {
     await work(opened.store);
     return EXIT_OK;

@@ -159,7 +159,11 @@ const collectArg = fc.oneof(
       fc.oneof(fc.constant('http://127.0.0.1:9'), userInfoUrl),
     ),
   },
-  { weight: 1, arbitrary: stringFlag('lock-wait', fc.constantFrom('0', '5', '3601')) },
+  // No nasty strings here: a valid command line would create that directory.
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(['--data-dir', 'store'], ['--data-dir', ''], ['--data-dir']),
+  },
   { weight: 3, arbitrary: fc.constant(['--no-store']) },
   { weight: 1, arbitrary: fc.constantFrom(['--verbose'], ['--no-store=1'], ['--config']) },
   {

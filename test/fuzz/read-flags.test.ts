@@ -126,8 +126,8 @@ const storePiece = fc.oneof(
   oneOfFlag('dynamodb-endpoint', [UNREACHABLE], ['ftp://x', 'http://a b', '127.0.0.1:1'], (v) =>
     /^https?:/i.test(v),
   ),
-  // With --table, --lock-wait is always refused (it is for the embedded store only).
-  fc.constantFrom('5', 'soon', '99999').map((v) => flag('lock-wait', v, true)),
+  // With --table, --data-dir is always refused (it is the local store's directory).
+  fc.constantFrom('store', '', '/tmp/x').map((v) => flag('data-dir', v, true)),
 );
 
 const unknownFlag = fc
@@ -210,7 +210,7 @@ function checkClean(command: string, argv: readonly string[], { code, stdout, st
     expect(stderr.startsWith(`ses-stats ${command}: `)).toBe(true);
     expect(stderr.endsWith('\n')).toBe(true);
   }
-  // Nothing was started here: no embedded store directory appeared.
+  // Nothing was created here: no local store directory appeared.
   expect(existsSync(join(dir, '.ses-stats'))).toBe(false);
 }
 
@@ -264,7 +264,7 @@ describe('ses-stats query, summary and datasets flags (fuzzed)', () => {
         '--format',
         '--table',
         '--table-region',
-        '--lock-wait',
+        '--data-dir',
         '--verbose',
         '--help',
         '-h',

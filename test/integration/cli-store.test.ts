@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -16,10 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => fake.close());
 
-describe('ses-stats with the embedded store', () => {
-  it('stores by default under ./.ses-stats and round-trips the statistics exactly', {
-    timeout: 180_000,
-  }, async () => {
+describe('ses-stats with the local store', () => {
+  it('stores by default in ./.ses-stats/ses-stats.sqlite and round-trips the statistics exactly', async () => {
     const dir = scratchDir();
 
     const collected = await runCli(collect, keys, dir);
@@ -32,9 +30,9 @@ describe('ses-stats with the embedded store', () => {
 
     expect(collected.code).toBe(0);
     expect(collected.stderr).toMatch(
-      /^stored statsData: \d+ points, \d+ hourly and 15 daily rollups written \(the embedded store in .*\.ses-stats\)$/m,
+      /^stored statsData: \d+ points, \d+ hourly and 15 daily rollups written \(the local store in .*\.ses-stats\)$/m,
     );
-    expect(existsSync(join(dir, '.ses-stats'))).toBe(true);
+    expect(existsSync(join(dir, '.ses-stats', 'ses-stats.sqlite'))).toBe(true);
     expect(queried.code).toBe(0);
     expect(JSON.parse(queried.stdout).statsData).toEqual(JSON.parse(collected.stdout).statsData);
     expect(
@@ -46,6 +44,58 @@ describe('ses-stats with the embedded store', () => {
       ['statsData', 'statistics'],
       ['usageData', 'usage'],
     ]);
+  });
+
+  it('uses --data-dir, else SES_STATS_HOME (relative to the working directory)', async () => {
+    const dir = scratchDir();
+
+    const home = await runCli(collect, { ...keys, SES_STATS_HOME: 'home-store' }, dir);
+    const flagged = await runCli([...collect, '--data-dir', join(dir, 'flag-store')], keys, dir);
+    const fromHome = await runCli(
+      ['datasets', '--format', 'csv'],
+      { SES_STATS_HOME: 'home-store' },
+      dir,
+    );
+    const fromFlag = await runCli(
+      ['datasets', '--data-dir', 'flag-store', '--format', 'csv'],
+      {},
+      dir,
+    );
+
+    expect([home.code, flagged.code]).toEqual([0, 0]);
+    expect(existsSync(join(dir, 'home-store', 'ses-stats.sqlite'))).toBe(true);
+    expect(existsSync(join(dir, 'flag-store', 'ses-stats.sqlite'))).toBe(true);
+    expect(existsSync(join(dir, '.ses-stats'))).toBe(false);
+    expect(fromHome.stdout).toMatch(/^(# datasets\n)?name,kind,.*\nstatsData,statistics,/);
+    expect(fromFlag.stdout).toMatch(/^(# datasets\n)?name,kind,.*\nstatsData,statistics,/);
+  });
+
+  it('reads an empty history where nothing was collected, creating nothing', async () => {
+    const dir = scratchDir();
+
+    const listed = await runCli(['datasets', '--format', 'json'], {}, dir);
+    const queried = await runCli(['query', 'statsData'], {}, dir);
+    const summary = await runCli(['summary', 'statsData', '--data-dir', 'elsewhere'], {}, dir);
+
+    expect([listed.code, listed.stdout]).toEqual([0, '{\n  "datasets": []\n}\n']);
+    expect([queried.code, queried.stderr]).toEqual([
+      2,
+      'ses-stats query: unknown dataset "statsData"; nothing is stored yet\n',
+    ]);
+    expect(summary.code).toBe(2);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses a --data-dir that is a file, naming it', async () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, 'file'), '');
+
+    const run = await runCli(['datasets', '--data-dir', 'file'], {}, dir);
+
+    expect(run.stderr).toBe(
+      `ses-stats datasets: --data-dir: ${join(dir, 'file')} is a file, not a directory; the local store needs a directory\n`,
+    );
+    expect(run.code).toBe(2);
   });
 });
 
@@ -157,6 +207,25 @@ describe('ses-stats with --table and --dynamodb-endpoint', () => {
     );
   });
 
+  it('reads a missing table as an error and does not create it', async () => {
+    const missing = [
+      '--table',
+      `missing-${Date.now()}`,
+      '--dynamodb-endpoint',
+      inject('dynamodbEndpoint'),
+    ];
+
+    const first = await runCli(['datasets', ...missing], keys);
+    const second = await runCli(['query', 'statsData', ...missing], keys);
+
+    for (const run of [first, second]) {
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /table "missing-\d+" does not exist at http:.*: nothing is stored there/,
+      );
+    }
+  });
+
   it('exits 2 for --dynamodb-endpoint without --table', async () => {
     const run = await runCli(['datasets', '--dynamodb-endpoint', 'http://127.0.0.1:9']);
 
@@ -165,7 +234,7 @@ describe('ses-stats with --table and --dynamodb-endpoint', () => {
   });
 });
 
-/** A PATH with node and no java: the embedded store cannot start. */
+/** A PATH with node and nothing else: no java, no other tool. */
 function nodeOnlyPath(): string {
   const bin = mkdtempSync(join(tmpdir(), 'node-only-'));
   symlinkSync(process.execPath, join(bin, 'node'));
@@ -173,18 +242,21 @@ function nodeOnlyPath(): string {
 }
 
 describe('ses-stats without Java', () => {
-  it('explains that the embedded store needs Java 17+', async () => {
-    const run = await runCli(['datasets'], { PATH: nodeOnlyPath() });
+  it('collects and queries with no java on PATH', async () => {
+    const dir = scratchDir();
+    const env = { ...keys, PATH: nodeOnlyPath() };
 
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain(
-      'the embedded local store needs Java 17+ ("java" was not found on PATH)',
-    );
+    const collected = await runCli(collect, env, dir);
+    const queried = await runCli(['query', 'statsData', '--format', 'json'], env, dir);
+
+    expect(collected.code, collected.stderr).toBe(0);
+    expect(queried.code, queried.stderr).toBe(0);
+    expect(JSON.parse(queried.stdout).statsData).toEqual(JSON.parse(collected.stdout).statsData);
   });
 });
 
-// A store that cannot be opened (no Java for the embedded one, nothing listening at port 1)
-// turns any store access into exit 1: the exact usage error and exit 2 show nothing was opened.
+// Bad input is refused before any store is opened: no local store appears, and a table that
+// cannot be reached (nothing listens at port 1) is never asked.
 describe('ses-stats validation before opening anything', () => {
   const unreachable = ['--table', 'table1', '--dynamodb-endpoint', 'http://127.0.0.1:1'];
 
@@ -222,14 +294,20 @@ describe('ses-stats validation before opening anything', () => {
       'ses-stats datasets: --table-region: needs --table NAME as well\n',
     ],
     [
-      ['datasets', '--lock-wait', 'soon'],
-      'ses-stats datasets: --lock-wait: received "soon"; expected whole seconds from 0 to 3600\n',
+      ['datasets', '--data-dir', ''],
+      'ses-stats datasets: --data-dir: received ""; expected a directory path\n',
     ],
-  ])('rejects %j with exit 2 when the embedded store cannot start', async (args, message) => {
-    const run = await runCli(args, { PATH: nodeOnlyPath() });
+    [
+      ['datasets', '--data-dir', 'x', '--table', 'table1'],
+      "ses-stats datasets: --data-dir: is the local store's directory; it cannot be combined with --table (pick one store)\n",
+    ],
+  ])('rejects %j with exit 2, creating nothing', async (args, message) => {
+    const dir = scratchDir();
+    const run = await runCli(args, {}, dir);
 
     expect(run.stderr).toBe(message);
     expect(run.code).toBe(2);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it.each([
