@@ -34,6 +34,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'totals and window rates of a statistics dataset, or quota use of a usage dataset',
     load: async () => (await import('./read-commands.ts')).summaryCommand,
   },
+  copy: {
+    summary: 'copy stored history between stores (local, a table), writing only what differs',
+    load: async () => (await import('./copy-command.ts')).copyCommand,
+  },
   'import-aml': {
     summary: 'turn <AMAWSSES .../> steps of a task file into a ses-stats config',
     load: async () => (await import('./import-aml-command.ts')).importAmlCommand,
@@ -50,7 +54,7 @@ ${NAMES.map((name) => `  ${name.padEnd(WIDTH)}${COMMANDS[name]?.summary}\n`).joi
 Run "ses-stats <command> --help" or "ses-stats help <command>" for a command's options;
 "ses-stats --version" prints the version.
 Exit codes: 0 ok, 1 a source or the run failed, 2 usage or configuration error,
-130/143 stopped by SIGINT/SIGTERM (after stopping the embedded DynamoDB Local).
+130/143 stopped by SIGINT/SIGTERM.
 `;
 
 const TOP_FLAGS = ['--help', '--version'];
@@ -115,7 +119,7 @@ function unknown(typed: string): string {
 export async function stopForSignal(signal: keyof typeof EXIT_SIGNAL, io: Io): Promise<number> {
   const stopped = await stopAllEmbeddedDynamoDb();
   io.stderr.write(
-    `ses-stats: stopped by ${signal}${stopped > 0 ? '; the embedded DynamoDB Local was stopped' : ''}\n`,
+    `ses-stats: stopped by ${signal}${stopped > 0 ? '; the DynamoDB Local it started was stopped' : ''}\n`,
   );
   return EXIT_SIGNAL[signal];
 }

@@ -1,0 +1,198 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DynamoDbDatasetStore } from '../../lambda/adapters/dynamodb-dataset-store.ts';
+import { ensureTable } from '../../lambda/adapters/dynamodb-table.ts';
+import { startEmbeddedDynamoDb } from '../../lambda/adapters/embedded-dynamodb.ts';
+import { SqliteDatasetStore } from '../../lambda/adapters/sqlite-dataset-store.ts';
+import { copyDatasets } from '../../lambda/core/copy.ts';
+import { collectArgs, FAKE_KEYS_ENV, runCli, scratchDir } from '../support/cli.ts';
+import { localClient } from '../support/dynamodb.ts';
+import { type FakeSes, startFakeSes, twoWeekWindow } from '../support/fake-ses.ts';
+
+const keys = FAKE_KEYS_ENV;
+let fake: FakeSes;
+let collect: string[];
+const endpoint = () => ['--dynamodb-endpoint', inject('dynamodbEndpoint')];
+const query = ['query', 'statsData', '--granularity', '15m', '--format', 'json'];
+
+beforeAll(async () => {
+  fake = await startFakeSes();
+  fake.points = twoWeekWindow(new Date(), { seed: 21 });
+  collect = collectArgs(fake.url);
+});
+afterAll(() => fake.close());
+
+/** `datasets --format json` without the version-free fields that differ by store: none do. */
+async function listed(args: string[], cwd?: string) {
+  const run = await runCli(['datasets', '--format', 'json', ...args], keys, cwd);
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout).datasets;
+}
+
+describe('ses-stats copy', () => {
+  it('copies the local history into a table and back, and a rerun writes nothing', {
+    timeout: 120_000,
+  }, async () => {
+    const laptop = scratchDir();
+    const other = scratchDir();
+    const table = `copy-${Date.now()}`;
+    expect((await runCli(collect, keys, laptop)).code).toBe(0);
+
+    const up = await runCli(
+      ['copy', '--from', 'local', '--to', `table:${table}`, ...endpoint()],
+      keys,
+      laptop,
+    );
+    const again = await runCli(
+      ['copy', '--from', 'local', '--to', `table:${table}`, ...endpoint()],
+      keys,
+      laptop,
+    );
+    const down = await runCli(
+      ['copy', '--from', `table:${table}`, '--to', `local:${join(other, 'store')}`, ...endpoint()],
+      keys,
+      other,
+    );
+
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toMatch(
+      new RegExp(
+        `^copied 2 datasets from the local store in .*\\.ses-stats to table "${table}" at http://127\\.0\\.0\\.1:\\d+: \\d+ items written\\n$`,
+      ),
+    );
+    expect(up.stdout).toMatch(/^dataset +kind +pointsWritten/m);
+    expect(again.stderr).toMatch(/already identical, nothing written\n$/);
+    expect(down.code, down.stderr).toBe(0);
+    const local = await runCli(query, keys, laptop);
+    const inTable = await runCli([...query, '--table', table, ...endpoint()], keys);
+    const back = await runCli([...query, '--data-dir', 'store'], keys, other);
+    expect(inTable.stdout).toBe(local.stdout);
+    expect(back.stdout).toBe(local.stdout);
+    expect(await listed(['--table', table, ...endpoint()])).toEqual(await listed([], laptop));
+    expect(await listed(['--data-dir', 'store'], other)).toEqual(await listed([], laptop));
+  });
+
+  it('copies only --dataset NAME', async () => {
+    const dir = scratchDir();
+    expect((await runCli(collect, keys, dir)).code).toBe(0);
+
+    const run = await runCli(
+      [
+        'copy',
+        '--from',
+        'local',
+        '--to',
+        'local:two',
+        '--dataset',
+        'usageData',
+        '--format',
+        'json',
+      ],
+      keys,
+      dir,
+    );
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).copied.map((r: { dataset: string }) => r.dataset)).toEqual([
+      'usageData',
+    ]);
+    expect((await listed(['--data-dir', 'two'], dir)).map((d: { name: string }) => d.name)).toEqual(
+      ['usageData'],
+    );
+  });
+
+  it.each([
+    [
+      ['copy', '--to', 'local:x'],
+      '--from: missing; expected local, local:DIR or table:NAME (with @REGION after the name for its region), or dynamodb-local:DIR',
+    ],
+    [
+      ['copy', '--from', 'disk:x', '--to', 'local:x'],
+      '--from: received "disk:x"; expected local, local:DIR or table:NAME (with @REGION after the name for its region), or dynamodb-local:DIR',
+    ],
+    [
+      ['copy', '--from', 'local', '--to', 'table:'],
+      '--to: received "table:"; expected local, local:DIR or table:NAME (with @REGION after the name for its region)\n',
+    ],
+    [
+      ['copy', '--from', 'local', '--to', 'table:ab'],
+      '--to table:NAME: received "ab"; expected a DynamoDB table name',
+    ],
+    [
+      ['copy', '--from', 'local', '--to', 'table:abc@Europe'],
+      '--to (the region after @): received "Europe"; expected an AWS region such as us-east-1',
+    ],
+    [
+      ['copy', '--from', 'local', '--to', 'dynamodb-local:x'],
+      '--to: received "dynamodb-local:x"; the DynamoDB Local store of ses-stats 0.1 can only be copied from',
+    ],
+    [
+      ['copy', '--from', 'local', '--to', 'local:.ses-stats'],
+      '--to: is the same store as --from (the local store in ',
+    ],
+    [
+      ['copy', '--from', 'local', '--to', 'local:b', '--dataset', 'a/b'],
+      '--dataset: received "a/b"; expected a dataset name',
+    ],
+    [
+      ['copy', '--from', 'local', '--to', 'local:b', '--dynamodb-endpoint', 'http://127.0.0.1:1'],
+      '--dynamodb-endpoint: applies to table:NAME stores, and neither is one',
+    ],
+    [
+      ['copy', '--from', 'local', '--to', 'local:b', '--dataset', 'nope'],
+      'unknown dataset "nope"; nothing is stored yet',
+    ],
+    [['copy', '--form', 'local'], "Unknown option '--form'"],
+  ])('refuses %j with exit 2, creating nothing', async (args, message) => {
+    const dir = scratchDir();
+
+    const run = await runCli(args, keys, dir);
+
+    expect(run.stderr).toContain(`ses-stats copy: ${message}`);
+    expect(run.code).toBe(2);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('a data directory of ses-stats 0.1 (DynamoDB Local files)', () => {
+  it('is pointed out, and moved by copy --from dynamodb-local:DIR', {
+    timeout: 180_000,
+  }, async () => {
+    const dir = scratchDir();
+    expect((await runCli(collect, keys, dir)).code).toBe(0);
+    const expected = await runCli(query, keys, dir);
+    // Make the old layout: the same history in DynamoDB Local's files, and no SQLite file.
+    const store = join(dir, '.ses-stats');
+    const sqlite = SqliteDatasetStore.open(join(store, 'ses-stats.sqlite'), { readOnly: true });
+    const local = await startEmbeddedDynamoDb(store);
+    const client = localClient(local.endpoint);
+    await ensureTable(client, 'ses-stats', { where: 'DynamoDB Local' });
+    await copyDatasets(
+      sqlite,
+      new DynamoDbDatasetStore(client, { tableName: 'ses-stats' }),
+      undefined,
+    );
+    client.destroy();
+    sqlite.close();
+    await local.stop();
+    for (const f of readdirSync(store))
+      if (f.startsWith('ses-stats.sqlite')) rmSync(join(store, f));
+    expect(existsSync(join(store, 'shared-local-instance.db'))).toBe(true);
+
+    const before = await runCli(['datasets'], keys, dir);
+    const moved = await runCli(
+      ['copy', '--from', 'dynamodb-local:.ses-stats', '--to', 'local'],
+      keys,
+      dir,
+    );
+    const after = await runCli(query, keys, dir);
+
+    expect(before.code).toBe(0);
+    expect(before.stderr).toBe(
+      `note: ${store} still holds history stored by ses-stats 0.1 (shared-local-instance.db), which this version does not read; move it once with "ses-stats copy --from dynamodb-local:${store} --to local:${store}" (needs Java 17+), then delete ${join(store, 'shared-local-instance.db')}\n`,
+    );
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(after.stdout).toBe(expected.stdout);
+  });
+});
