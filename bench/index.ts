@@ -2,3 +2,5 @@
 await import('./storage.ts');
 console.log();
 await import('./cold-init.ts');
+console.log();
+await import('./cli.ts');
