@@ -5,6 +5,7 @@ import { createSecretReader } from '../../lambda/adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../../lambda/adapters/secrets-manager.ts';
 import { SesStatisticsSource, sourcesFor } from '../../lambda/adapters/ses-statistics-source.ts';
 import { type ConnectionInput, connectionSchema, parseConfig } from '../../lambda/config/schema.ts';
+import pkg from '../../package.json' with { type: 'json' };
 import {
   FAKE_ACCESS_KEY_ID,
   FAKE_SECRET_ACCESS_KEY,
@@ -147,7 +148,7 @@ describe('SesStatisticsSource', () => {
   it('sends ses-stats/<version> as the default user agent', async () => {
     await sourceFor().getSendQuota();
 
-    expect(fake.requests[0]?.amzUserAgent).toContain('ses-stats/0.1.0');
+    expect(fake.requests[0]?.amzUserAgent).toContain(`ses-stats/${pkg.version}`);
   });
 
   it('makes maxErrorRetry + 1 attempts, then names the cause and the attempts', async () => {

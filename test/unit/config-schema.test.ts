@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { maskSecrets } from '../../lambda/config/masking.ts';
 import { type ConfigInput, DEFAULT_CONFIG, parseConfig } from '../../lambda/config/schema.ts';
+import pkg from '../../package.json' with { type: 'json' };
 import { problemsOf } from '../support/config-problems.ts';
 
 const activity = { usageDataset: 'usageData', statisticsDataset: 'statsData' };
@@ -20,7 +21,7 @@ describe('parseConfig', () => {
       statisticsDataset: 'statsData',
       connection: {
         credentials: { type: 'role' },
-        userAgent: 'ses-stats/0.1.0',
+        userAgent: `ses-stats/${pkg.version}`,
         maxErrorRetry: 2,
         timeoutSeconds: 30,
         signatureMethod: 'HmacSHA256',
