@@ -91,7 +91,11 @@ describe('ses-stats on signals and concurrent use of the local store', () => {
     const after = await runCli(query, keys, dir);
 
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(after.stdout).statsData).toEqual(JSON.parse(runs[0]?.stdout ?? '').statsData);
+    // Every point but the window's oldest (cut by the window's edge, its fuller stored copy is
+    // kept, as after any later fetch) is stored as SES revised it.
+    const stored = JSON.parse(after.stdout).statsData;
+    expect(stored.slice(1)).toEqual(JSON.parse(runs[0]?.stdout ?? '').statsData.slice(1));
+    expect(stored).toHaveLength(fake.points.length);
     const written = runs
       .slice(0, 2)
       .map((r) => Number(/^stored statsData: (\d+) points/m.exec(r.stderr)?.[1]));
