@@ -5,6 +5,7 @@ import { DynamoDbDatasetStore } from '../../lambda/adapters/dynamodb-dataset-sto
 import { ensureTable } from '../../lambda/adapters/dynamodb-table.ts';
 import { startEmbeddedDynamoDb } from '../../lambda/adapters/embedded-dynamodb.ts';
 import { SqliteDatasetStore } from '../../lambda/adapters/sqlite-dataset-store.ts';
+import { main } from '../../lambda/cli/main.ts';
 import { copyDatasets } from '../../lambda/core/copy.ts';
 import { collectArgs, FAKE_KEYS_ENV, runCli, scratchDir } from '../support/cli.ts';
 import { localClient } from '../support/dynamodb.ts';
@@ -100,6 +101,30 @@ describe('ses-stats copy', () => {
     expect((await listed(['--data-dir', 'two'], dir)).map((d: { name: string }) => d.name)).toEqual(
       ['usageData'],
     );
+  });
+
+  it('shows progress on a terminal, and none when stderr is piped', async () => {
+    const dir = scratchDir();
+    expect((await runCli(collect, keys, dir)).code).toBe(0);
+    const copy = (to: string, isTTY: boolean) => {
+      let stderr = '';
+      const io = {
+        stdout: { write: () => true, isTTY },
+        stderr: { write: (text: string) => (stderr += text), isTTY },
+        env: {},
+        cwd: dir,
+      };
+      return main(['copy', '--from', 'local', '--to', to], io).then((code) => ({ code, stderr }));
+    };
+
+    const terminal = await copy('local:tty', true);
+    const piped = await copy('local:pipe', false);
+
+    expect(terminal.code).toBe(0);
+    expect(terminal.stderr).toContain('\r\x1b[Kcopying statsData: 1/1\n');
+    expect(terminal.stderr).toContain('\r\x1b[Kcopying usageData: 1/1\n');
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).not.toContain('copying');
   });
 
   it.each([
