@@ -92,6 +92,7 @@ export async function copyCommand(args: string[], io: Io): Promise<number> {
     target = await openStore(to, { readOnly: false, io });
     const terminal = io.stderr.isTTY === true;
     const reports = await copyDatasets(source.store, target.store, dataset, {
+      now: new Date(),
       onProgress: terminal
         ? ({ dataset: name, done, total }) =>
             io.stderr.write(

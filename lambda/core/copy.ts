@@ -8,9 +8,19 @@ import {
 } from './datasets.ts';
 import { StoreError, UnknownDatasetError } from './errors.ts';
 import { sameMeta, updateMeta } from './persist-meta.ts';
+import { withoutExpiredStaleDays } from './persist-rollups.ts';
 import { sumBy } from './rollups.ts';
 import type { DatasetMeta, DatasetStore, RollupRow, Span, StoredPoint } from './store.ts';
-import { ALL_TIME, addMs, DAY_MS, dayStart, hourStart, mergeSpans, subtractSpans } from './time.ts';
+import {
+  ALL_TIME,
+  addMs,
+  DAY_MS,
+  dayStart,
+  hourStart,
+  mergeSpans,
+  SES_WINDOW_MS,
+  subtractSpans,
+} from './time.ts';
 
 // Copies datasets between two stores (local history into the deployed table, or back): only what
 // differs is written, the newer fetch of a point wins, coverage and gaps are merged, and a copy
@@ -28,6 +38,8 @@ export interface CopyProgress {
 }
 
 export interface CopyOptions {
+  /** The time raw points are judged expired by (the target's retention); the host's clock. */
+  readonly now: Date;
   readonly chunkDays?: number;
   readonly onProgress?: (progress: CopyProgress) => void;
 }
@@ -50,7 +62,7 @@ export async function copyDatasets(
   from: DatasetStore,
   to: DatasetStore,
   only: string | undefined,
-  options: CopyOptions = {},
+  options: CopyOptions,
 ): Promise<CopyReport[]> {
   const metas = await from.listMeta();
   const chosen = only === undefined ? metas : metas.filter((m) => m.name === only);
@@ -69,16 +81,35 @@ export async function copyDataset(
   from: DatasetStore,
   to: DatasetStore,
   source: DatasetMeta,
-  options: CopyOptions = {},
+  options: CopyOptions,
 ): Promise<CopyReport> {
   const target = await to.getMeta(source.name);
   if (target !== undefined && target.kind !== source.kind)
     throw new StoreError(
       `dataset "${source.name}" holds ${target.kind} data in the target but ${source.kind} data in the source; it was not copied`,
     );
-  return source.kind === 'usage'
-    ? copyUsage(from, to, source, target, options)
-    : copyStatistics(from, to, source, target, options);
+  // The final metadata write is conditional: if another writer (a collect on the target) moved
+  // it on meanwhile, the pass runs again over what is stored now; it writes only what differs.
+  let known = target;
+  for (let pass = 1; pass <= PASSES; pass++) {
+    const outcome =
+      source.kind === 'usage'
+        ? await copyUsage(from, to, source, known, options)
+        : await copyStatistics(from, to, source, known, options);
+    if (outcome.done) return outcome.report;
+    known = await to.getMeta(source.name);
+  }
+  throw new StoreError(
+    `dataset "${source.name}": the target's metadata kept changing under another writer during ${PASSES} passes of the copy; run the copy again`,
+  );
+}
+
+const PASSES = 3;
+
+interface Pass {
+  readonly report: CopyReport;
+  /** False when the final metadata write met another writer's version. */
+  readonly done: boolean;
 }
 
 async function copyUsage(
@@ -87,7 +118,7 @@ async function copyUsage(
   source: DatasetMeta,
   target: DatasetMeta | undefined,
   options: CopyOptions,
-): Promise<CopyReport> {
+): Promise<Pass> {
   const { name } = source;
   const [rows, stored] = await Promise.all([
     from.readUsage(name, ALL_TIME),
@@ -102,29 +133,36 @@ async function copyUsage(
   await mapLimited(writes, WRITE_CONCURRENCY, (row) => to.putUsage(name, row));
   const keys = new Set([...have.keys(), ...rows.map((r) => r.CollectedAt)]);
   const times = [...keys].sort();
-  const metaWritten = await finish(to, source, target, (meta) => ({
+  const meta = await finish(to, source, target, (meta) => ({
     ...meta,
     firstTime: times[0],
     lastTime: times.at(-1),
     count: keys.size,
   }));
   options.onProgress?.({ dataset: name, done: 1, total: 1 });
-  return { ...none(source), usageWritten: writes.length, metaWritten };
+  return {
+    report: { ...none(source), usageWritten: writes.length, metaWritten: meta === 'written' },
+    done: meta !== 'conflict',
+  };
 }
 
 async function copyStatistics(
   from: DatasetStore,
   to: DatasetStore,
   source: DatasetMeta,
-  known: DatasetMeta | undefined,
+  stored: DatasetMeta | undefined,
   options: CopyOptions,
-): Promise<CopyReport> {
+): Promise<Pass> {
   const { name } = source;
+  const retention = stored?.rawRetentionDays ?? source.rawRetentionDays;
+  // Stale days whose raw points may have expired keep their rollups, as a collect would.
+  const known = withoutExpiredStaleDays(stored, options.now, retention);
   const chunkMs = (options.chunkDays ?? COPY_CHUNK_DAYS) * DAY_MS;
   const times = [source.firstTime, source.lastTime, known?.firstTime, known?.lastTime].filter(
     (t): t is string => t !== undefined,
   );
-  const stale = known?.staleRollups ?? [];
+  // Stale days on either side may hold points past the recorded first and last time.
+  const stale = [...(known?.staleRollups ?? []), ...(source.staleRollups ?? [])];
   // Days whose raw points expired keep their rollups: the daily ones (one item a day) mark them.
   const days = (
     await Promise.all([
@@ -143,16 +181,24 @@ async function copyStatistics(
   let count = 0;
   const report = { pointsWritten: 0, pointsKeptNewer: 0, hourlyWritten: 0, dailyWritten: 0 };
   for (const [i, chunk] of chunks.entries()) {
-    const step = await copyChunk(from, to, source, chunk, target);
+    const step = await copyChunk(from, to, source, chunk, target, {
+      retention,
+      expiredBefore:
+        retention === undefined
+          ? undefined
+          : new Date(options.now.getTime() - retention * DAY_MS).toISOString(),
+    });
     target = step.target;
     count += step.count;
+    times.push(...step.span);
     report.pointsWritten += step.pointsWritten;
     report.pointsKeptNewer += step.pointsKeptNewer;
     report.hourlyWritten += step.hourlyWritten;
     report.dailyWritten += step.dailyWritten;
     options.onProgress?.({ dataset: name, done: i + 1, total: chunks.length });
   }
-  const metaWritten = await finish(to, source, target, (meta) => {
+  const meta = await finish(to, source, target, (meta) => {
+    // Every day of the range was re-summed (stale ones from their raw points): none stays stale.
     const { staleRollups: _, staleBase: __, ...rest } = meta;
     return {
       ...rest,
@@ -160,18 +206,20 @@ async function copyStatistics(
       firstTime: times.sort()[0],
       lastTime: times.sort().at(-1),
       count,
-      ...((meta.rawRetentionDays ?? source.rawRetentionDays) === undefined
-        ? {}
-        : { rawRetentionDays: meta.rawRetentionDays ?? source.rawRetentionDays }),
+      ...(retention === undefined ? {} : { rawRetentionDays: retention }),
     };
   });
-  return { ...none(source), ...report, metaWritten };
+  return {
+    report: { ...none(source), ...report, metaWritten: meta === 'written' },
+    done: meta !== 'conflict',
+  };
 }
 
 interface ChunkStep {
   readonly target: DatasetMeta | undefined;
-  /** Raw points the target holds in the chunk afterwards. */
+  /** Raw points the target holds in the chunk afterwards, and the first and last of them. */
   readonly count: number;
+  readonly span: readonly string[];
   readonly pointsWritten: number;
   readonly pointsKeptNewer: number;
   readonly hourlyWritten: number;
@@ -192,12 +240,13 @@ async function copyChunk(
   source: DatasetMeta,
   chunk: Span,
   known: DatasetMeta | undefined,
+  rule: { readonly retention: number | undefined; readonly expiredBefore: string | undefined },
 ): Promise<ChunkStep> {
   const { name } = source;
   let target = known;
   let pointsWritten = 0;
   let pointsKeptNewer = 0;
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1; attempt <= POINT_ATTEMPTS; attempt++) {
     const [points, hourly, stored, storedHourly, storedDaily] = await Promise.all([
       from.readPoints(name, chunk),
       from.readRollups(name, '1h', chunk),
@@ -209,9 +258,19 @@ async function copyChunk(
     const writes: StoredPoint[] = [];
     let keptNewer = 0;
     for (const point of points) {
+      // A point the target's retention has already expired is not brought back.
+      if (rule.expiredBefore !== undefined && point.Timestamp < rule.expiredBefore) continue;
       const old = have.get(point.Timestamp);
       if (old === undefined) writes.push(point);
       else if (sameCounts(old, point)) continue;
+      // The oldest bucket of a fetch's window can be cut by the window's edge: never a
+      // replacement for another copy (as when a fetch is stored).
+      else if (atEdge(point)) keptNewer++;
+      // A cut copy is replaced by a full one, under the later fetch time so a newer fetch still wins.
+      else if (atEdge(old))
+        writes.push(
+          old.fetchedAt > point.fetchedAt ? { ...point, fetchedAt: old.fetchedAt } : point,
+        );
       else if (old.fetchedAt < point.fetchedAt) writes.push(point);
       else if (old.fetchedAt > point.fetchedAt) keptNewer++;
     }
@@ -219,9 +278,10 @@ async function copyChunk(
     for (const point of writes) view.set(point.Timestamp, point);
 
     const staleNow = target?.staleRollups ?? [];
+    // On a tie the target's own rollup stays (nothing to write).
     const chosen = chooseHourly(sumBy(view.values(), hourStart), [
-      without(hourly, source.staleRollups ?? []),
       without(storedHourly, staleNow),
+      without(hourly, source.staleRollups ?? []),
     ]);
     const daily = sumHourly(chosen.rows);
     const hourlyWrites = changedRollups(chosen.rows, storedHourly);
@@ -245,27 +305,36 @@ async function copyChunk(
         ...(meta.source === '' ? { source: source.source, activity: source.activity } : {}),
       }));
     }
-    const retention = target?.rawRetentionDays;
     const outcomes = await mapLimited(writes, WRITE_CONCURRENCY, (p) =>
-      to.writePoint(name, p, p.fetchedAt, retention),
+      to.writePoint(name, p, p.fetchedAt, rule.retention),
     );
     const won = outcomes.filter(Boolean).length;
     pointsWritten += won;
-    if (won < writes.length && attempt < 3) continue; // a newer fetch wrote meanwhile: look again
-    pointsKeptNewer += keptNewer + writes.length - won;
+    // A newer fetch wrote some of these points meanwhile: look again (the days stay stale).
+    if (won < writes.length) continue;
+    pointsKeptNewer += keptNewer;
     // Hourly first: a stop between them leaves days the next copy compares again.
     await to.writeRollups(name, '1h', hourlyWrites);
     await to.writeRollups(name, '1d', dailyWrites);
     return {
       target,
       count: view.size,
+      span: [...view.keys()].sort().filter((_, i, all) => i === 0 || i === all.length - 1),
       pointsWritten,
       pointsKeptNewer,
       hourlyWritten: hourlyWrites.length,
       dailyWritten: dailyWrites.length,
     };
   }
+  throw new StoreError(
+    `dataset "${name}": newer fetches kept writing the points being copied (${chunk.from} to ${chunk.to}); run the copy again (the days are recorded as stale and repaired by the next copy or collect)`,
+  );
 }
+
+const POINT_ATTEMPTS = 3;
+/** A point in the first bucket of its fetch's two-week window. */
+const atEdge = (p: StoredPoint): boolean =>
+  Date.parse(p.Timestamp) < Date.parse(p.fetchedAt) - SES_WINDOW_MS + 15 * 60_000;
 
 /**
  * Per hour, the rollup summing the most raw points (ties: the sum of the raw points); `notRaw`
@@ -332,19 +401,33 @@ function mergedCoverage(a: DatasetMeta, b: DatasetMeta): Pick<DatasetMeta, 'cove
   return { coverage, gaps: subtractSpans([coverage], seen) };
 }
 
-/** Writes the target's final metadata unless it already says exactly that. */
+/**
+ * Writes the target's final metadata unless it already says exactly that; 'conflict' when
+ * another writer's version came first (the caller runs the pass again).
+ */
 async function finish(
   to: DatasetStore,
   source: DatasetMeta,
   target: DatasetMeta | undefined,
   change: (meta: DatasetMeta) => DatasetMeta,
-): Promise<boolean> {
+): Promise<'written' | 'unchanged' | 'conflict'> {
+  const current: DatasetMeta = target ?? {
+    name: source.name,
+    kind: source.kind,
+    source: '',
+    activity: '',
+    count: 0,
+    gaps: [],
+    version: 0,
+  };
   // The target's own writer stays named; a new dataset is named after the source's.
-  const base = (meta: DatasetMeta): DatasetMeta =>
-    meta.source === '' ? { ...meta, source: source.source, activity: source.activity } : meta;
-  if (target !== undefined && sameMeta(target, change(base(target)))) return false;
-  await updateMeta(to, source.name, source.kind, target, (meta) => change(base(meta)));
-  return true;
+  const next = change(
+    current.source === ''
+      ? { ...current, source: source.source, activity: source.activity }
+      : current,
+  );
+  if (target !== undefined && sameMeta(target, next)) return 'unchanged';
+  return (await to.putMeta(next)) ? 'written' : 'conflict';
 }
 
 function sameUsage(a: UsageRow, b: UsageRow): boolean {

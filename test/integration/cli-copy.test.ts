@@ -197,6 +197,7 @@ describe('a data directory of ses-stats 0.1 (DynamoDB Local files)', () => {
       sqlite,
       new DynamoDbDatasetStore(client, { tableName: 'ses-stats' }),
       undefined,
+      { now: new Date() },
     );
     client.destroy();
     sqlite.close();

@@ -17,6 +17,7 @@ const spec: ActivitySpec = {
 };
 const names = { usage: 'usage', statistics: 'stats' };
 const START = Date.parse('2026-10-01T00:00:00Z');
+const NOW = new Date('2026-12-01T00:00:00Z');
 
 /** The SES window a fetch at `day` (days after START, noon) returns; `bump` revises the counts. */
 function fetchRows(day: number, bump = 0, windowDays = 14): StatisticsRow[] {
@@ -91,9 +92,9 @@ describe('copy between stores', () => {
     for (const day of [0, 5, 30]) await fetchInto(from, day);
     const to = new MemoryDatasetStore();
 
-    const first = await copyDatasets(from, to, undefined, { chunkDays: 7 });
+    const first = await copyDatasets(from, to, undefined, { now: NOW, chunkDays: 7 });
     const before = { ...to.writes };
-    const second = await copyDatasets(from, to, undefined, { chunkDays: 7 });
+    const second = await copyDatasets(from, to, undefined, { now: NOW, chunkDays: 7 });
 
     expect(await storedState(to, names)).toEqual(await storedState(from, names));
     expect((await to.getMeta('stats'))?.gaps).toEqual([
@@ -115,13 +116,12 @@ describe('copy between stores', () => {
     // The table started later and revised the days both saw (a later fetch: its copy wins).
     for (const day of [12, 40]) await fetchInto(table, day, 3);
 
-    const report = await copyDatasets(laptop, table, undefined);
+    const report = await copyDatasets(laptop, table, undefined, { now: NOW });
     const points = await table.readPoints('stats', ALL_TIME);
     const meta = await table.getMeta('stats');
 
-    const laptopOnly = (await laptop.readPoints('stats', ALL_TIME)).filter(
-      (p) => p.Timestamp < '2026-09-29T12:00:00Z',
-    );
+    const laptopPoints = await laptop.readPoints('stats', ALL_TIME);
+    const laptopOnly = laptopPoints.filter((p) => p.Timestamp < '2026-09-29T12:00:00Z');
     expect(points.filter((p) => p.Timestamp < '2026-09-29T12:00:00Z')).toEqual(laptopOnly);
     expect(
       points
@@ -140,10 +140,20 @@ describe('copy between stores', () => {
     });
     expect((await table.getMeta('usage'))?.count).toBe(4);
 
-    // And back: both stores now hold the same history.
-    await copyDatasets(table, laptop, undefined);
-    const [a, b] = [await storedState(laptop, names), await storedState(table, names)];
-    expect(a).toEqual(b);
+    // The laptop's full copy of the table's cut edge bucket replaced it, under the later fetch time.
+    const edge = points.find((p) => p.Timestamp === '2026-09-29T12:00:00Z');
+    expect(edge).toMatchObject({
+      ...laptopPoints.find((p) => p.Timestamp === edge?.Timestamp),
+      fetchedAt: '2026-10-13T12:00:00.000Z',
+    });
+
+    // And back: both stores now hold the same history (fetch times aside, see the edge above).
+    await copyDatasets(table, laptop, undefined, { now: NOW });
+    const counts = async (store: MemoryDatasetStore) => {
+      const { points, ...rest } = await storedState(store, names);
+      return { ...rest, points: points.map(({ fetchedAt: _, ...p }) => p) };
+    };
+    expect(await counts(laptop)).toEqual(await counts(table));
   });
 
   it('keeps rollups whose raw points expired on the source side', async () => {
@@ -163,7 +173,7 @@ describe('copy between stores', () => {
     await from.writeRollups('stats', '1d', [old]);
     const to = new MemoryDatasetStore();
 
-    await copyDatasets(from, to, 'stats');
+    await copyDatasets(from, to, 'stats', { now: NOW });
 
     expect(await to.readRollups('stats', '1d', ALL_TIME)).toEqual([old, ...rollupsOf(rows, '1d')]);
     expect((await to.getMeta('stats'))?.count).toBe(rows.length);
@@ -180,7 +190,7 @@ describe('copy between stores', () => {
     };
     const clean = await seed();
     const counted = failingAt(clean, 0);
-    await copyDatasets(from, counted, undefined, { chunkDays: 1 });
+    await copyDatasets(from, counted, undefined, { now: NOW, chunkDays: 1 });
     const expected = await storedState(clean, names);
     const writes = counted.calls();
     expect(writes).toBeGreaterThan(100);
@@ -188,9 +198,9 @@ describe('copy between stores', () => {
     for (let at = 1; at <= writes; at++) {
       const to = await seed();
       await expect(
-        copyDatasets(from, failingAt(to, at), undefined, { chunkDays: 1 }),
+        copyDatasets(from, failingAt(to, at), undefined, { now: NOW, chunkDays: 1 }),
       ).rejects.toThrow(`stopped at write ${at}`);
-      await copyDatasets(from, to, undefined, { chunkDays: 1 });
+      await copyDatasets(from, to, undefined, { now: NOW, chunkDays: 1 });
       expect(await storedState(to, names), `stopped at write ${at}`).toEqual(expected);
     }
   });
@@ -210,13 +220,148 @@ describe('copy between stores', () => {
     });
     const before = { ...to.writes };
 
-    await expect(copyDatasets(from, to, 'stats')).rejects.toThrow(
+    await expect(copyDatasets(from, to, 'stats', { now: NOW })).rejects.toThrow(
       new StoreError(
         'dataset "stats" holds usage data in the target but statistics data in the source; it was not copied',
       ),
     );
-    await expect(copyDatasets(from, to, 'nosuch')).rejects.toThrow(UnknownDatasetError);
-    await expect(copyDatasets(from, to, 'nosuch')).rejects.toThrow('stored datasets: stats, usage');
+    await expect(copyDatasets(from, to, 'nosuch', { now: NOW })).rejects.toThrow(
+      UnknownDatasetError,
+    );
+    await expect(copyDatasets(from, to, 'nosuch', { now: NOW })).rejects.toThrow(
+      'stored datasets: stats, usage',
+    );
     expect(to.writes).toEqual(before);
+  });
+
+  it('never replaces a full stored point with the cut first bucket of a later fetch', async () => {
+    const from = new MemoryDatasetStore();
+    const to = new MemoryDatasetStore();
+    const point = {
+      Timestamp: '2026-10-01T00:00:00Z',
+      DeliveryAttempts: 10,
+      Bounces: 0,
+      Complaints: 0,
+      Rejects: 0,
+    };
+    // The later fetch's window began five minutes after the bucket did: its copy holds 1 of 10.
+    await from.writePoint('stats', { ...point, DeliveryAttempts: 1 }, '2026-10-15T00:05:00.000Z');
+    await from.putMeta({
+      name: 'stats',
+      kind: 'statistics',
+      source: 's',
+      activity: 'a',
+      firstTime: point.Timestamp,
+      lastTime: point.Timestamp,
+      count: 1,
+      gaps: [],
+      version: 0,
+    });
+    await to.writePoint('stats', point, '2026-10-10T00:00:00.000Z');
+
+    const [report] = await copyDatasets(from, to, 'stats', { now: NOW });
+
+    expect(await to.readPoints('stats', ALL_TIME)).toEqual([
+      { ...point, fetchedAt: '2026-10-10T00:00:00.000Z' },
+    ]);
+    expect(report).toMatchObject({ pointsWritten: 0, pointsKeptNewer: 1 });
+  });
+
+  it('copies the points of a source whose collect stopped before its metadata (stale days)', async () => {
+    const from = new MemoryDatasetStore();
+    await fetchInto(from, 0, 0, 3);
+    // The next fetch stops after its first 100 points: they lie past the recorded last time.
+    const stopped = failingAt(from, 102);
+    await expect(
+      storeActivityResult(
+        stopped,
+        {
+          activity: spec,
+          usage: { name: 'usage', rows: [] },
+          statistics: { name: 'stats', rows: fetchRows(2, 5, 3) },
+        },
+        { fetchedAt: new Date(START + 2.5 * DAY_MS) },
+      ),
+    ).rejects.toThrow('stopped at write 102');
+    expect((await from.getMeta('stats'))?.staleRollups).toBeDefined();
+    const to = new MemoryDatasetStore();
+
+    await copyDatasets(from, to, 'stats', { now: NOW, chunkDays: 1 });
+    const points = await to.readPoints('stats', ALL_TIME);
+
+    expect(points).toEqual(await from.readPoints('stats', ALL_TIME));
+    expect(await to.readRollups('stats', '1h', ALL_TIME)).toEqual(rollupsOf(points, '1h'));
+    expect(await to.getMeta('stats')).toMatchObject({
+      count: points.length,
+      lastTime: points.at(-1)?.Timestamp,
+    });
+    expect((await to.getMeta('stats'))?.staleRollups).toBeUndefined();
+  });
+
+  it('gives copied points the retention of the target, or of the source, and brings back no expired one', async () => {
+    const from = new MemoryDatasetStore();
+    await fetchInto(from, 0, 0, 3);
+    const meta = await from.getMeta('stats');
+    if (meta === undefined) throw new Error('no metadata stored');
+    await from.putMeta({ ...meta, rawRetentionDays: 90 });
+    const fresh = new MemoryDatasetStore();
+    const expiring = new MemoryDatasetStore();
+    await expiring.putMeta({
+      name: 'stats',
+      kind: 'statistics',
+      source: 't',
+      activity: 't',
+      count: 0,
+      gaps: [],
+      rawRetentionDays: 30,
+      version: 0,
+    });
+    // 30 days after the middle day of the source's window: its first half has expired.
+    const now = new Date('2026-10-30T12:00:00Z');
+
+    await copyDatasets(from, fresh, 'stats', { now });
+    await copyDatasets(from, expiring, 'stats', { now });
+
+    const all = await from.readPoints('stats', ALL_TIME);
+    expect(await fresh.readPoints('stats', ALL_TIME)).toEqual(all);
+    expect(new Set(fresh.retention.values())).toEqual(new Set([90]));
+    const kept = await expiring.readPoints('stats', ALL_TIME);
+    expect(kept).toEqual(all.filter((p) => p.Timestamp >= '2026-09-30T12:00:00.000Z'));
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(all.length);
+    expect(new Set(expiring.retention.values())).toEqual(new Set([30]));
+    // The expired hours keep the source's rollups: nothing of the history is lost.
+    expect(await expiring.readRollups('stats', '1d', ALL_TIME)).toEqual(
+      await from.readRollups('stats', '1d', ALL_TIME),
+    );
+  });
+
+  it('runs its pass again when a collect moves the target on before the copy finishes', async () => {
+    const from = new MemoryDatasetStore();
+    await fetchInto(from, 0, 0, 3);
+    const to = new MemoryDatasetStore();
+    let collected = false;
+    const racing: DatasetStore = Object.assign(Object.create(to), {
+      putMeta: async (meta: Parameters<DatasetStore['putMeta']>[0]) => {
+        // Just before the copy's final metadata write, a collect stores a later fetch.
+        if (!collected && meta.name === 'stats' && meta.staleRollups === undefined) {
+          collected = true;
+          await fetchInto(to, 2, 7, 3);
+        }
+        return to.putMeta(meta);
+      },
+    });
+
+    await copyDatasets(from, racing, 'stats', { now: NOW });
+    const points = await to.readPoints('stats', ALL_TIME);
+
+    expect(collected).toBe(true);
+    expect(await to.getMeta('stats')).toMatchObject({
+      count: points.length,
+      firstTime: points[0]?.Timestamp,
+      lastTime: points.at(-1)?.Timestamp,
+    });
+    expect((await to.getMeta('stats'))?.staleRollups).toBeUndefined();
+    expect(await to.readRollups('stats', '1d', ALL_TIME)).toEqual(rollupsOf(points, '1d'));
   });
 });
