@@ -33,7 +33,7 @@ export async function ensureTable(
     }
     if (options.create === false)
       throw new StoreError(
-        `table "${tableName}" does not exist at ${options.where}: nothing is stored there (check the name and --table-region; "ses-stats collect --table ${tableName}" creates it)`,
+        `table "${tableName}" does not exist at ${options.where}: nothing is stored there (check the table's name and region; "ses-stats collect --table ${tableName}" creates it)`,
         { cause: error },
       );
   }

