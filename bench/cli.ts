@@ -5,7 +5,7 @@
  * window into an empty store against the same collect with `--no-store`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteDatasetStore } from '../lambda/adapters/sqlite-dataset-store.ts';
@@ -60,7 +60,12 @@ async function median(args: () => readonly string[], cwd: () => string): Promise
   return times[Math.floor(times.length / 2)] as number;
 }
 
-const scratch = () => mkdtempSync(join(tmpdir(), 'cli-bench-'));
+const scratches: string[] = [];
+const scratch = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-bench-'));
+  scratches.push(dir);
+  return dir;
+};
 
 // One year of a busy account: 26 fetches 14 days apart, every 15-minute bucket sending.
 const yearDir = scratch();
@@ -130,6 +135,7 @@ const collect = ['collect', '--service-url', fake.url, '--region', 'us-east-1', 
 const noStore = await median(() => [BIN, ...collect, '--no-store'], scratch);
 const firstCollect = await median(() => [BIN, ...collect], scratch);
 fake.close();
+for (const dir of scratches) rmSync(dir, { recursive: true, force: true });
 
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 const ms = (v: number) => Math.round(v);
