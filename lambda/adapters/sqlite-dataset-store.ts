@@ -52,6 +52,8 @@ export class SqliteDatasetStore implements DatasetStore {
   private readonly putUsageStatement;
   private readonly readUsageStatement;
   private readonly writeRollupsTransaction;
+  private readonly writePointsTransaction;
+  private pendingPoints: PendingPoint[] = [];
 
   private constructor(
     private readonly db: Database.Database,
@@ -115,6 +117,9 @@ export class SqliteDatasetStore implements DatasetStore {
       `SELECT key AS CollectedAt, max_24_hour_send AS Max24HourSend, max_send_rate AS MaxSendRate,
          sent_last_24_hours AS SentLast24Hours
        FROM usage_snapshots WHERE name = ? AND key >= ? AND key < ? ORDER BY key`,
+    );
+    this.writePointsTransaction = db.transaction((batch: readonly PendingPoint[]) =>
+      batch.map((write) => this.writePointStatement.run(...write.args).changes === 1),
     );
     this.writeRollupsTransaction = db.transaction(
       (name: string, granularity: Granularity, rows: readonly RollupRow[]) => {
@@ -211,18 +216,41 @@ export class SqliteDatasetStore implements DatasetStore {
       retentionDays === undefined
         ? null
         : Math.floor(Date.parse(point.Timestamp) / 1000) + retentionDays * 86_400;
-    return this.write('writePoint', () => {
-      const out = this.writePointStatement.run(
-        name,
-        point.Timestamp,
-        point.DeliveryAttempts,
-        point.Bounces,
-        point.Complaints,
-        point.Rejects,
-        fetchedAt,
-        expiresAt,
-      );
-      return out.changes === 1;
+    if (this.readOnly)
+      throw new StoreError(`the store ${this.file} is open read-only: writePoint refused`);
+    // Writes issued together (the core writes many points at once) share one transaction: one
+    // commit instead of one per point. Each keeps its own condition and answer.
+    return new Promise((resolve, reject) => {
+      this.pendingPoints.push({
+        args: [
+          name,
+          point.Timestamp,
+          point.DeliveryAttempts,
+          point.Bounces,
+          point.Complaints,
+          point.Rejects,
+          fetchedAt,
+          expiresAt,
+        ],
+        resolve,
+        reject,
+      });
+      if (this.pendingPoints.length === 1) queueMicrotask(() => this.flushPoints());
+    });
+  }
+
+  private flushPoints(): void {
+    const batch = this.pendingPoints;
+    this.pendingPoints = [];
+    let won: boolean[];
+    try {
+      won = this.read('writePoint', () => this.writePointsTransaction.immediate(batch));
+    } catch (error) {
+      for (const write of batch) write.reject(error);
+      return;
+    }
+    batch.forEach((write, i) => {
+      write.resolve(won[i] === true);
     });
   }
 
@@ -271,6 +299,13 @@ export class SqliteDatasetStore implements DatasetStore {
       throw new StoreError(`the store ${this.file} is open read-only: ${operation} refused`);
     return this.read(operation, body);
   }
+}
+
+/** A point write waiting for the batch it is committed in. */
+interface PendingPoint {
+  readonly args: readonly [string, string, number, number, number, number, string, number | null];
+  resolve(won: boolean): void;
+  reject(error: unknown): void;
 }
 
 function toMeta(row: MetaRow): DatasetMeta {
