@@ -194,6 +194,8 @@ describe('copy between stores', () => {
     const expected = await storedState(clean, names);
     const writes = counted.calls();
     expect(writes).toBeGreaterThan(100);
+    // Recorded in docs/reliability.md.
+    console.info(`copy stopped at each of ${writes} writes`);
 
     for (let at = 1; at <= writes; at++) {
       const to = await seed();
