@@ -4,20 +4,13 @@ import { storeActivityResult } from '../../lambda/core/persist.ts';
 import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import type { DatasetMeta, DatasetStore, RollupRow, StoredPoint } from '../../lambda/core/store.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
+import { row } from '../support/rows.ts';
 
 /** A store under test and how to release it. */
 export interface ContractStore {
   readonly store: DatasetStore;
   close(): Promise<void>;
 }
-
-const row = (
-  Timestamp: string,
-  DeliveryAttempts: number,
-  Bounces = 0,
-  Complaints = 0,
-  Rejects = 0,
-): StatisticsRow => ({ Timestamp, DeliveryAttempts, Bounces, Complaints, Rejects });
 
 const rollup = (Timestamp: string, DeliveryAttempts: number, Points: number): RollupRow => ({
   ...row(Timestamp, DeliveryAttempts, 1, 2, 3),

@@ -4,15 +4,9 @@ import { storeActivityResult } from '../../lambda/core/persist.ts';
 import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { freshStore } from '../support/dynamodb.ts';
+import { row } from '../support/rows.ts';
 
 const activity = { name: 'stats', source: 'S1', usageDataset: 'usage', statisticsDataset: 'stats' };
-const row = (Timestamp: string, DeliveryAttempts: number, Bounces = 0): StatisticsRow => ({
-  Timestamp,
-  DeliveryAttempts,
-  Bounces,
-  Complaints: 0,
-  Rejects: 0,
-});
 
 function result(collectedAt: string, rows: StatisticsRow[]): FetchedDatasets {
   return {

@@ -2,16 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { StatisticsRow } from '../../lambda/core/datasets.ts';
 import { datasetMetrics } from '../../lambda/core/metrics.ts';
 import type { ActivityResult } from '../../lambda/core/results.ts';
+import { row } from '../support/rows.ts';
 
 const FETCHED_AT = '2026-03-15T12:00:00.000Z';
-
-const row = (
-  Timestamp: string,
-  DeliveryAttempts: number,
-  Bounces: number,
-  Complaints: number,
-  Rejects = 0,
-): StatisticsRow => ({ Timestamp, DeliveryAttempts, Bounces, Complaints, Rejects });
 
 function result(rows: StatisticsRow[], max24HourSend = 50_000): ActivityResult {
   return {

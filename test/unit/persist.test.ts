@@ -6,6 +6,7 @@ import type { ActivitySpec, FetchedDatasets } from '../../lambda/core/results.ts
 import type { Span, StoredPoint } from '../../lambda/core/store.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { MemoryDatasetStore, type WriteCounts } from '../support/memory-store.ts';
+import { row } from '../support/rows.ts';
 
 const activity: ActivitySpec = {
   name: 'daily-stats',
@@ -13,14 +14,6 @@ const activity: ActivitySpec = {
   usageDataset: 'usage',
   statisticsDataset: 'stats',
 };
-
-const row = (
-  Timestamp: string,
-  DeliveryAttempts: number,
-  Bounces = 0,
-  Complaints = 0,
-  Rejects = 0,
-): StatisticsRow => ({ Timestamp, DeliveryAttempts, Bounces, Complaints, Rejects });
 
 const rollup = (Timestamp: string, DeliveryAttempts: number, Points: number, Bounces = 0) => ({
   ...row(Timestamp, DeliveryAttempts, Bounces),

@@ -12,16 +12,9 @@ import { storeActivityResult } from '../../lambda/core/persist.ts';
 import { parseQueryOptions, parseSpan, queryDataset, summarize } from '../../lambda/core/query.ts';
 import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
+import { row } from '../support/rows.ts';
 
 const QUARTER_MS = 15 * 60_000;
-
-const row = (
-  Timestamp: string,
-  DeliveryAttempts: number,
-  Bounces = 0,
-  Complaints = 0,
-  Rejects = 0,
-): StatisticsRow => ({ Timestamp, DeliveryAttempts, Bounces, Complaints, Rejects });
 
 const usage = (CollectedAt: string, Max24HourSend: number, SentLast24Hours: number): UsageRow => ({
   CollectedAt,
