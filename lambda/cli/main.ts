@@ -34,6 +34,14 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'totals and window rates of a statistics dataset, or quota use of a usage dataset',
     load: async () => (await import('./read-commands.ts')).summaryCommand,
   },
+  check: {
+    summary: 'exit 1 with a one-line reason when a rate or the quota use crosses a threshold',
+    load: async () => (await import('./check-command.ts')).checkCommand,
+  },
+  serve: {
+    summary: 'serve the read API, a web dashboard and /metrics on 127.0.0.1',
+    load: async () => (await import('./serve-command.ts')).serveCommand,
+  },
   copy: {
     summary: 'copy stored history between stores (local, a table), writing only what differs',
     load: async () => (await import('./copy-command.ts')).copyCommand,
