@@ -8,7 +8,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  paginateQuery,
+  QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { TABLE } from '../constants.ts';
@@ -80,8 +80,8 @@ export class DynamoDbDatasetStore implements DatasetStore {
     );
   }
 
-  async readPoints(name: string, span: Span): Promise<StoredPoint[]> {
-    return (await this.query(`${name}#15m`, span)).map((item) => ({
+  async readPoints(name: string, span: Span, limit?: number): Promise<StoredPoint[]> {
+    return (await this.query(`${name}#15m`, span, limit)).map((item) => ({
       ...countsOf(item),
       fetchedAt: String(item.fetchedAt),
     }));
@@ -106,8 +106,13 @@ export class DynamoDbDatasetStore implements DatasetStore {
     );
   }
 
-  async readRollups(name: string, granularity: '1h' | '1d', span: Span): Promise<RollupRow[]> {
-    return (await this.query(`${name}#${granularity}`, span)).map((item) => ({
+  async readRollups(
+    name: string,
+    granularity: '1h' | '1d',
+    span: Span,
+    limit?: number,
+  ): Promise<RollupRow[]> {
+    return (await this.query(`${name}#${granularity}`, span, limit)).map((item) => ({
       ...countsOf(item),
       Points: Number(item.Points),
     }));
@@ -141,8 +146,8 @@ export class DynamoDbDatasetStore implements DatasetStore {
     this.consumed('PutItem', out.ConsumedCapacity);
   }
 
-  async readUsage(name: string, span: Span): Promise<UsageRow[]> {
-    return (await this.query(`${name}#usage`, span)).map((item) => ({
+  async readUsage(name: string, span: Span, limit?: number): Promise<UsageRow[]> {
+    return (await this.query(`${name}#usage`, span, limit)).map((item) => ({
       CollectedAt: String(item[SK]),
       Max24HourSend: Number(item.Max24HourSend),
       MaxSendRate: Number(item.MaxSendRate),
@@ -154,8 +159,15 @@ export class DynamoDbDatasetStore implements DatasetStore {
     return this.options.tableName;
   }
 
-  /** A Query of partition `pk`, every page; with a span, from <= sk < to. */
-  private async query(pk: string, span: Span | undefined): Promise<Record<string, unknown>[]> {
+  /**
+   * A Query of partition `pk`, every page; with a span, from <= sk < to; with a limit, pages of
+   * at most that many items until it is reached (a page reads about what it returns).
+   */
+  private async query(
+    pk: string,
+    span: Span | undefined,
+    limit?: number,
+  ): Promise<Record<string, unknown>[]> {
     const input: QueryCommandInput = {
       TableName: this.table,
       KeyConditionExpression:
@@ -167,10 +179,20 @@ export class DynamoDbDatasetStore implements DatasetStore {
     };
     const items: Record<string, unknown>[] = [];
     await this.call('Query', async () => {
-      for await (const page of paginateQuery({ client: this.doc }, input)) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        // With a limit, each page asks for what is still missing, so nothing beyond it is read.
+        const page = await this.doc.send(
+          new QueryCommand({
+            ...input,
+            ...(limit === undefined ? {} : { Limit: limit - items.length }),
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+        );
         this.consumed('Query', page.ConsumedCapacity);
         items.push(...(page.Items ?? []));
-      }
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined && (limit === undefined || items.length < limit));
     });
     // BETWEEN includes `to`; the span is half-open.
     return span === undefined ? items : items.filter((item) => String(item[SK]) < span.to);

@@ -74,9 +74,9 @@ export class SqliteDatasetStore implements DatasetStore {
     this.updateMetaStatement = db.prepare<[number, string, string, number]>(
       'UPDATE meta SET version = ?, body = ? WHERE name = ? AND version = ?',
     );
-    this.readPointsStatement = db.prepare<[string, string, string], StoredPoint>(
+    this.readPointsStatement = db.prepare<[string, string, string, number], StoredPoint>(
       `SELECT ${POINT_COLUMNS}, fetched_at AS fetchedAt FROM raw_points
-       WHERE name = ? AND key >= ? AND key < ? ORDER BY key`,
+       WHERE name = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
     );
     // `<=`: a retried write whose first attempt landed (its answer lost) must still win.
     this.writePointStatement = db.prepare<
@@ -91,9 +91,9 @@ export class SqliteDatasetStore implements DatasetStore {
          fetched_at = excluded.fetched_at, expires_at = excluded.expires_at
        WHERE raw_points.fetched_at <= excluded.fetched_at`,
     );
-    this.readRollupsStatement = db.prepare<[string, Granularity, string, string], RollupRow>(
+    this.readRollupsStatement = db.prepare<[string, Granularity, string, string, number], RollupRow>(
       `SELECT ${POINT_COLUMNS}, points AS Points FROM rollups
-       WHERE name = ? AND granularity = ? AND key >= ? AND key < ? ORDER BY key`,
+       WHERE name = ? AND granularity = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
     );
     this.writeRollupStatement = db.prepare<
       [string, Granularity, string, number, number, number, number, number]
@@ -113,10 +113,10 @@ export class SqliteDatasetStore implements DatasetStore {
          max_24_hour_send = excluded.max_24_hour_send, max_send_rate = excluded.max_send_rate,
          sent_last_24_hours = excluded.sent_last_24_hours`,
     );
-    this.readUsageStatement = db.prepare<[string, string, string], UsageRow>(
+    this.readUsageStatement = db.prepare<[string, string, string, number], UsageRow>(
       `SELECT key AS CollectedAt, max_24_hour_send AS Max24HourSend, max_send_rate AS MaxSendRate,
          sent_last_24_hours AS SentLast24Hours
-       FROM usage_snapshots WHERE name = ? AND key >= ? AND key < ? ORDER BY key`,
+       FROM usage_snapshots WHERE name = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
     );
     this.writePointsTransaction = db.transaction((batch: readonly PendingPoint[]) =>
       batch.map((write) => this.writePointStatement.run(...write.args).changes === 1),
@@ -200,8 +200,10 @@ export class SqliteDatasetStore implements DatasetStore {
     });
   }
 
-  async readPoints(name: string, span: Span): Promise<StoredPoint[]> {
-    return this.read('readPoints', () => this.readPointsStatement.all(name, span.from, span.to));
+  async readPoints(name: string, span: Span, limit?: number): Promise<StoredPoint[]> {
+    return this.read('readPoints', () =>
+      this.readPointsStatement.all(name, span.from, span.to, sqlLimit(limit)),
+    );
   }
 
   async writePoint(
@@ -254,9 +256,14 @@ export class SqliteDatasetStore implements DatasetStore {
     });
   }
 
-  async readRollups(name: string, granularity: Granularity, span: Span): Promise<RollupRow[]> {
+  async readRollups(
+    name: string,
+    granularity: Granularity,
+    span: Span,
+    limit?: number,
+  ): Promise<RollupRow[]> {
     return this.read('readRollups', () =>
-      this.readRollupsStatement.all(name, granularity, span.from, span.to),
+      this.readRollupsStatement.all(name, granularity, span.from, span.to, sqlLimit(limit)),
     );
   }
 
@@ -282,8 +289,10 @@ export class SqliteDatasetStore implements DatasetStore {
     );
   }
 
-  async readUsage(name: string, span: Span): Promise<UsageRow[]> {
-    return this.read('readUsage', () => this.readUsageStatement.all(name, span.from, span.to));
+  async readUsage(name: string, span: Span, limit?: number): Promise<UsageRow[]> {
+    return this.read('readUsage', () =>
+      this.readUsageStatement.all(name, span.from, span.to, sqlLimit(limit)),
+    );
   }
 
   private read<T>(operation: string, body: () => T): T {
@@ -377,4 +386,9 @@ function storeError(
     `SQLite ${operation} on ${file} failed: ${message}${code === undefined ? '' : ` (${code})`}`,
     { cause: error },
   );
+}
+
+/** SQLite reads a negative LIMIT as none. */
+function sqlLimit(limit: number | undefined): number {
+  return limit ?? -1;
 }

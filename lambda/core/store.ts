@@ -57,8 +57,11 @@ export interface DatasetStore {
   listMeta(): Promise<DatasetMeta[]>;
   /** Writes `meta` if the stored version is still `meta.version`; stores version + 1. False on a conflict. */
   putMeta(meta: DatasetMeta): Promise<boolean>;
-  /** Raw points with from <= Timestamp < to, ascending. */
-  readPoints(name: string, span: Span): Promise<StoredPoint[]>;
+  /**
+   * Raw points with from <= Timestamp < to, ascending; with `limit`, only the first `limit` (read
+   * by key: a page reads about as many items as it returns).
+   */
+  readPoints(name: string, span: Span, limit?: number): Promise<StoredPoint[]>;
   /**
    * Writes a point unless a newer fetch than `fetchedAt` already wrote it; false if it lost.
    * Rewriting with the same `fetchedAt` succeeds, so a retried write whose answer was lost wins.
@@ -70,10 +73,15 @@ export interface DatasetStore {
     fetchedAt: string,
     retentionDays?: number,
   ): Promise<boolean>;
-  /** Rollups with from <= Timestamp < to, ascending. */
-  readRollups(name: string, granularity: '1h' | '1d', span: Span): Promise<RollupRow[]>;
+  /** Rollups with from <= Timestamp < to, ascending; with `limit`, only the first `limit`. */
+  readRollups(
+    name: string,
+    granularity: '1h' | '1d',
+    span: Span,
+    limit?: number,
+  ): Promise<RollupRow[]>;
   writeRollups(name: string, granularity: '1h' | '1d', rows: readonly RollupRow[]): Promise<void>;
   putUsage(name: string, row: UsageRow): Promise<void>;
-  /** Usage snapshots with from <= CollectedAt < to, ascending. */
-  readUsage(name: string, span: Span): Promise<UsageRow[]>;
+  /** Usage snapshots with from <= CollectedAt < to, ascending; with `limit`, only the first `limit`. */
+  readUsage(name: string, span: Span, limit?: number): Promise<UsageRow[]>;
 }

@@ -398,7 +398,43 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Con
         expect(all).toHaveLength(3_000);
         expect(all.map((p) => p.Timestamp)).toEqual(keys);
         expect(all.map((p) => p.DeliveryAttempts)).toEqual(keys.map((_, i) => i));
+        // A limit beyond the first DynamoDB page: exactly the first rows, across pages.
+        const first = await store.readPoints(name, ALL_TIME, 2_500);
+        expect(first.map((p) => p.Timestamp)).toEqual(keys.slice(0, 2_500));
+        const later = await store.readPoints(
+          name,
+          { from: keys[2_990] as string, to: ALL_TIME.to },
+          5,
+        );
+        expect(later.map((p) => p.Timestamp)).toEqual(keys.slice(2_990, 2_995));
       }, 120_000);
+
+      it('reads only the first `limit` rows of a span: points, rollups and snapshots alike', async () => {
+        const store = await fresh();
+        const keys = times('2026-11-28T00:00:00Z', 6);
+        for (const [i, key] of keys.entries())
+          await store.writePoint('ds', row(key, i), '2026-11-28T12:00:00.000Z');
+        await store.writeRollups(
+          'ds',
+          '1h',
+          keys.map((key, i) => rollup(key, i, 1)),
+        );
+        for (const [i, key] of keys.entries())
+          await store.putUsage('ds', usage(new Date(key).toISOString(), i));
+        const span = { from: keys[1] as string, to: keys[5] as string };
+
+        expect((await store.readPoints('ds', span, 2)).map((p) => p.Timestamp)).toEqual(
+          keys.slice(1, 3),
+        );
+        expect((await store.readRollups('ds', '1h', span, 3)).map((r) => r.Timestamp)).toEqual(
+          keys.slice(1, 4),
+        );
+        expect((await store.readUsage('ds', ALL_TIME, 1)).map((u) => u.SentLast24Hours)).toEqual([
+          0,
+        ]);
+        // A limit beyond the span's rows returns the span, and the span's end still excludes.
+        expect(await store.readPoints('ds', span, 100)).toHaveLength(4);
+      });
     });
 
     describe('rollups', () => {

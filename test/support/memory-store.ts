@@ -77,8 +77,8 @@ export class MemoryDatasetStore implements DatasetStore {
     return true;
   }
 
-  async readPoints(name: string, span: Span): Promise<StoredPoint[]> {
-    return within(this.points.get(name), span);
+  async readPoints(name: string, span: Span, limit?: number): Promise<StoredPoint[]> {
+    return within(this.points.get(name), span, limit);
   }
 
   async writePoint(
@@ -101,8 +101,13 @@ export class MemoryDatasetStore implements DatasetStore {
     return true;
   }
 
-  async readRollups(name: string, granularity: '1h' | '1d', span: Span): Promise<RollupRow[]> {
-    return within(this.rollups[granularity].get(name), span);
+  async readRollups(
+    name: string,
+    granularity: '1h' | '1d',
+    span: Span,
+    limit?: number,
+  ): Promise<RollupRow[]> {
+    return within(this.rollups[granularity].get(name), span, limit);
   }
 
   async writeRollups(
@@ -119,8 +124,8 @@ export class MemoryDatasetStore implements DatasetStore {
     this.writes.usage++;
   }
 
-  async readUsage(name: string, span: Span): Promise<UsageRow[]> {
-    return within(this.usage.get(name), span);
+  async readUsage(name: string, span: Span, limit?: number): Promise<UsageRow[]> {
+    return within(this.usage.get(name), span, limit);
   }
 }
 
@@ -130,10 +135,11 @@ function put<Row>(table: Table<Row>, name: string, key: string, row: Row): void 
   table.set(name, rows);
 }
 
-function within<Row>(rows: Map<string, Row> | undefined, span: Span): Row[] {
+function within<Row>(rows: Map<string, Row> | undefined, span: Span, limit?: number): Row[] {
   if (rows === undefined) return [];
   return sorted(rows)
     .filter(([key]) => span.from <= key && key < span.to)
+    .slice(0, limit)
     .map(([, row]) => ({ ...row }));
 }
 
