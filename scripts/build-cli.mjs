@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } f
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildDashboard } from './build-dashboard.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'dist', 'cli');
@@ -74,6 +75,8 @@ async function buildCli() {
 }
 
 const started = performance.now();
-const { outputs } = await buildCli();
+// `serve` hands out the dashboard page from dist/dashboard/, built alongside.
+const [{ outputs }, dashboard] = await Promise.all([buildCli(), buildDashboard()]);
 const ms = Math.round(performance.now() - started);
 console.log(`ses-stats CLI: ${outputs.length} files in dist/cli/ (${ms} ms)`);
+console.log(`ses-stats dashboard: ${dashboard.file}, ${dashboard.bytes} bytes`);
