@@ -10,6 +10,7 @@ import {
   ZERO_COUNTS,
 } from './datasets.ts';
 import { QueryError, UnknownDatasetError } from './errors.ts';
+import { decodePageToken, encodePageToken } from './page-token.ts';
 import { exactRollups } from './rollups.ts';
 import {
   type DatasetMeta,
@@ -19,68 +20,156 @@ import {
   type Span,
 } from './store.ts';
 import { ALL_TIME, DAY_MS, HOUR_MS, planSpan } from './time.ts';
-import { isTimeZone, isUtc, localBucketStart, localIso, offsetAt } from './zones.ts';
+import { isTimeZone, isUtc, localBucketStart, localIso, offsetAt, wallTimeToUtc } from './zones.ts';
 
 export interface QueryOptions {
-  /** ISO-8601; inclusive. Without an offset, UTC. */
-  readonly from?: string;
-  /** ISO-8601; exclusive. */
-  readonly to?: string;
-  readonly granularity?: string;
-  /** IANA zone for hour and day boundaries (statistics rollups). */
-  readonly tz?: string;
+  /** ISO-8601; inclusive. Without an offset, in `tz` (UTC when no zone is given). */
+  readonly from?: string | undefined;
+  /** ISO-8601; exclusive. Without an offset, in `tz`. */
+  readonly to?: string | undefined;
+  /** A duration back from now (`90m`, `24h`, `7d`, `2w`): instead of `from`; `to` defaults to now. */
+  readonly since?: string | undefined;
+  /** `15m`, `1h`, `1d`; when absent, the finest that gives at most MAX_AUTO_BUCKETS rows. */
+  readonly granularity?: string | undefined;
+  /** IANA zone for hour and day boundaries, and for `from`/`to` written without an offset. */
+  readonly tz?: string | undefined;
+  /** Rows per page, 1 to MAX_LIMIT; absent: every row. A number, or its decimal text. */
+  readonly limit?: string | number | undefined;
+  /** The `nextToken` of the previous page of the same query. */
+  readonly nextToken?: string | undefined;
 }
 
 export interface QueryResult {
   readonly meta: DatasetMeta;
   readonly columns: readonly string[];
   readonly rows: ReadonlyArray<UsageRow | StatisticsRow>;
+  /** The span read, in UTC (the whole query's, also on a later page). */
+  readonly span: Span;
+  /** The granularity used (chosen when none was given); null for a usage dataset. */
+  readonly granularity: Granularity | null;
+  /** The zone of hour and day boundaries: `UTC` or the IANA zone given. */
+  readonly tz: string;
+  /** Present when more rows follow: pass it back as `nextToken` with the same parameters. */
+  readonly nextToken?: string;
 }
 
+/** A page holds at most this many rows. */
+export const MAX_LIMIT = 1000;
+/** Without a granularity, the finest one whose buckets over the stored range number at most this. */
+export const MAX_AUTO_BUCKETS = 1500;
+
 const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+const DURATION = /^([1-9]\d{0,5})(m|h|d|w)$/;
+const DURATION_MS = { m: 60_000, h: HOUR_MS, d: DAY_MS, w: 7 * DAY_MS } as const;
+const UNIT_MS: Record<Granularity, number> = { '15m': 15 * 60_000, '1h': HOUR_MS, '1d': DAY_MS };
 
 /** Query parameters checked and in the stored keys' form. */
 export interface ParsedQuery {
   readonly span: Span;
-  readonly granularity: Granularity;
+  /** Undefined: chosen from the stored range when the dataset is read. */
+  readonly granularity: Granularity | undefined;
   /** Undefined for UTC. */
   readonly tz: string | undefined;
+  readonly limit: number | undefined;
 }
 
 /**
  * Checks every query parameter without touching a store (the CLI calls it before opening one);
- * throws a QueryError naming the first parameter that cannot be used.
+ * throws a QueryError naming the first parameter that cannot be used. `now` anchors `since`.
  */
-export function parseQueryOptions(options: QueryOptions): ParsedQuery {
+export function parseQueryOptions(options: QueryOptions, now: Date = new Date()): ParsedQuery {
+  const tz = parseZone(options.tz);
   return {
-    span: parseSpan(options),
-    granularity: parseGranularity(options.granularity),
-    tz: parseZone(options.tz),
+    span: parseSpan(options, now),
+    granularity:
+      options.granularity === undefined ? undefined : parseGranularity(options.granularity),
+    tz,
+    limit: parseLimit(options.limit),
   };
 }
 
-/** Rows of a dataset in time order: raw points or rollups for statistics, snapshots for usage. */
+/**
+ * Rows of a dataset in time order: raw points or rollups for statistics, snapshots for usage;
+ * with `limit`, one page of them and the token of the next. Every read is by key and, paged,
+ * reads about as many items as the page returns.
+ */
 export async function queryDataset(
   store: DatasetStore,
   name: string,
   options: QueryOptions,
+  now: Date = new Date(),
 ): Promise<QueryResult> {
-  const { span, granularity, tz } = parseQueryOptions(options);
+  const parsed = parseQueryOptions(options, now);
+  const identity = { dataset: name, ...options };
+  const page =
+    options.nextToken === undefined ? undefined : decodePageToken(options.nextToken, identity);
   const meta = await requireMeta(store, name);
+  const span = page?.span ?? parsed.span;
+  const from = page?.cursor ?? span.from;
+  const limit = parsed.limit;
+  const tz = parsed.tz ?? 'UTC';
+  const paged = <Row>(
+    rows: Row[],
+    keyOf: (row: Row) => string,
+    granularity: Granularity | null,
+  ) => {
+    const next = limit === undefined ? undefined : rows[limit];
+    return {
+      rows: limit === undefined ? rows : rows.slice(0, limit),
+      next: next === undefined ? undefined : keyOf(next),
+      granularity,
+    };
+  };
+  let out: {
+    rows: Array<UsageRow | StatisticsRow>;
+    next: string | undefined;
+    granularity: Granularity | null;
+  };
   if (meta.kind === 'usage') {
     if (options.granularity !== undefined)
       throw new QueryError(
         'granularity',
         `"${name}" is a usage dataset of snapshots; granularity applies to statistics datasets only`,
       );
-    return { meta, columns: USAGE_COLUMNS, rows: await store.readUsage(name, usageSpan(span)) };
+    const rows = await store.readUsage(name, usageSpan({ from, to: span.to }), plusOne(limit));
+    out = paged(rows, (r) => r.CollectedAt, null);
+  } else {
+    const granularity = page?.granularity ?? parsed.granularity ?? autoGranularity(meta, span);
+    const read = { from, to: span.to };
+    if (isUtc(parsed.tz)) {
+      const rows =
+        granularity === '15m'
+          ? (await store.readPoints(name, read, plusOne(limit))).map(
+              ({ fetchedAt: _, ...row }) => row,
+            )
+          : (await exactRollups(store, meta, granularity, read, plusOne(limit))).map(
+              ({ Points: _, ...row }) => row,
+            );
+      out = paged(rows, (r) => r.Timestamp, granularity);
+    } else {
+      out = await zonedPage(store, meta, read, granularity, tz, limit);
+    }
   }
   return {
     meta,
-    columns: STATISTICS_COLUMNS,
-    rows: await statisticsRows(store, meta, span, granularity, tz),
+    columns: meta.kind === 'usage' ? USAGE_COLUMNS : STATISTICS_COLUMNS,
+    rows: out.rows,
+    span,
+    granularity: out.granularity,
+    tz,
+    ...(out.next === undefined
+      ? {}
+      : {
+          nextToken: encodePageToken(identity, {
+            cursor: out.next,
+            span,
+            granularity: out.granularity,
+          }),
+        }),
   };
 }
+
+const plusOne = (limit: number | undefined) => (limit === undefined ? undefined : limit + 1);
 
 export async function requireMeta(store: DatasetStore, name: string): Promise<DatasetMeta> {
   const meta = await store.getMeta(name);
@@ -92,68 +181,127 @@ export async function requireMeta(store: DatasetStore, name: string): Promise<Da
   return meta;
 }
 
-async function statisticsRows(
+/**
+ * The finest granularity whose buckets over the part of `span` that holds rows number at most
+ * MAX_AUTO_BUCKETS (a dataset's rows lie between its first and last time).
+ */
+function autoGranularity(meta: DatasetMeta, span: Span): Granularity {
+  if (meta.firstTime === undefined || meta.lastTime === undefined) return '15m';
+  const from = Math.max(Date.parse(span.from), Date.parse(meta.firstTime));
+  const to = Math.min(Date.parse(span.to), Date.parse(meta.lastTime) + UNIT_MS['15m']);
+  const length = Math.max(0, to - from);
+  return GRANULARITIES.find((g) => length / UNIT_MS[g] <= MAX_AUTO_BUCKETS) ?? '1d';
+}
+
+/**
+ * Hourly or daily rows on the zone's local boundaries. Local days (and hours) are whole UTC hours
+ * in most zones: sum hourly rollups. Zones with half- or quarter-hour offsets need the raw points.
+ * Reading one UTC day either side covers local buckets that straddle the span's UTC edges; as in
+ * UTC, a bucket is whole and belongs to the span when it starts inside it. Paged, a page covers
+ * `limit` buckets' worth of time from its start, so it holds at most `limit` rows (fewer where
+ * nothing was sent) and the next page starts where it ended.
+ */
+async function zonedPage(
   store: DatasetStore,
   meta: DatasetMeta,
   span: Span,
   granularity: Granularity,
-  tz: string | undefined,
-): Promise<StatisticsRow[]> {
-  const { name } = meta;
-  if (granularity === '15m')
-    return (await store.readPoints(name, span)).map(({ fetchedAt: _, ...row }) => row);
-  if (isUtc(tz))
-    return (await exactRollups(store, meta, granularity, span)).map(({ Points: _, ...row }) => row);
-  const zone = tz as string;
-  const unit = granularity === '1h' ? HOUR_MS : DAY_MS;
-  // Local days (and hours) are whole UTC hours in most zones: sum hourly rollups. Zones with
-  // half- or quarter-hour offsets need the raw points. Reading one UTC day either side covers
-  // local days that straddle the span's UTC edges; as in UTC, a bucket is whole and belongs to
-  // the span when it starts inside it.
+  zone: string,
+  limit: number | undefined,
+): Promise<{ rows: StatisticsRow[]; next: string | undefined; granularity: Granularity }> {
+  if (granularity === '15m') {
+    const rows = (await store.readPoints(meta.name, span, plusOne(limit))).map(
+      ({ fetchedAt: _, ...row }) => row,
+    );
+    const next = limit === undefined ? undefined : rows[limit]?.Timestamp;
+    return { rows: limit === undefined ? rows : rows.slice(0, limit), next, granularity };
+  }
+  const unit = UNIT_MS[granularity];
+  const from = Date.parse(span.from);
+  const spanTo = Date.parse(span.to);
+  // A local day lasts 23 to 25 hours: `limit` nominal days from a bucket start hold at most
+  // `limit` + 1 bucket starts; the first `limit` are returned.
+  const to = limit === undefined ? spanTo : Math.min(spanTo, from + limit * unit);
   const wide = {
-    from: isoUtc(new Date(Math.max(Date.parse(span.from) - DAY_MS, Date.parse(ALL_TIME.from)))),
-    to: isoUtc(new Date(Math.min(Date.parse(span.to) + DAY_MS, Date.parse(ALL_TIME.to)))),
+    from: isoUtc(new Date(Math.max(from - DAY_MS, Date.parse(ALL_TIME.from)))),
+    to: isoUtc(new Date(Math.min(to + DAY_MS, Date.parse(ALL_TIME.to)))),
   };
   const hourly = await exactRollups(store, meta, '1h', wide);
   const whole = hourly.every((r) => offsetAt(zone, Date.parse(r.Timestamp)) % HOUR_MS === 0);
-  const source: StatisticsRow[] = whole ? hourly : await store.readPoints(name, wide);
-  const from = Date.parse(span.from);
+  const source: StatisticsRow[] = whole ? hourly : await store.readPoints(meta.name, wide);
   const buckets = new Map<number, StatisticsRow>();
   for (const row of source) {
     const start = localBucketStart(zone, Date.parse(row.Timestamp), unit);
-    if (start < from || start >= Date.parse(span.to)) continue;
+    if (start < from || start >= to) continue;
     const sum = buckets.get(start);
     buckets.set(start, {
       Timestamp: sum?.Timestamp ?? localIso(zone, start),
       ...addCounts(sum ?? ZERO_COUNTS, row),
     });
   }
-  return [...buckets.entries()].sort(([a], [b]) => a - b).map(([, row]) => row);
+  const ordered = [...buckets.entries()].sort(([a], [b]) => a - b);
+  if (limit === undefined)
+    return { rows: ordered.map(([, row]) => row), next: undefined, granularity };
+  const beyond = ordered[limit]?.[0] ?? (to < spanTo ? to : undefined);
+  return {
+    rows: ordered.slice(0, limit).map(([, row]) => row),
+    next: beyond === undefined ? undefined : isoUtc(new Date(beyond)),
+    granularity,
+  };
 }
 
-/** Totals and window rates of a statistics dataset; latest and peak quota use of a usage dataset. */
+/** How much of a summary's range the store covers. */
+export interface SummaryCoverage {
+  /** `full`: the whole range; `partial`: part of it; `none`: the range lies outside what is stored. */
+  readonly status: 'full' | 'partial' | 'none';
+  /** The part of the range that successful collections covered (null with `none`). */
+  readonly covered: Span | null;
+  /** Spans inside the covered part that no collection saw (data SES no longer had). */
+  readonly gaps: readonly Span[];
+  /** One plain sentence, for `partial` and `none`. */
+  readonly note?: string;
+}
+
+/**
+ * Totals and window rates of a statistics dataset; latest and peak quota use of a usage dataset;
+ * both with the part of the range the store covers. A range outside the coverage has no totals
+ * (null), not zeros.
+ */
 export async function summarize(
   store: DatasetStore,
   name: string,
-  options: Pick<QueryOptions, 'from' | 'to'>,
+  options: Pick<QueryOptions, 'from' | 'to' | 'since' | 'tz'>,
+  now: Date = new Date(),
 ): Promise<Record<string, unknown>> {
-  const span = parseSpan(options);
+  parseZone(options.tz);
+  const span = parseSpan(options, now);
   const meta = await requireMeta(store, name);
+  const bounded =
+    options.from !== undefined || options.to !== undefined || options.since !== undefined;
   const range = {
-    from: options.from === undefined ? null : span.from,
-    to: options.to === undefined ? null : span.to,
+    from: bounded && span.from !== ALL_TIME.from ? span.from : null,
+    to: bounded && span.to !== ALL_TIME.to ? span.to : null,
   };
-  if (meta.kind === 'usage')
+  const coverage = coverageOf(meta, bounded ? span : undefined);
+  if (meta.kind === 'usage') {
+    const rows = await store.readUsage(name, usageSpan(span));
+    return { dataset: name, kind: meta.kind, ...range, coverage, ...usageSummary(rows) };
+  }
+  if (coverage.status === 'none')
     return {
       dataset: name,
       kind: meta.kind,
       ...range,
-      ...usageSummary(await store.readUsage(name, usageSpan(span))),
+      coverage,
+      DeliveryAttempts: null,
+      Bounces: null,
+      Complaints: null,
+      Rejects: null,
+      BounceRate: null,
+      ComplaintRate: null,
+      RejectRate: null,
     };
-  const pieces =
-    options.from === undefined && options.to === undefined
-      ? [{ ...ALL_TIME, granularity: '1d' as const }]
-      : planSpan(span);
+  const pieces = bounded ? planSpan(span) : [{ ...ALL_TIME, granularity: '1d' as const }];
   const parts = await Promise.all(
     pieces.map((p) =>
       p.granularity === '15m'
@@ -168,14 +316,55 @@ export async function summarize(
     dataset: name,
     kind: meta.kind,
     ...range,
+    coverage,
     ...totals,
     BounceRate: rate(totals.Bounces),
     ComplaintRate: rate(totals.Complaints),
     RejectRate: rate(totals.Rejects),
-    gaps: meta.gaps.filter(
-      (g) => Date.parse(g.to) > Date.parse(span.from) && Date.parse(g.from) < Date.parse(span.to),
-    ),
   };
+}
+
+/**
+ * The stored coverage within `range` (all of it without one). Statistics: the span successful
+ * fetches covered; usage: first to last snapshot.
+ */
+export function coverageOf(meta: DatasetMeta, range: Span | undefined): SummaryCoverage {
+  const stored =
+    meta.coverage ??
+    (meta.firstTime === undefined || meta.lastTime === undefined
+      ? undefined
+      : { from: meta.firstTime, to: meta.lastTime });
+  if (stored === undefined)
+    return { status: 'none', covered: null, gaps: [], note: `"${meta.name}" holds no history yet` };
+  const covered = range === undefined ? stored : overlap(stored, range);
+  const described = `the stored history runs from ${stored.from} to ${stored.to}`;
+  if (covered === undefined)
+    return {
+      status: 'none',
+      covered: null,
+      gaps: [],
+      note: `the range lies outside the stored history: nothing is known about it (${described})`,
+    };
+  const gaps = meta.gaps.flatMap((g) => overlap(g, covered) ?? []);
+  const full =
+    range === undefined ||
+    (Date.parse(stored.from) <= Date.parse(range.from) &&
+      Date.parse(stored.to) >= Date.parse(range.to));
+  return full
+    ? { status: 'full', covered, gaps }
+    : {
+        status: 'partial',
+        covered,
+        gaps,
+        note: `only ${covered.from} to ${covered.to} of the range is covered (${described})`,
+      };
+}
+
+/** The overlap of two spans compared as times (keys mix `…00Z` and `…00.000Z`). */
+function overlap(a: Span, b: Span): Span | undefined {
+  const from = Date.parse(a.from) >= Date.parse(b.from) ? a.from : b.from;
+  const to = Date.parse(a.to) <= Date.parse(b.to) ? a.to : b.to;
+  return Date.parse(from) < Date.parse(to) ? { from, to } : undefined;
 }
 
 function usageSummary(rows: readonly UsageRow[]): Record<string, unknown> {
@@ -195,11 +384,36 @@ function usageSummary(rows: readonly UsageRow[]): Record<string, unknown> {
   };
 }
 
-/** The span of `from` and `to`, checked without touching a store (`summarize`'s parameters). */
-export function parseSpan(options: Pick<QueryOptions, 'from' | 'to'>): Span {
-  const from = options.from === undefined ? ALL_TIME.from : parseTime('from', options.from);
-  const to = options.to === undefined ? ALL_TIME.to : parseTime('to', options.to);
-  if (from >= to) {
+/**
+ * The span of `from`/`to` or `since`, checked without touching a store. A time without an offset
+ * is read in `tz` (UTC without one); `since` counts back from `now` and ends at `to` or now.
+ */
+export function parseSpan(
+  options: Pick<QueryOptions, 'from' | 'to' | 'since' | 'tz'>,
+  now: Date = new Date(),
+): Span {
+  const zone = options.tz !== undefined && isTimeZone(options.tz) ? options.tz : undefined;
+  if (options.since !== undefined && options.from !== undefined)
+    throw new QueryError(
+      'since',
+      `received ${shown(options.since)} together with from ${shown(options.from)}; give one of them`,
+    );
+  const to = options.to === undefined ? undefined : parseTime('to', options.to, zone);
+  let from = options.from === undefined ? ALL_TIME.from : parseTime('from', options.from, zone);
+  if (options.since !== undefined) {
+    const match = DURATION.exec(options.since);
+    if (match === null)
+      throw new QueryError(
+        'since',
+        `received ${shown(options.since)}; expected a duration such as 90m, 24h, 7d or 2w`,
+      );
+    const back = Number(match[1]) * DURATION_MS[match[2] as keyof typeof DURATION_MS];
+    const end = to === undefined ? Math.ceil(now.getTime() / 1000) * 1000 : Date.parse(to);
+    from = isoUtc(new Date(Math.max(end - back, Date.parse(ALL_TIME.from))));
+    return { from, to: to ?? isoUtc(new Date(end)) };
+  }
+  const until = to ?? ALL_TIME.to;
+  if (from >= until) {
     if (options.from === undefined)
       throw new QueryError(
         'to',
@@ -210,7 +424,7 @@ export function parseSpan(options: Pick<QueryOptions, 'from' | 'to'>): Span {
       `received ${shown(options.from)}, which is not before to ${shown(options.to ?? ALL_TIME.to)}`,
     );
   }
-  return { from, to };
+  return { from, to: until };
 }
 
 /** A received value as written in a message: quoted, control characters escaped (whole: a caller masks secrets). */
@@ -218,18 +432,19 @@ function shown(value: string): string {
   return JSON.stringify(value);
 }
 
-/** Whole seconds, UTC, in the stored keys' form; fractions round up so that bounds stay exact. */
-function parseTime(parameter: string, value: string): string {
-  const ms =
-    ISO.test(value) && realCalendar(value)
-      ? Date.parse(
-          value.length === 10
-            ? `${value}T00:00:00Z`
-            : /Z|[+-]\d{2}:\d{2}$/.test(value)
-              ? value
-              : `${value}Z`,
-        )
-      : Number.NaN;
+/**
+ * Whole seconds, UTC, in the stored keys' form; fractions round up so that bounds stay exact. A
+ * date or time without an offset is a wall-clock time in `zone` (UTC without one).
+ */
+function parseTime(parameter: string, value: string, zone: string | undefined): string {
+  let ms = Number.NaN;
+  if (ISO.test(value) && realCalendar(value)) {
+    if (/Z|[+-]\d{2}:\d{2}$/.test(value)) ms = Date.parse(value);
+    else {
+      const wall = Date.parse(value.length === 10 ? `${value}T00:00:00Z` : `${value}Z`);
+      ms = isUtc(zone) ? wall : wallTimeToUtc(zone as string, wall);
+    }
+  }
   if (Number.isNaN(ms)) {
     throw new QueryError(
       parameter,
@@ -270,8 +485,7 @@ function usageSpan(span: Span): Span {
   return { from: form(span.from), to: form(span.to) };
 }
 
-function parseGranularity(value: string | undefined): Granularity {
-  if (value === undefined) return '15m';
+function parseGranularity(value: string): Granularity {
   if ((GRANULARITIES as readonly string[]).includes(value)) return value as Granularity;
   throw new QueryError(
     'granularity',
@@ -285,4 +499,16 @@ function parseZone(value: string | undefined): string | undefined {
     'tz',
     `received ${shown(value)}; expected an IANA time zone such as Europe/Paris or UTC`,
   );
+}
+
+function parseLimit(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value);
+  const limit = /^[1-9]\d{0,3}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(limit <= MAX_LIMIT))
+    throw new QueryError(
+      'limit',
+      `received ${shown(text)}; expected a whole number from 1 to ${MAX_LIMIT}`,
+    );
+  return limit;
 }

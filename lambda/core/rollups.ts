@@ -24,21 +24,25 @@ export function sumBy(
 /**
  * The rollups of `span` as they must be: stored ones, except in the days an interrupted run left
  * stale (until a later run repairs them), which are summed from the raw points instead. A read
- * therefore always equals the sums of the raw points.
+ * therefore always equals the sums of the raw points. With `limit`, the first `limit` of them.
  */
 export async function exactRollups(
   store: DatasetStore,
   meta: DatasetMeta,
   granularity: '1h' | '1d',
   span: Span,
+  limit?: number,
 ): Promise<RollupRow[]> {
   const stale = (meta.staleRollups ?? []).flatMap((s) => intersectSpan(s, span) ?? []);
+  if (stale.length === 0) return store.readRollups(meta.name, granularity, span, limit);
+  // Stale days are rare and repaired by the next run: until then a limited read reads the span's
+  // stored rollups whole, so that rows re-summed in stale days cannot push unread ones out.
   const stored = store.readRollups(meta.name, granularity, span);
-  if (stale.length === 0) return stored;
   const inStale = (t: string) => stale.some((s) => s.from <= t && t < s.to);
   const raw = (await Promise.all(stale.map((s) => store.readPoints(meta.name, s)))).flat();
   const summed = sumBy(raw, granularity === '1h' ? hourStart : dayStart).values();
-  return [...(await stored).filter((r) => !inStale(r.Timestamp)), ...summed].sort((a, b) =>
+  const merged = [...(await stored).filter((r) => !inStale(r.Timestamp)), ...summed].sort((a, b) =>
     a.Timestamp < b.Timestamp ? -1 : a.Timestamp > b.Timestamp ? 1 : 0,
   );
+  return limit === undefined ? merged : merged.slice(0, limit);
 }

@@ -45,6 +45,23 @@ export function localIso(zone: string, ms: number): string {
   return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
+/**
+ * The instant at which the zone's clocks show `wall` (a wall-clock time written as if UTC). A time
+ * shown twice (clocks going back) is its first instant; a time never shown (clocks going forward)
+ * is read with the offset before the change, landing as far after the change as it was written
+ * after the last minute before it (02:30 on a spring-forward night is 03:30 summer time).
+ */
+export function wallTimeToUtc(zone: string, wall: number): number {
+  const offsets = [...new Set([offsetAt(zone, wall - DAY), offsetAt(zone, wall + DAY)])];
+  const instants = offsets
+    .map((offset) => wall - offset)
+    .filter((t) => offsetAt(zone, t) === wall - t)
+    .sort((a, b) => a - b);
+  return instants[0] ?? wall - (offsets[0] as number);
+}
+
+const DAY = 86_400_000;
+
 /** The instant at which the local bucket (hour or day) holding `ms` starts. */
 export function localBucketStart(zone: string, ms: number, unit: number): number {
   const localStart = Math.floor((ms + offsetAt(zone, ms)) / unit) * unit;

@@ -360,7 +360,13 @@ describe('summarize', () => {
       BounceRate: totals.Bounces / totals.DeliveryAttempts,
       ComplaintRate: totals.Complaints / totals.DeliveryAttempts,
       RejectRate: totals.Rejects / totals.DeliveryAttempts,
-      gaps: [],
+      // One fetch on 22 November covered SES's two weeks back from then, not the 3rd to the 8th.
+      coverage: {
+        status: 'partial',
+        covered: { from: '2026-11-08T00:07:00.000Z', to },
+        gaps: [],
+        note: 'only 2026-11-08T00:07:00.000Z to 2026-11-20T05:10:00Z of the range is covered (the stored history runs from 2026-11-08T00:07:00.000Z to 2026-11-22T00:07:00.000Z)',
+      },
     });
   });
 
@@ -421,9 +427,11 @@ describe('summarize', () => {
 
     const summary = await summarize(store, 'stats', { from: '2026-11-02', to: '2026-11-10' });
 
-    expect(summary.gaps).toEqual([
-      { from: '2026-11-01T00:00:00.000Z', to: '2026-11-03T00:00:00.000Z' },
-    ]);
+    expect(summary.coverage).toEqual({
+      status: 'full',
+      covered: { from: '2026-11-02T00:00:00Z', to: '2026-11-10T00:00:00Z' },
+      gaps: [{ from: '2026-11-02T00:00:00Z', to: '2026-11-03T00:00:00.000Z' }],
+    });
   });
 
   // Bug: gaps are stored with milliseconds (`…00.000Z`) and the span without (`…00Z`); as strings
@@ -435,7 +443,7 @@ describe('summarize', () => {
 
     const summary = await summarize(store, 'stats', { from: '2026-10-25', to: '2026-11-01' });
 
-    expect(summary.gaps).toEqual([]);
+    expect(summary.coverage).toMatchObject({ gaps: [] });
   });
 
   it('reports the latest and peak utilisation, never dividing by an unlimited quota', async () => {
@@ -452,6 +460,7 @@ describe('summarize', () => {
       kind: 'usage',
       from: null,
       to: null,
+      coverage: expect.objectContaining({ status: 'none' }),
       snapshots: 3,
       latest: {
         ...usage('2026-11-28T12:00:00.000Z', -1, 90000),
@@ -499,7 +508,7 @@ describe('parseSpan', () => {
 });
 
 describe('parseQueryOptions', () => {
-  it('checks every parameter without a store and returns them in the keys form', () => {
+  it('checks every parameter without a store and reads a time without an offset in tz', () => {
     expect(
       parseQueryOptions({
         from: '2026-11-28',
@@ -508,9 +517,11 @@ describe('parseQueryOptions', () => {
         tz: 'Europe/Paris',
       }),
     ).toEqual({
-      span: { from: '2026-11-28T00:00:00Z', to: '2026-11-28T23:00:00Z' },
+      // Midnight in Paris is 23:00 UTC the day before; a time with an offset is that instant.
+      span: { from: '2026-11-27T23:00:00Z', to: '2026-11-28T23:00:00Z' },
       granularity: '1h',
       tz: 'Europe/Paris',
+      limit: undefined,
     });
   });
 

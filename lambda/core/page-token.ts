@@ -1,0 +1,96 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { QueryError } from './errors.ts';
+import type { Granularity, Span } from './store.ts';
+
+/**
+ * Where the next page of a paged query starts, and the query it belongs to. The token carries the
+ * span resolved on the first page (a `since` range would otherwise move between pages) and the
+ * granularity chosen then.
+ */
+export interface PageCursor {
+  /** The next row's key (UTC): the page starts there. */
+  readonly cursor: string;
+  readonly span: Span;
+  readonly granularity: Granularity | null;
+}
+
+/** The parameters that make a query: a token is honoured only with the same ones. */
+export interface QueryIdentity {
+  readonly dataset: string;
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly since?: string | undefined;
+  readonly granularity?: string | undefined;
+  readonly tz?: string | undefined;
+}
+
+// The MAC makes a token tamper-evident, not secret: anyone allowed to call the API may read every
+// row anyway, so a forged token could only reveal what an honest query returns. A fixed key keeps
+// tokens valid across Lambda instances and `serve` restarts without any stored secret.
+const KEY = 'ses-stats/page-token/v1';
+const MAC_BYTES = 16;
+
+export function encodePageToken(identity: QueryIdentity, page: PageCursor): string {
+  const body = Buffer.from(
+    JSON.stringify({
+      q: fingerprint(identity),
+      c: page.cursor,
+      f: page.span.from,
+      t: page.span.to,
+      g: page.granularity,
+    }),
+  ).toString('base64url');
+  return `${body}.${mac(body).toString('base64url')}`;
+}
+
+/** The cursor in `token`; a QueryError (parameter nextToken) when it was altered or belongs to another query. */
+export function decodePageToken(token: string, identity: QueryIdentity): PageCursor {
+  const [body, signature, ...rest] = token.split('.');
+  const given = Buffer.from(signature ?? '', 'base64url');
+  const expected = body === undefined ? undefined : mac(body);
+  if (
+    rest.length > 0 ||
+    body === undefined ||
+    expected === undefined ||
+    given.length !== expected.length ||
+    !timingSafeEqual(given, expected)
+  )
+    throw new QueryError(
+      'nextToken',
+      'is not a token this API issued, or it was altered; pass nextToken exactly as a response returned it',
+    );
+  const page = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as {
+    q: string;
+    c: string;
+    f: string;
+    t: string;
+    g: Granularity | null;
+  };
+  if (page.q !== fingerprint(identity))
+    throw new QueryError(
+      'nextToken',
+      'belongs to another query: repeat the dataset, from, to, since, granularity and tz of the request that returned it',
+    );
+  return { cursor: page.c, span: { from: page.f, to: page.t }, granularity: page.g };
+}
+
+function fingerprint(identity: QueryIdentity): string {
+  const { dataset, from, to, since, granularity, tz } = identity;
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        dataset,
+        from ?? null,
+        to ?? null,
+        since ?? null,
+        granularity ?? null,
+        tz ?? null,
+      ]),
+    )
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+function mac(body: string): Buffer {
+  return createHmac('sha256', KEY).update(body).digest().subarray(0, MAC_BYTES);
+}
