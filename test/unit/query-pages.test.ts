@@ -156,7 +156,7 @@ describe('paging', () => {
       from: '2026-11-02T05:00:00Z',
       to: '2026-11-02T06:00:00Z',
     });
-    expect(hourly.rows[0]?.DeliveryAttempts).not.toBe(999_999);
+    expect((hourly.rows[0] as StatisticsRow).DeliveryAttempts).not.toBe(999_999);
   });
 
   it('reads about as many items as it returns (15m, 1h, 1d, usage: at most one extra per page)', async () => {
