@@ -182,6 +182,7 @@ function showConditionalFields(): void {
 
 /** What is wrong with the selection, in words; undefined when it can be asked for. */
 function problem(sel: Selection): string | undefined {
+  if (sel.zone === '') return 'Enter an IANA time zone name, such as Europe/Paris.';
   if (!isTimeZone(sel.zone))
     return `"${sel.zone}" is not a time zone this browser knows: enter an IANA name such as Europe/Paris or America/New_York.`;
   if (sel.range === 'custom' && sel.from !== '' && sel.to !== '' && sel.from >= sel.to)
@@ -617,6 +618,11 @@ async function start(): Promise<void> {
   for (const control of [ui.dataset, ui.range, ui.zone, ui.buckets])
     control.addEventListener('change', () => {
       showConditionalFields();
+      // "other" first needs its name typed in.
+      if (control === ui.zone && ui.zone.value === 'other' && ui.zoneOther.value.trim() === '') {
+        ui.zoneOther.focus();
+        return;
+      }
       void load();
     });
   for (const input of [ui.from, ui.to, ui.zoneOther])

@@ -186,12 +186,14 @@ function hatchPattern(ctx: CanvasRenderingContext2D): CanvasPattern | null {
 function shadeGaps(u: uPlot, gaps: readonly Span[]): void {
   const { left, top, width, height } = u.bbox;
   const ctx = u.ctx;
+  const shaded: string[] = [];
   ctx.save();
   for (const gap of gaps) {
     const x0 = Math.max(left, u.valToPos(Date.parse(gap.from) / 1000, 'x', true));
     const x1 = Math.min(left + width, u.valToPos(Date.parse(gap.to) / 1000, 'x', true));
     if (!(x1 > x0)) continue;
     const w = Math.max(x1 - x0, uPlot.pxRatio);
+    shaded.push(`${Math.round(x0)}-${Math.round(x0 + w)}`);
     ctx.fillStyle = GAP_FILL;
     ctx.fillRect(x0, top, w, height);
     const pattern = hatchPattern(ctx);
@@ -208,6 +210,9 @@ function shadeGaps(u: uPlot, gaps: readonly Span[]): void {
     }
   }
   ctx.restore();
+  // Where the gaps are on the canvas (in its pixels), for whoever checks the drawing.
+  const target = u.root.parentElement;
+  if (target !== null) target.dataset.gaps = shaded.join(' ');
 }
 
 function drawLevels(u: uPlot, levels: readonly Level[]): void {
@@ -216,9 +221,9 @@ function drawLevels(u: uPlot, levels: readonly Level[]): void {
   const px = uPlot.pxRatio;
   ctx.save();
   ctx.font = `${Math.round(11 * px)}px system-ui, sans-serif`;
-  ctx.textAlign = 'right';
   ctx.textBaseline = 'bottom';
-  for (const level of levels) {
+  // Labels alternate between the right and the left end, so two close levels never overprint.
+  for (const [i, level] of levels.entries()) {
     const y = Math.round(u.valToPos(level.value, level.scale, true)) + 0.5;
     if (y < top || y > top + height) continue;
     ctx.strokeStyle = level.colour;
@@ -229,7 +234,9 @@ function drawLevels(u: uPlot, levels: readonly Level[]): void {
     ctx.lineTo(left + width, y);
     ctx.stroke();
     ctx.fillStyle = level.colour;
-    ctx.fillText(level.label, left + width - 4 * px, y - 2 * px);
+    const rightEnd = i % 2 === 0;
+    ctx.textAlign = rightEnd ? 'right' : 'left';
+    ctx.fillText(level.label, rightEnd ? left + width - 4 * px : left + 4 * px, y - 2 * px);
   }
   ctx.restore();
 }

@@ -61,6 +61,7 @@ export function formatCount(value: number): string {
 /** A percentage (0-100) with the precision its size needs: `0.024%`, `1.90%`. */
 export function formatPercent(percent: number | null | undefined): string {
   if (percent === null || percent === undefined || !Number.isFinite(percent)) return '—';
+  if (percent === 0) return '0%';
   return `${percent < 1 ? percent.toFixed(3) : percent.toFixed(2)}%`;
 }
 
