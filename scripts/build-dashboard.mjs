@@ -16,7 +16,8 @@ export const DASHBOARD_FILE = join(ROOT, 'dist', 'dashboard', 'index.html');
 
 const CSS_SLOT = '<!-- dashboard.css -->';
 const JS_SLOT = '<!-- dashboard.js -->';
-const HASH_SLOT = '%SCRIPT_HASH%';
+const SCRIPT_HASH_SLOT = '%SCRIPT_HASH%';
+const STYLE_HASH_SLOT = '%STYLE_HASH%';
 
 /** Inline code must not close its own element early. */
 function inlineable(text, tag) {
@@ -54,9 +55,10 @@ export async function buildDashboard() {
       .join('\n');
   const js = inlineable(text('.js').trim(), 'script');
   const css = inlineable(text('.css').trim(), 'style');
-  const hash = createHash('sha256').update(js, 'utf8').digest('base64');
+  const hash = (text) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
   let html = readFileSync(TEMPLATE, 'utf8');
-  html = fill(html, HASH_SLOT, `'sha256-${hash}'`);
+  html = fill(html, SCRIPT_HASH_SLOT, hash(js));
+  html = fill(html, STYLE_HASH_SLOT, hash(css));
   html = fill(html, CSS_SLOT, `<style>${css}</style>`);
   html = fill(html, JS_SLOT, `<script>${js}</script>`);
   mkdirSync(dirname(DASHBOARD_FILE), { recursive: true });
