@@ -9,7 +9,7 @@ import {
   queryDataset,
   summarize,
 } from '../../lambda/core/query.ts';
-import type { DatasetStore, Span } from '../../lambda/core/store.ts';
+import type { DatasetMeta, DatasetStore, Span } from '../../lambda/core/store.ts';
 import { wallTimeToUtc } from '../../lambda/core/zones.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
 import { row } from '../support/rows.ts';
@@ -221,7 +221,7 @@ describe('paging', () => {
         /^nextToken: belongs to another query/,
       );
     await store.putMeta({
-      ...((await store.getMeta('stats')) as never),
+      ...((await store.getMeta('stats')) as DatasetMeta),
       name: 'stats2',
       version: 0,
     });
@@ -259,7 +259,7 @@ describe('times without an offset are read in tz', () => {
       granularity: '15m',
     });
 
-    expect(out.rows[0]?.Timestamp).toBe('2026-10-31T23:07:00Z');
+    expect((out.rows[0] as StatisticsRow).Timestamp).toBe('2026-10-31T23:07:00Z');
     expect(out.rows).toHaveLength(96);
   });
 
@@ -285,7 +285,7 @@ describe('times without an offset are read in tz', () => {
       to: '2026-11-03',
     });
 
-    expect(out.rows.map((r) => r.Timestamp)).toEqual([
+    expect(out.rows.map((r) => (r as StatisticsRow).Timestamp)).toEqual([
       '2026-10-31T00:00:00-04:00',
       '2026-11-01T00:00:00-04:00',
       '2026-11-02T00:00:00-05:00',
