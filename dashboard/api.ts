@@ -53,11 +53,12 @@ export interface Coverage {
   readonly gaps: readonly Span[];
 }
 
+/** Counts are null for a range outside the stored history (nothing is known, not zero). */
 export interface StatisticsSummary {
-  readonly DeliveryAttempts: number;
-  readonly Bounces: number;
-  readonly Complaints: number;
-  readonly Rejects: number;
+  readonly DeliveryAttempts: number | null;
+  readonly Bounces: number | null;
+  readonly Complaints: number | null;
+  readonly Rejects: number | null;
   /** Fractions; null without delivery attempts. */
   readonly BounceRate: number | null;
   readonly ComplaintRate: number | null;

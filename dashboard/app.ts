@@ -374,8 +374,8 @@ function render(view: View): void {
       },
     ],
     axes: [
-      { scale: 'attempts', label: 'delivery attempts', side: 'left' },
-      { scale: 'events', label: 'bounces · complaints · rejects', side: 'right' },
+      { scale: 'attempts', label: 'delivery attempts', side: 'left', floor: 10 },
+      { scale: 'events', label: 'bounces · complaints · rejects', side: 'right', floor: 5 },
     ],
     data: [series.x, series.attempts, series.bounces, series.complaints, series.rejects],
   });
@@ -525,6 +525,11 @@ function levelWords(rate: number | null, at: { review: number; pause: number }):
 }
 
 function renderTotals(summary: StatisticsSummary): void {
+  const { DeliveryAttempts, Bounces, Complaints, Rejects } = summary;
+  if (DeliveryAttempts === null || Bounces === null || Complaints === null || Rejects === null) {
+    ui.totals.textContent = 'No totals: nothing is stored for this range.';
+    return;
+  }
   const part = (text: string, level?: string, alarm?: boolean) => {
     const span = document.createElement('span');
     span.textContent = text;
@@ -539,21 +544,21 @@ function renderTotals(summary: StatisticsSummary): void {
   const rate = (r: number | null) => formatPercent(r === null ? null : r * 100);
   const over = (r: number | null, review: number) => r !== null && r * 100 >= review;
   ui.totals.replaceChildren(
-    part(`In this range: ${formatCount(summary.DeliveryAttempts)} delivery attempts`),
+    part(`In this range: ${formatCount(DeliveryAttempts)} delivery attempts`),
     ' · ',
     part(
-      `${formatCount(summary.Bounces)} bounces, ${rate(summary.BounceRate)}`,
+      `${formatCount(Bounces)} bounces, ${rate(summary.BounceRate)}`,
       levelWords(summary.BounceRate, BOUNCE_LEVELS),
       over(summary.BounceRate, BOUNCE_LEVELS.review),
     ),
     ' · ',
     part(
-      `${formatCount(summary.Complaints)} complaints, ${rate(summary.ComplaintRate)}`,
+      `${formatCount(Complaints)} complaints, ${rate(summary.ComplaintRate)}`,
       levelWords(summary.ComplaintRate, COMPLAINT_LEVELS),
       over(summary.ComplaintRate, COMPLAINT_LEVELS.review),
     ),
     ' · ',
-    part(`${formatCount(summary.Rejects)} rejects, ${rate(summary.RejectRate)}`),
+    part(`${formatCount(Rejects)} rejects, ${rate(summary.RejectRate)}`),
   );
 }
 
