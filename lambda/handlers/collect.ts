@@ -12,6 +12,7 @@ import { ENV, METRICS } from '../constants.ts';
 import { collectAll, stalestFirst } from '../core/activity.ts';
 import { type DatasetMetric, datasetMetrics } from '../core/metrics.ts';
 import type { ActivityResult } from '../core/results.ts';
+import { requiredEnv } from './env.ts';
 
 // Composition root: everything below is built once per cold start; a bad config fails the init.
 const logger = new Logger({ serviceName: METRICS.SERVICE });
@@ -88,11 +89,4 @@ function publishByDataset(values: readonly DatasetMetric[]): void {
     }
     metrics.publishStoredMetrics();
   }
-}
-
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (value === undefined || value === '')
-    throw new Error(`environment variable ${name} is not set`);
-  return value;
 }

@@ -1,0 +1,54 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import doc from '../../lambda/api/openapi.json' with { type: 'json' };
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+ajv.addSchema({ $id: 'openapi.json', components: doc.components } as object);
+
+type Paths = typeof doc.paths;
+
+/** The path template a concrete path matches, as written in the OpenAPI document. */
+export function templateOf(path: string): keyof Paths | undefined {
+  for (const template of Object.keys(doc.paths) as Array<keyof Paths>) {
+    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    if (pattern.test(path)) return template;
+  }
+  return undefined;
+}
+
+/**
+ * Checks a response against the OpenAPI document: the route, its status and, for JSON, the body
+ * against the response's schema. Returns the problems (empty when it conforms).
+ */
+export function conformance(
+  path: string,
+  status: number,
+  contentType: string,
+  body: string,
+): string[] {
+  const template = templateOf(path);
+  // An unknown route's 404 is described by the shared Error response.
+  const responses = (
+    template === undefined
+      ? { '404': { $ref: '#/components/responses/Error' } }
+      : (doc.paths[template] as { get: { responses: Record<string, unknown> } }).get.responses
+  ) as Record<string, { $ref?: string; content?: Record<string, { schema: object }> }>;
+  let described = responses[String(status)];
+  if (described === undefined) return [`${path}: status ${status} is not documented`];
+  if (described.$ref !== undefined)
+    described = doc.components.responses.Error as unknown as typeof described;
+  const media = contentType.split(';')[0]?.trim() ?? '';
+  const schema = described.content?.[media]?.schema;
+  if (schema === undefined) return [`${path}: ${status} ${media} is not documented`];
+  if (media !== 'application/json') return [];
+  const validate = ajv.compile(rebase(schema));
+  return validate(JSON.parse(body))
+    ? []
+    : (validate.errors ?? []).map((e) => `${path} ${status}: ${e.instancePath} ${e.message}`);
+}
+
+/** The schema with local `#/components/…` references pointed at the registered document. */
+function rebase(schema: object): object {
+  return JSON.parse(
+    JSON.stringify(schema).replace(/"#\/components\//g, '"openapi.json#/components/'),
+  );
+}
