@@ -26,10 +26,13 @@ export function conformance(
   body: string,
 ): string[] {
   const template = templateOf(path);
-  // An unknown route's 404 is described by the shared Error response.
+  // An unknown route's 404, or a path that is not percent-encoding's 400, is the shared Error response.
   const responses = (
     template === undefined
-      ? { '404': { $ref: '#/components/responses/Error' } }
+      ? {
+          '400': { $ref: '#/components/responses/Error' },
+          '404': { $ref: '#/components/responses/Error' },
+        }
       : (doc.paths[template] as { get: { responses: Record<string, unknown> } }).get.responses
   ) as Record<string, { $ref?: string; content?: Record<string, { schema: object }> }>;
   let described = responses[String(status)];

@@ -1,0 +1,123 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { handleApiRequest } from '../../lambda/api/router.ts';
+import { fillHistory } from '../support/api-scenario.ts';
+import { MemoryDatasetStore } from '../support/memory-store.ts';
+import { conformance } from '../support/openapi.ts';
+
+const store = new MemoryDatasetStore();
+beforeAll(() => fillHistory(store));
+
+const text = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: 'grapheme', maxLength: 8 }),
+  fc.constantFrom('%', '%E0%A4%A', '..', '.', '%2F', ' ', '\u0000', '#', '?', 'null', '-1', '1e3'),
+);
+const segment = fc.oneof(
+  fc.constantFrom(
+    'datasets',
+    'history',
+    'history-usage',
+    'records',
+    'summary',
+    'openapi.json',
+    'nope',
+    '',
+  ),
+  text,
+);
+const path = fc
+  .array(segment, { maxLength: 5 })
+  .map((parts) => `/${parts.map((p) => p.replace(/[/?#]/g, encodeURIComponent)).join('/')}`);
+const value = fc.oneof(
+  text,
+  fc.constantFrom(
+    '2026-11-01',
+    '2026-11-01T10:00',
+    '2026-11-01T10:00:00+05:30',
+    '2026-02-30',
+    '0000-01-01',
+    '9999-12-31T23:59:59Z',
+    '7d',
+    '0d',
+    '999999w',
+    '15m',
+    '1h',
+    '1d',
+    'America/New_York',
+    'Asia/Kolkata',
+    'Mars/Olympus',
+    'csv',
+    'json',
+    '0',
+    '1',
+    '1000',
+    '1001',
+    'eyJxIjoiIn0.AAAA',
+  ),
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+);
+const key = fc.oneof(
+  fc.constantFrom('from', 'to', 'since', 'granularity', 'tz', 'limit', 'nextToken', 'format'),
+  text,
+);
+const query = fc.array(fc.tuple(key, value), { maxLength: 5 });
+const method = fc.oneof(
+  fc.constant('GET'),
+  fc.constantFrom('POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'get'),
+);
+
+describe('read API under arbitrary requests', () => {
+  it('never answers 5xx; every refusal is {"error": {"code", "message"}} and every answer matches the OpenAPI document', async () => {
+    await fc.assert(
+      fc.asyncProperty(method, path, query, async (m, p, q) => {
+        const answer = await handleApiRequest(
+          { method: m, path: p, query: q },
+          { store, now: () => new Date('2026-11-20T00:00:00Z') },
+        );
+        expect(answer.status).toBeLessThan(500);
+        const body = answer.headers['content-type']?.startsWith('application/json')
+          ? JSON.parse(answer.body)
+          : undefined;
+        if (answer.status >= 400) {
+          expect(Object.keys(body)).toEqual(['error']);
+          expect(Object.keys(body.error).sort()).toEqual(['code', 'message']);
+          expect(typeof body.error.code).toBe('string');
+          expect(body.error.message.length).toBeGreaterThan(5);
+        }
+        if (m === 'GET')
+          expect(
+            conformance(p, answer.status, answer.headers['content-type'] ?? '', answer.body),
+          ).toEqual([]);
+      }),
+      { numRuns: 600 },
+    );
+  }, 120_000);
+
+  it('never answers 5xx to a valid route with arbitrary parameters, including real tokens used elsewhere', async () => {
+    const first = await handleApiRequest(
+      { method: 'GET', path: '/datasets/history/records', query: [['limit', '3']] },
+      { store },
+    );
+    const token = JSON.parse(first.body).nextToken as string;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(
+          '/datasets/history/records',
+          '/datasets/history-usage/records',
+          '/datasets/history/summary',
+          '/datasets/history-usage/summary',
+        ),
+        fc.array(fc.tuple(key, fc.oneof(value, fc.constant(token))), { maxLength: 4 }),
+        async (p, q) => {
+          const answer = await handleApiRequest({ method: 'GET', path: p, query: q }, { store });
+          expect(answer.status).toBeLessThan(500);
+          expect(
+            conformance(p, answer.status, answer.headers['content-type'] ?? '', answer.body),
+          ).toEqual([]);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  }, 120_000);
+});
