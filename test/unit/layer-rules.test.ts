@@ -47,6 +47,12 @@ describe('layer rules (biome.json)', () => {
     'lambda/config/uses-cli.ts': "import { m } from '../cli/ok.ts';\nexport const l = m;\n",
     'lambda/adapters/uses-handler.ts':
       "import { n } from '../handlers/ok.ts';\nexport const o = n;\n",
+    'lambda/api/uses-adapter.ts':
+      "import { g } from '../adapters/uses-sdk.ts';\nexport const r = g;\n",
+    'lambda/api/uses-sdk.ts':
+      "import { SESClient } from '@aws-sdk/client-ses';\nexport const s = SESClient;\n",
+    'lambda/api/ok.ts':
+      "import { c } from '../config/ok.ts';\nimport { a } from '../core/cycle-a.ts';\nexport const t = [c, a];\n",
     'lib/uses-adapter.ts':
       "import { g } from '../lambda/adapters/uses-sdk.ts';\nexport const p = g;\n",
     // Allowed: adapters may use SDK clients, Powertools and config; config may use core; handlers
@@ -118,6 +124,12 @@ describe('layer rules (biome.json)', () => {
       'lambda/config/uses-adapter.ts',
       'lambda/config/uses-cli.ts',
     ]);
+    expect(refused(RESTRICTED, 'lambda/api is the read side')).toEqual([
+      'lambda/api/uses-adapter.ts',
+    ]);
+    expect(refused(RESTRICTED, 'lambda/api takes a DatasetStore')).toEqual([
+      'lambda/api/uses-sdk.ts',
+    ]);
     expect(refused(RESTRICTED, 'lambda/adapters never import')).toEqual([
       'lambda/adapters/uses-handler.ts',
     ]);
@@ -140,6 +152,7 @@ describe('layer rules (biome.json)', () => {
       'lambda/adapters/uses-sdk.ts',
       'lambda/adapters/ok.ts',
       'lambda/config/ok.ts',
+      'lambda/api/ok.ts',
       'lambda/handlers/ok.ts',
       'lambda/cli/ok.ts',
       'lambda/constants.ts',
@@ -151,7 +164,7 @@ describe('layer rules (biome.json)', () => {
 
   it('finds nothing else: every finding is one of the planted ones', () => {
     expect(findings.every((f) => f.path in plant)).toBe(true);
-    expect(findings).toHaveLength(15);
+    expect(findings).toHaveLength(17);
   });
 });
 
