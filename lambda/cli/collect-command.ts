@@ -1,3 +1,5 @@
+import { mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createSecretReader, redact } from '../adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
 import { sourcesFor } from '../adapters/ses-statistics-source.ts';
@@ -8,7 +10,7 @@ import {
   DEFAULT_USAGE_DATASET,
 } from '../config/defaults.ts';
 import { NAME_PATTERN, NAME_RULE } from '../config/fields.ts';
-import { readJsonFile } from '../config/file.ts';
+import { readJsonFile, shownPath } from '../config/file.ts';
 import { describe, maskSecrets } from '../config/masking.ts';
 import {
   ACTIVITY_PARAMETERS,
@@ -24,15 +26,26 @@ import { collectAll } from '../core/activity.ts';
 import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
 import { ConfigError, type Problem, problemText, UsageError } from '../core/errors.ts';
 import type { ActivityResult } from '../core/results.ts';
-import { parseFlags } from './args.ts';
+import { oneOf, parseFlags } from './args.ts';
 import { EXIT_FAILED, EXIT_OK, type Io } from './io.ts';
-import { formatOf, formatTables, type Table } from './output.ts';
+import {
+  csvOnlyOne,
+  datasetFileText,
+  type Format,
+  formatOf,
+  formatTables,
+  OUT_FORMATS,
+  type OutFormat,
+  type Table,
+  writeFileAtomically,
+} from './output.ts';
 import {
   type OpenStore,
   openStore,
   STORE_FLAGS,
   STORE_HELP,
   type StoreSpec,
+  shown,
   storeChoice,
 } from './store-options.ts';
 
@@ -44,7 +57,11 @@ and statsData), or for one activity given by the flags below, and prints both da
 
 Options:
   --config FILE                a ses-stats JSON config (see docs/configuration.md)
-  --format table|json|csv      output format (default: table on a terminal, json otherwise)
+  --format table|json          output format (default: table on a terminal, json otherwise); for
+                               CSV use --out (CSV holds one table, collect prints two per activity)
+  --out DIR                    write each dataset to DIR/<dataset>.<ext> instead of stdout (DIR is
+                               created if missing; each file is replaced whole)
+  --out-format csv|json|ndjson with --out: the files' format (default: csv)
   --no-store                   print only, do not store
   --verbose                    stack traces with errors
 
@@ -64,6 +81,8 @@ const PARAMETER_FLAGS: Readonly<Record<string, { readonly type: 'string' }>> = O
 const FLAGS = {
   config: { type: 'string' },
   format: { type: 'string' },
+  out: { type: 'string' },
+  'out-format': { type: 'string' },
   'no-store': { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -88,7 +107,7 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
     );
   // Every flag is checked before a store or SES is touched.
   const spec = checkStoreFlags(values, io);
-  const format = formatOf(values.format, io.stdout);
+  const output = outputOf(values, io);
   const config = loadConfig(values, io.cwd);
   const secrets = createSecretReader({ env: io.env, secretsManager: powertoolsSecretsManager });
   const runs = sourcesFor(config.activities, { secrets });
@@ -104,18 +123,97 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
             io.stderr.write(`\rcollected ${done}/${total} activities${done === total ? '\n' : ''}`)
         : undefined,
     });
-    io.stdout.write(formatTables(outcome.results.flatMap(tablesOf), format));
+    const tables = outcome.results.flatMap(tablesOf);
+    let written = true;
+    if (output.kind === 'stdout') io.stdout.write(formatTables(tables, output.format));
+    else written = writeFiles(tables, output, io);
     for (const result of outcome.results) reportStored(result, target?.where ?? '', io);
     for (const failure of outcome.failures) {
       io.stderr.write(`error: ${redact(failure.message)}\n`);
       if (values.verbose && failure.cause instanceof Error)
         io.stderr.write(`${redact(String(failure.cause.stack))}\n`);
     }
-    return outcome.failures.length > 0 ? EXIT_FAILED : EXIT_OK;
+    return outcome.failures.length > 0 || !written ? EXIT_FAILED : EXIT_OK;
   } finally {
     for (const run of runs) run.source.destroy();
     await target?.close();
   }
+}
+
+/** Where the datasets go: stdout in a --format, or one file each in --out. */
+type Output =
+  | { readonly kind: 'stdout'; readonly format: Format }
+  | {
+      readonly kind: 'files';
+      readonly dir: string;
+      readonly given: string;
+      readonly format: OutFormat;
+    };
+
+/** --format, --out and --out-format checked together, touching nothing. */
+function outputOf(values: Values, io: Io): Output {
+  const out = values.out;
+  if (out === undefined) {
+    if (values['out-format'] !== undefined)
+      throw new UsageError(
+        '--out-format: applies to the files of --out DIR, and --out is not given',
+      );
+    const format = formatOf(values.format, io.stdout);
+    if (format === 'csv')
+      throw csvOnlyOne(
+        'collect',
+        'two datasets per activity (usage and statistics)',
+        'use --out DIR --out-format csv (one file per dataset) or --format json',
+      );
+    return { kind: 'stdout', format };
+  }
+  if (values.format !== undefined)
+    throw new UsageError(
+      '--format: cannot be combined with --out (the datasets go to files; --out-format chooses their format)',
+    );
+  if (out === '' || out.includes('\0'))
+    throw new UsageError(`--out: received ${shown(out)}; expected a directory path`);
+  const dir = resolve(io.cwd, out);
+  let isFile = false;
+  try {
+    isFile = !statSync(dir).isDirectory();
+  } catch {
+    // Missing: created when the first file is written.
+  }
+  if (isFile) throw new UsageError(`--out: ${shownPath(out)} is a file, not a directory`);
+  const format = oneOf('--out-format', values['out-format'], OUT_FORMATS, 'csv');
+  return { kind: 'files', dir, given: out, format };
+}
+
+/**
+ * Each dataset to `DIR/<dataset>.<ext>`, replaced whole, and a `wrote` line on stderr (stdout
+ * stays empty); a file that cannot be written is an error line. False when one failed.
+ */
+function writeFiles(
+  tables: readonly Table[],
+  output: Extract<Output, { kind: 'files' }>,
+  io: Io,
+): boolean {
+  let ok = true;
+  for (const table of tables) {
+    const file = `${table.name}.${output.format}`;
+    const path = shownPath(join(output.given, file));
+    try {
+      mkdirSync(output.dir, { recursive: true });
+      writeFileAtomically(join(output.dir, file), datasetFileText(table, output.format));
+      const rows = table.rows.length;
+      io.stderr.write(`wrote ${path} (${rows} ${rows === 1 ? 'row' : 'rows'})\n`);
+    } catch (error) {
+      ok = false;
+      io.stderr.write(`error: --out: cannot write ${path} (${reason(error)})\n`);
+    }
+  }
+  return ok;
+}
+
+function reason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'not found' : (code ?? String(error));
 }
 
 function reportStored(result: ActivityResult, where: string, io: Io): void {

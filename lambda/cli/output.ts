@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { UsageError } from '../core/errors.ts';
 import { oneOf } from './args.ts';
 
 export const FORMATS = ['table', 'json', 'csv'] as const;
@@ -16,18 +20,104 @@ export interface Table {
 }
 
 /**
- * `json`: one object with each table's rows under its name; `csv`: one section per table, each
- * a `# name` line, a header and the rows, sections separated by a blank line; `table`: aligned text.
+ * `json`: one object with each table's rows under its name; `csv`: plain CSV of exactly one table
+ * (a header row, then the rows: a reader never skips lines); `table`: aligned text, a title line
+ * per table, tables separated by a blank line.
  */
 export function formatTables(tables: readonly Table[], format: Format): string {
   if (format === 'json')
     return `${JSON.stringify(Object.fromEntries(tables.map((t) => [t.name, t.rows])), null, 2)}\n`;
-  const render = format === 'csv' ? csvSection : textSection;
-  return `${tables.map(render).join('\n')}`;
+  if (format === 'csv') {
+    const [only, ...more] = tables;
+    // Commands that print several tables refuse --format csv before running (see csvOnlyOne).
+    if (only === undefined || more.length > 0)
+      throw new Error(`CSV holds one table, received ${tables.length}`);
+    return csvTable(only);
+  }
+  return tables.map(textSection).join('\n');
 }
 
-function csvSection(table: Table): string {
-  const lines = [`# ${table.name}`, table.columns.map(csvCell).join(',')];
+/**
+ * The refusal of `--format csv` where a command prints several tables on stdout: CSV has no
+ * place for a second header, and sections (`# name` lines) break every CSV reader.
+ */
+export function csvOnlyOne(command: string, tables: string, instead: string): UsageError {
+  return new UsageError(
+    `--format: received "csv", but ${command} prints ${tables} and CSV holds one table; ${instead}`,
+  );
+}
+
+/**
+ * One record (a summary): `json` keeps its nesting and its fractions; `csv` is a header and one
+ * row, nested fields joined by dots (`latest.Utilisation`); `table` is a title line and aligned
+ * `field  value` lines, rates shown as percentages. `fields`, the dotted fields the record can
+ * have, come first and always (empty when absent or null), so that every CSV of one kind of
+ * record has the same header; fields of the record not listed follow.
+ */
+export function formatRecord(
+  title: string,
+  record: Readonly<Record<string, unknown>>,
+  format: Format,
+  fields: readonly string[] = [],
+): string {
+  if (format === 'json') return `${JSON.stringify(record, null, 2)}\n`;
+  const flat = flatten(record);
+  const columns = [
+    ...fields,
+    ...Object.keys(flat).filter(
+      (key) => !fields.includes(key) && !fields.some((f) => f.startsWith(`${key}.`)),
+    ),
+  ];
+  if (format === 'csv') return csvTable({ name: title, columns, rows: [flat] });
+  const entries = columns.map((c) => [c, flat[c]] as const);
+  const width = Math.max(0, ...entries.map(([field]) => field.length));
+  const lines = entries.map(([field, value]) =>
+    `${field.padEnd(width)}  ${fieldText(field, value)}`.trimEnd(),
+  );
+  return `${[title, ...lines].join('\n')}\n`;
+}
+
+/** Fields holding a fraction, shown as a percentage in tables (MaxSendRate is a send rate, not one). */
+const RATE_FIELDS = new Set(['BounceRate', 'ComplaintRate', 'RejectRate', 'Utilisation']);
+
+function fieldText(field: string, value: unknown): string {
+  if (value === null || value === undefined || value === '') return '-';
+  const last = field.slice(field.lastIndexOf('.') + 1);
+  return RATE_FIELDS.has(last) && typeof value === 'number' ? percent(value) : cellText(value);
+}
+
+/**
+ * A fraction as a percentage: two decimals (`0.0125` → `1.25%`), more for a small rate that two
+ * would show as 0 (`0.000012` → `0.0012%`), so a non-zero rate never reads as zero.
+ */
+export function percent(fraction: number): string {
+  const value = fraction * 100;
+  const magnitude = Math.abs(value);
+  const digits =
+    magnitude === 0 || magnitude >= 0.01 ? 2 : Math.min(12, Math.ceil(-Math.log10(magnitude)) + 1);
+  return `${value.toFixed(digits)}%`;
+}
+
+/** Nested objects become dotted fields; lists of spans become `from/to` words. */
+function flatten(value: Readonly<Record<string, unknown>>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      Object.assign(out, flatten(v as Record<string, unknown>, `${prefix}${key}.`));
+    else out[`${prefix}${key}`] = Array.isArray(v) ? v.map(spanText).join(' ') : v;
+  }
+  return out;
+}
+
+function spanText(item: unknown): string {
+  if (item !== null && typeof item === 'object' && 'from' in item && 'to' in item)
+    return `${String(item.from)}/${String(item.to)}`;
+  return cellText(item);
+}
+
+/** Plain CSV (RFC 4180 quoting): a header row, then one line per row. */
+export function csvTable(table: Table): string {
+  const lines = [table.columns.map(csvCell).join(',')];
   for (const row of table.rows) lines.push(table.columns.map((c) => csvCell(row[c])).join(','));
   return `${lines.join('\n')}\n`;
 }
@@ -61,4 +151,38 @@ function textSection(table: Table): string {
 function cellText(value: unknown): string {
   if (value === undefined || value === null) return '';
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+export const OUT_FORMATS = ['csv', 'json', 'ndjson'] as const;
+export type OutFormat = (typeof OUT_FORMATS)[number];
+
+/**
+ * A dataset as a file: `csv` and `json` exactly what `ses-stats query NAME --format csv|json`
+ * prints for the same rows; `ndjson` one JSON object per row, one a line.
+ */
+export function datasetFileText(table: Table, format: OutFormat): string {
+  if (format === 'csv') return csvTable(table);
+  if (format === 'json') return formatTables([table], 'json');
+  return table.rows.map((row) => `${JSON.stringify(row)}\n`).join('');
+}
+
+/**
+ * Writes `text` to `path` so that a reader sees the old file or the whole new one, never a part:
+ * a temporary file beside it, flushed to disk, then renamed over it.
+ */
+export function writeFileAtomically(path: string, text: string): void {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomUUID()}.tmp`);
+  try {
+    const fd = openSync(temporary, 'wx');
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }

@@ -1,18 +1,12 @@
-import { NAME_PATTERN, NAME_RULE } from '../config/fields.ts';
+import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
 import { UsageError } from '../core/errors.ts';
-import { parseQueryOptions, parseSpan, queryDataset, summarize } from '../core/query.ts';
-import type { DatasetMeta, DatasetStore } from '../core/store.ts';
+import { parseQueryOptions, queryDataset, summarize } from '../core/query.ts';
+import type { DatasetMeta } from '../core/store.ts';
 import { parseFlags } from './args.ts';
-import { EXIT_OK, type Io } from './io.ts';
-import { type Format, formatOf, formatTables } from './output.ts';
-import {
-  openStore,
-  STORE_FLAGS,
-  STORE_HELP,
-  type StoreFlagValues,
-  shown,
-  storeChoice,
-} from './store-options.ts';
+import type { Io } from './io.ts';
+import { type Format, formatOf, formatRecord, formatTables } from './output.ts';
+import { help, onlyDataset, withStore } from './read-support.ts';
+import { STORE_FLAGS, STORE_HELP, shown } from './store-options.ts';
 
 const COMMON = {
   format: { type: 'string' },
@@ -20,13 +14,23 @@ const COMMON = {
   verbose: { type: 'boolean' },
   ...STORE_FLAGS,
 } as const;
-const RANGE = { from: { type: 'string' }, to: { type: 'string' } } as const;
+const RANGE = {
+  from: { type: 'string' },
+  to: { type: 'string' },
+  since: { type: 'string' },
+  tz: { type: 'string' },
+} as const;
 
-const QUERY_HELP = `Usage: ses-stats query DATASET [--from ISO] [--to ISO] [--granularity 15m|1h|1d] [--tz ZONE] [--format table|json|csv]
+const SINCE_HELP = `--since DURATION (7d, 24h, 90m, 2w) is the range from that long ago until now, instead of
+--from/--to.`;
+
+const QUERY_HELP = `Usage: ses-stats query DATASET [--from ISO] [--to ISO] [--since DURATION] [--granularity 15m|1h|1d] [--tz ZONE] [--format table|json|csv]
 
 Prints every stored row of DATASET in time order, from (inclusive) to (exclusive); times without
-an offset are UTC. Statistics datasets: 15m (raw SES points, the default), 1h or 1d rollups; --tz
-(an IANA zone, e.g. Europe/Paris) sets hour and day boundaries. Usage datasets: every snapshot.
+an offset are UTC. ${SINCE_HELP}
+Statistics datasets: 15m (raw SES points, the default), 1h or 1d rollups; --tz (an IANA zone,
+e.g. Europe/Paris) sets hour and day boundaries. Usage datasets: every snapshot.
+CSV is plain: one header row, then the rows.
 
 ${STORE_HELP}`;
 
@@ -37,12 +41,15 @@ the span fetches covered and any gaps (time SES no longer had when ses-stats col
 
 ${STORE_HELP}`;
 
-const SUMMARY_HELP = `Usage: ses-stats summary DATASET [--from ISO] [--to ISO] [--format table|json|csv]
+const SUMMARY_HELP = `Usage: ses-stats summary DATASET [--from ISO] [--to ISO] [--since DURATION] [--tz ZONE] [--format table|json|csv]
 
 Statistics datasets: totals and window rates (Bounces, Complaints and Rejects divided by
 DeliveryAttempts over the range; AWS computes its reputation rates over its own representative
 volume). Usage datasets: the latest and the peak quota utilisation (SentLast24Hours /
-Max24HourSend; an unlimited quota, -1, has none).
+Max24HourSend; an unlimited quota, -1, has none). Both say which part of the range is stored.
+${SINCE_HELP} --tz (an IANA zone) is the zone of a --from/--to given without an offset.
+The table lists one field a line, rates as percentages; JSON and CSV (a header and one row)
+keep fractions.
 
 ${STORE_HELP}`;
 
@@ -50,7 +57,7 @@ export async function queryCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseFlags(
     'query',
     args,
-    { ...COMMON, ...RANGE, granularity: { type: 'string' }, tz: { type: 'string' } },
+    { ...COMMON, ...RANGE, granularity: { type: 'string' } },
     true,
   );
   if (values.help) return help(io, QUERY_HELP);
@@ -60,12 +67,17 @@ export async function queryCommand(args: string[], io: Io): Promise<number> {
   const options = {
     from: values.from,
     to: values.to,
+    since: values.since,
     granularity: values.granularity,
     tz: values.tz,
   };
   parseQueryOptions(options);
   return withStore(values, io, async (store) => {
-    const result = await queryDataset(store, name, options);
+    // Every stored row: raw points unless a coarser granularity is asked for (the core would
+    // pick one for at most 1,500 rows, which suits a chart, not a command whose output is read).
+    const statistics = (await store.getMeta(name))?.kind === 'statistics';
+    const granularity = options.granularity ?? (statistics ? '15m' : undefined);
+    const result = await queryDataset(store, name, { ...options, granularity });
     io.stdout.write(
       formatTables(
         [
@@ -112,31 +124,42 @@ export async function summaryCommand(args: string[], io: Io): Promise<number> {
   if (values.help) return help(io, SUMMARY_HELP);
   const name = onlyDataset('summary', positionals);
   const format = formatOf(values.format, io.stdout);
-  const range = { from: values.from, to: values.to };
-  parseSpan(range);
+  const options = { from: values.from, to: values.to, since: values.since, tz: values.tz };
+  parseQueryOptions(options);
   return withStore(values, io, async (store) => {
-    const summary = await summarize(store, name, range);
-    if (format === 'json') {
-      io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-      return;
-    }
-    const flat = flatten(summary);
-    const rows =
-      format === 'csv' ? [flat] : Object.entries(flat).map(([field, value]) => ({ field, value }));
-    io.stdout.write(
-      formatTables(
-        [
-          {
-            name: `summary of ${name}`,
-            columns: format === 'csv' ? Object.keys(flat) : ['field', 'value'],
-            rows,
-          },
-        ],
-        format,
-      ),
-    );
+    const summary = await summarize(store, name, options);
+    const fields = summary.kind === 'usage' ? USAGE_SUMMARY_FIELDS : STATISTICS_SUMMARY_FIELDS;
+    io.stdout.write(formatRecord(`summary of ${name}`, summary, format, fields));
   });
 }
+
+/** A summary's fields in CSV and table order, whether or not they are null (see formatRecord). */
+const SUMMARY_FIELDS = [
+  'dataset',
+  'kind',
+  'from',
+  'to',
+  'coverage.status',
+  'coverage.covered.from',
+  'coverage.covered.to',
+  'coverage.gaps',
+  'coverage.note',
+];
+const STATISTICS_SUMMARY_FIELDS = [
+  ...SUMMARY_FIELDS,
+  ...STATISTICS_COLUMNS.filter((c) => c !== 'Timestamp'),
+  'BounceRate',
+  'ComplaintRate',
+  'RejectRate',
+];
+const SNAPSHOT_FIELDS = [...USAGE_COLUMNS, 'Utilisation'];
+const USAGE_SUMMARY_FIELDS = [
+  ...SUMMARY_FIELDS,
+  'snapshots',
+  ...SNAPSHOT_FIELDS.map((f) => `latest.${f}`),
+  'latest.Unlimited',
+  ...SNAPSHOT_FIELDS.map((f) => `peak.${f}`),
+];
 
 function datasetRow(meta: DatasetMeta, format: Format): Record<string, unknown> {
   const gaps = format === 'json' ? meta.gaps : meta.gaps.map((g) => `${g.from}/${g.to}`).join(' ');
@@ -152,51 +175,4 @@ function datasetRow(meta: DatasetMeta, format: Format): Record<string, unknown> 
     coverageTo: meta.coverage?.to ?? null,
     gaps,
   };
-}
-
-function flatten(value: Record<string, unknown>, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v))
-      Object.assign(out, flatten(v as Record<string, unknown>, `${prefix}${key}.`));
-    else
-      out[`${prefix}${key}`] = Array.isArray(v) ? v.map((g) => `${g.from}/${g.to}`).join(' ') : v;
-  }
-  return out;
-}
-
-function onlyDataset(command: string, positionals: string[]): string {
-  const [name, ...extra] = positionals;
-  if (name === undefined || extra.length > 0)
-    throw new UsageError(
-      `expected exactly one DATASET, received ${positionals.length}${positionals.length > 0 ? ` (${positionals.map(shown).join(' ')})` : ''} (see ses-stats ${command} --help)`,
-    );
-  if (!NAME_PATTERN.test(name))
-    throw new UsageError(
-      `DATASET: received ${shown(name)}; expected a dataset name of ${NAME_RULE}`,
-    );
-  return name;
-}
-
-function help(io: Io, text: string): number {
-  io.stdout.write(text);
-  return EXIT_OK;
-}
-
-/**
- * Checks the store flags, then opens the store read-only (the last step: nothing is opened for
- * bad input, and reading creates nothing).
- */
-async function withStore(
-  values: StoreFlagValues,
-  io: Io,
-  work: (store: DatasetStore) => Promise<void>,
-): Promise<number> {
-  const opened = await openStore(storeChoice(values, io), { readOnly: true, io });
-  try {
-    await work(opened.store);
-    return EXIT_OK;
-  } finally {
-    await opened.close();
-  }
 }

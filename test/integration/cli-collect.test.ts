@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, scratchDir } from '../support/cli.ts';
@@ -69,7 +69,7 @@ describe('ses-stats collect', () => {
     );
   });
 
-  it('prints CSV sections with the activity’s column names', async () => {
+  it('writes one plain CSV file per dataset with the activity’s column names', async () => {
     fake.points = [
       {
         timestamp: '2026-11-28T10:07:00Z',
@@ -81,11 +81,16 @@ describe('ses-stats collect', () => {
     ];
     fake.quota = { max24HourSend: 50000, maxSendRate: 14, sentLast24Hours: 1234 };
 
-    const run = await runCli(['collect', '--no-store', ...target, '--format', 'csv'], keys);
+    const cwd = scratchDir();
+
+    const run = await runCli(['collect', '--no-store', ...target, '--out', 'out'], keys, cwd);
 
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(
-      /^# usageData\nCollectedAt,Max24HourSend,MaxSendRate,SentLast24Hours\n[^\n]+,50000,14,1234\n\n# statsData\nTimestamp,DeliveryAttempts,Bounces,Complaints,Rejects\n2026-11-28T10:07:00Z,5,1,0,2\n$/,
+    expect(readFileSync(join(cwd, 'out', 'usageData.csv'), 'utf8')).toMatch(
+      /^CollectedAt,Max24HourSend,MaxSendRate,SentLast24Hours\n[^\n]+,50000,14,1234\n$/,
+    );
+    expect(readFileSync(join(cwd, 'out', 'statsData.csv'), 'utf8')).toBe(
+      'Timestamp,DeliveryAttempts,Bounces,Complaints,Rejects\n2026-11-28T10:07:00Z,5,1,0,2\n',
     );
   });
 
