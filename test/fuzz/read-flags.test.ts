@@ -12,7 +12,7 @@ const UNREACHABLE = 'http://127.0.0.1:1';
 const STORE = ['--table', 'fuzz-table', '--dynamodb-endpoint', UNREACHABLE];
 const REACHED = `cannot reach DynamoDB at ${UNREACHABLE}`;
 const RUNS = { modelled: 2000, raw: 2000 };
-const COMMANDS = ['query', 'summary', 'datasets'] as const;
+const COMMANDS = ['query', 'summary', 'datasets', 'check'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const dir = mkdtempSync(join(tmpdir(), 'ses-stats-fuzz-read-'));
@@ -131,8 +131,31 @@ const storePiece = fc.oneof(
 );
 
 const unknownFlag = fc
-  .constantFrom('--since', '--nope', '--granularity-x', '--TZ', '-x')
+  .constantFrom('--nope', '--granularity-x', '--TZ', '-x')
   .map((f): Piece => ({ tokens: [f], bad: [f] }));
+
+/** The documented duration: 1 to 6 digits (no leading 0) and m, h, d or w. */
+const sinceFlag = oneOfFlag(
+  'since',
+  ['90m', '24h', '7d', '2w', '999999w'],
+  ['1y', '0d', '24', 'h', '', '1.5h', '-1d', '24H', '1000000m'],
+  (v) => /^[1-9]\d{0,5}[mhdw]$/.test(v),
+);
+
+/** R as documented: a fraction (0.05) or a percentage (5%), above 0 and at most 1 (100%). */
+const acceptsRatio = (v: string) => {
+  const match = /^(\d+(\.\d*)?|\.\d+)(%?)$/.exec(v);
+  const value = match === null ? 0 : Number(match[1]) / (match[3] === '%' ? 100 : 1);
+  return value > 0 && value <= 1;
+};
+const ratioFlag = (name: string) =>
+  oneOfFlag(
+    name,
+    ['0.05', '5%', '1', '100%', '.5', '0.001%'],
+    ['0', '0%', '5', '101%', '-0.1', 'abc', '', '5 %', '1e-2'],
+    acceptsRatio,
+  );
+const THRESHOLDS = ['max-bounce-rate', 'max-complaint-rate', 'max-quota-utilisation'];
 
 const commonPieces = [
   oneOfFlag('format', ['table', 'json', 'csv'], ['yaml', 'JSON', '']),
@@ -140,20 +163,30 @@ const commonPieces = [
   storePiece,
   unknownFlag,
 ];
-const rangePieces = [timeFlag('from'), timeFlag('to')];
-const queryPieces = [
-  oneOfFlag('granularity', ['15m', '1h', '1d'], ['5m', '1H', '', '15']),
-  oneOfFlag(
-    'tz',
-    ['UTC', 'Europe/Paris', 'Asia/Kolkata', 'America/St_Johns'],
-    ['Mars/Olympus', '', 'Z', '+01:00', 'Europe/Nowhere'],
-    knownZone,
-  ),
-];
+const tzFlag = oneOfFlag(
+  'tz',
+  ['UTC', 'Europe/Paris', 'Asia/Kolkata', 'America/St_Johns'],
+  ['Mars/Olympus', '', 'Z', '+01:00', 'Europe/Nowhere'],
+  knownZone,
+);
+const rangePieces = [timeFlag('from'), timeFlag('to'), sinceFlag, tzFlag];
+const queryPieces = [oneOfFlag('granularity', ['15m', '1h', '1d'], ['5m', '1H', '', '15'])];
+// check takes no --format, --from, --to, --tz or --granularity: they are unknown options there.
+const notCheck = fc
+  .constantFrom('--format=json', '--from=2026-11-28', '--tz=UTC', '--granularity=1h')
+  .map((t): Piece => ({ tokens: [t], bad: [t.split('=')[0] ?? t] }));
 const PIECES: Record<Command, fc.Arbitrary<Piece>> = {
   query: fc.oneof(...commonPieces, ...rangePieces, ...queryPieces),
   summary: fc.oneof(...commonPieces, ...rangePieces),
   datasets: fc.oneof(...commonPieces),
+  check: fc.oneof(
+    fc.constant<Piece>({ tokens: ['--verbose'] }),
+    storePiece,
+    unknownFlag,
+    sinceFlag,
+    notCheck,
+    ...THRESHOLDS.map(ratioFlag),
+  ),
 };
 
 /** A command line from the model, and the names a refusal may give (none: it is valid). */
@@ -163,10 +196,24 @@ const modelled = fc
     fc.tuple(
       fc.constant(command),
       fc.array(PIECES[command], { maxLength: 5 }),
-      fc.array(dataset, { maxLength: 2 }),
+      // Mostly one DATASET where one is needed, so that enough lines pass every check.
+      command === 'datasets'
+        ? fc.array(dataset, { maxLength: 2 })
+        : fc.oneof(
+            fc.array(dataset, { maxLength: 2 }),
+            dataset.map((d) => [d]),
+          ),
+      // check needs a threshold: most of its lines start with a valid one (a later piece may undo it).
+      command === 'check'
+        ? fc.option(
+            fc.constantFrom(...THRESHOLDS).map((t): Piece => ({ tokens: [`--${t}=5%`] })),
+            { freq: 4 },
+          )
+        : fc.constant(null),
     ),
   )
-  .map(([command, pieces, datasets]) => {
+  .map(([command, generated, datasets, threshold]) => {
+    const pieces = threshold === null ? generated : [threshold, ...generated];
     // parseArgs keeps the last of a repeated flag: an earlier value is never read.
     const last = new Map<string, Piece>();
     for (const p of pieces) last.set((p.tokens[0] ?? '').split('=')[0] ?? '', p);
@@ -174,6 +221,9 @@ const modelled = fc
     const from = last.get('--from');
     const to = last.get('--to');
     if (from?.at !== undefined && to?.at !== undefined && from.at >= to.at) badNow.push('--from');
+    if (from !== undefined && last.has('--since')) badNow.push('--since');
+    if (command === 'check' && !THRESHOLDS.some((t) => last.has(`--${t}`)))
+      badNow.push('expected at least one threshold');
     if (command === 'datasets' && datasets.length > 0) badNow.push('takes no arguments');
     if (command !== 'datasets' && datasets.length !== 1) badNow.push('DATASET');
     if (command !== 'datasets' && datasets.some((d) => d.bad)) badNow.push('DATASET');
@@ -192,7 +242,8 @@ function names(message: string, name: string): boolean {
     message.startsWith(`${name}: `) ||
     message.startsWith(`Unknown option '${name}'`) ||
     (name === 'DATASET' && message.startsWith('expected exactly one DATASET')) ||
-    (name === 'takes no arguments' && message.startsWith(name))
+    (name === 'takes no arguments' && message.startsWith(name)) ||
+    (name === 'expected at least one threshold' && message.startsWith(name))
   );
 }
 
@@ -220,7 +271,7 @@ afterAll(() => {
   console.info(`read-flags fuzz (seed ${SEED}): ${JSON.stringify(counts)}`);
 });
 
-describe('ses-stats query, summary and datasets flags (fuzzed)', () => {
+describe('ses-stats query, summary, datasets and check flags (fuzzed)', () => {
   it('refuses every invalid modelled command line with exit 2 naming a bad flag or argument, before any store', {
     timeout: 300_000,
   }, async () => {
@@ -272,6 +323,10 @@ describe('ses-stats query, summary and datasets flags (fuzzed)', () => {
         '-',
         '--from=2026-11-28',
         '--tz=Europe/Paris',
+        '--since=24h',
+        '--since',
+        '--max-bounce-rate=5%',
+        '--max-quota-utilisation',
         'statsData',
       ),
     );
@@ -292,7 +347,7 @@ describe('ses-stats query, summary and datasets flags (fuzzed)', () => {
             counts.raw.reached++;
           } else {
             expect(result.stderr.slice(`ses-stats ${command}: `.length)).toMatch(
-              /^(--[a-z]|-\w|DATASET: |expected exactly one DATASET|takes no arguments|Unknown option|Unexpected argument|Option '|Short option)/,
+              /^(--[a-z]|-\w|DATASET: |expected exactly one DATASET|expected at least one threshold|takes no arguments|Unknown option|Unexpected argument|Option '|Short option)/,
             );
             counts.raw.refused++;
           }
