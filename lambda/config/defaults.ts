@@ -38,3 +38,6 @@ export const DEFAULT_WARNING_FRACTION = 0.5;
 /** Rates over fewer delivery attempts than this are ignored by the rate alarms. */
 export const DEFAULT_MIN_DELIVERY_ATTEMPTS = 100;
 export const DEFAULT_QUOTA_UTILISATION = 0.8;
+
+/** The read API (API Gateway, IAM auth) is deployed unless the config says `"api": false`. */
+export const DEFAULT_API_ENABLED = true;

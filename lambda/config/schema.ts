@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ConfigError, type Problem } from '../core/errors.ts';
 import {
+  DEFAULT_API_ENABLED,
   DEFAULT_MIN_DELIVERY_ATTEMPTS,
   DEFAULT_QUOTA_UTILISATION,
   DEFAULT_SCHEDULE_MINUTES,
@@ -132,6 +133,39 @@ const alarmsSchema = strict({
 });
 export type AlarmSettings = z.output<typeof alarmsSchema>;
 
+const ORIGIN_RULE =
+  'an origin such as https://dashboard.example.com (http or https, a host name, an optional port, no path)';
+const ORIGINS_RULE = `a list of origins, each ${ORIGIN_RULE}, or ["*"] for any origin; leave apiCorsOrigins out for no CORS`;
+
+/** The origins a browser may call the read API from: exact origins, or `*` alone. */
+const corsOriginsSchema = z
+  .array(
+    z
+      .string({ error: `expected ${ORIGIN_RULE}, or "*"` })
+      .regex(/^\*$|^https?:\/\/[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$/, {
+        error: `expected ${ORIGIN_RULE}, or "*"`,
+      }),
+    { error: `expected ${ORIGINS_RULE}` },
+  )
+  .min(1, `expected ${ORIGINS_RULE}`)
+  .superRefine((origins, ctx) => {
+    if (origins.includes('*') && origins.length > 1)
+      ctx.addIssue({
+        code: 'custom',
+        input: origins,
+        message: 'expected "*" alone: it already allows every origin',
+      });
+    origins.forEach((origin, i) => {
+      if (origins.indexOf(origin) < i)
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          input: origin,
+          message: `already listed at apiCorsOrigins[${origins.indexOf(origin)}]; expected each origin once`,
+        });
+    });
+  });
+
 const configSchema = strict({
   scheduleMinutes: z
     .number({
@@ -160,6 +194,10 @@ const configSchema = strict({
     )
     .optional(),
   alarms: alarmsSchema.prefault({}),
+  api: z
+    .boolean({ error: 'expected true (deploy the read API) or false' })
+    .default(DEFAULT_API_ENABLED),
+  apiCorsOrigins: corsOriginsSchema.optional(),
   sessions: z
     .record(nameSchema, connectionSchema, {
       error: (issue) =>
@@ -191,6 +229,10 @@ export interface Config {
   /** Raw 15-minute points expire after this many days (DynamoDB TTL); rollups never expire. */
   readonly rawRetentionDays?: number;
   readonly alarms: AlarmSettings;
+  /** Whether the deployment includes the read API (API Gateway with IAM auth). */
+  readonly api: boolean;
+  /** Origins a browser may call the read API from (CORS); absent: no CORS at all. */
+  readonly apiCorsOrigins?: readonly string[];
 }
 
 /** The configuration used when none is given: the default credential chain, the default region. */
@@ -223,6 +265,11 @@ export function parseConfig(input: unknown): Config {
     ]);
   const { sessions, activities, ...settings } = parsed.data;
   const problems: Problem[] = [];
+  if (!settings.api && settings.apiCorsOrigins !== undefined)
+    problems.push({
+      path: 'apiCorsOrigins',
+      message: `received ${describe(settings.apiCorsOrigins)}, but "api" is false; CORS applies only to the read API: remove apiCorsOrigins or set "api": true`,
+    });
   const resolved = activities.map((a, i): Activity | undefined => {
     const where = `activities[${i}]`;
     if (a.connection !== undefined && a.session !== undefined) {

@@ -197,15 +197,90 @@ describe('parseConfig deployment settings', () => {
     });
   });
 
+  describe('api', () => {
+    it('is on by default, with no CORS origins', () => {
+      const config = parseConfig(base);
+
+      expect(config.api).toBe(true);
+      expect(config.apiCorsOrigins).toBeUndefined();
+    });
+
+    it('can be turned off', () => {
+      expect(parseConfig(withFields({ api: false })).api).toBe(false);
+    });
+
+    it.each([
+      ['yes', 'api: received "yes"; expected true (deploy the read API) or false'],
+      [1, 'api: received 1; expected true (deploy the read API) or false'],
+      [null, 'api: received null; expected true (deploy the read API) or false'],
+    ])('rejects %j, naming the field and the value', (value, problem) => {
+      expect(problemsOf(withFields({ api: value }))).toEqual([problem]);
+    });
+  });
+
+  describe('apiCorsOrigins', () => {
+    const ORIGIN =
+      'expected an origin such as https://dashboard.example.com (http or https, a host name, an optional port, no path), or "*"';
+    const LIST = `expected a list of origins, each an origin such as https://dashboard.example.com (http or https, a host name, an optional port, no path), or ["*"] for any origin; leave apiCorsOrigins out for no CORS`;
+
+    it.each([
+      [['https://dashboard.example.com']],
+      [['http://localhost:3000', 'https://ops.example.com:8443']],
+      [['*']],
+    ])('accepts %j', (origins) => {
+      expect(parseConfig(withFields({ apiCorsOrigins: origins })).apiCorsOrigins).toEqual(origins);
+    });
+
+    it.each([
+      [[], `apiCorsOrigins: received []; ${LIST}`],
+      ['https://a.example.com', `apiCorsOrigins: received "https://a.example.com"; ${LIST}`],
+      [
+        ['https://a.example.com/'],
+        `apiCorsOrigins[0]: received "https://a.example.com/"; ${ORIGIN}`,
+      ],
+      [
+        ['https://a.example.com/app'],
+        `apiCorsOrigins[0]: received "https://a.example.com/app"; ${ORIGIN}`,
+      ],
+      [['a.example.com'], `apiCorsOrigins[0]: received "a.example.com"; ${ORIGIN}`],
+      [['ftp://a.example.com'], `apiCorsOrigins[0]: received "ftp://a.example.com"; ${ORIGIN}`],
+      [[42], `apiCorsOrigins[0]: received 42; ${ORIGIN}`],
+      [
+        ['*', 'https://a.example.com'],
+        'apiCorsOrigins: received ["*","https://a.example.com"]; expected "*" alone: it already allows every origin',
+      ],
+      [
+        ['https://a.example.com', 'https://a.example.com'],
+        'apiCorsOrigins[1]: received "https://a.example.com"; already listed at apiCorsOrigins[0]; expected each origin once',
+      ],
+    ])('rejects %j, naming the field and the value', (value, problem) => {
+      expect(problemsOf(withFields({ apiCorsOrigins: value }))).toEqual([problem]);
+    });
+
+    it('rejects origins when the read API is off', () => {
+      expect(problemsOf(withFields({ api: false, apiCorsOrigins: ['*'] }))).toEqual([
+        'apiCorsOrigins: received ["*"], but "api" is false; CORS applies only to the read API: remove apiCorsOrigins or set "api": true',
+      ]);
+    });
+  });
+
   it('reports every bad deployment field at once', () => {
     const problems = problemsOf(
-      withFields({ scheduleMinutes: 1, rawRetentionDays: 7, alarms: { bounceRate: 2 } }),
+      withFields({
+        scheduleMinutes: 1,
+        rawRetentionDays: 7,
+        alarms: { bounceRate: 2 },
+        api: 'on',
+        apiCorsOrigins: ['x'],
+      }),
     );
 
     expect(problems.map((p) => p.split(':')[0])).toEqual([
       'scheduleMinutes',
       'rawRetentionDays',
       'alarms.bounceRate',
+      'api',
+      'apiCorsOrigins[0]',
     ]);
   });
 });
