@@ -35,5 +35,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopForSignal(signal, { ...io, stderr: process.stderr }).then((code) => process.exit(code));
   });
 }
+// `ses-stats query … | head`: the reader has gone; stop quietly instead of with a stack trace.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
 process.on('exit', stopAtExit);
 process.exitCode = await main(process.argv.slice(2), io);

@@ -326,14 +326,15 @@ export async function summarize(
 
 /**
  * The stored coverage within `range` (all of it without one). Statistics: the span successful
- * fetches covered; usage: first to last snapshot.
+ * fetches covered; usage: first to last snapshot, the last included.
  */
 export function coverageOf(meta: DatasetMeta, range: Span | undefined): SummaryCoverage {
+  // A usage dataset covers its first snapshot to its last, inclusive: [first, last + 1 ms).
   const stored =
     meta.coverage ??
     (meta.firstTime === undefined || meta.lastTime === undefined
       ? undefined
-      : { from: meta.firstTime, to: meta.lastTime });
+      : { from: meta.firstTime, to: new Date(Date.parse(meta.lastTime) + 1).toISOString() });
   if (stored === undefined)
     return { status: 'none', covered: null, gaps: [], note: `"${meta.name}" holds no history yet` };
   const covered = range === undefined ? stored : overlap(stored, range);

@@ -388,4 +388,34 @@ describe('summary coverage', () => {
       ROWS.filter((r) => r.Timestamp >= '2026-11-10').reduce((t, r) => t + r.DeliveryAttempts, 0),
     );
   });
+
+  it('counts a usage dataset with one snapshot as covering that snapshot', async () => {
+    const store = new MemoryDatasetStore();
+    const at = '2026-11-20T10:00:00.000Z';
+    await storeActivityResult(
+      store,
+      {
+        activity: { name: 'a', source: 'S1', usageDataset: 'usage', statisticsDataset: 'stats' },
+        usage: { name: 'usage', rows: [usage(at, 500)] },
+        statistics: { name: 'stats', rows: [] },
+      },
+      { fetchedAt: new Date(at) },
+    );
+
+    const summary = await summarize(
+      store,
+      'usage',
+      { since: '24h' },
+      new Date('2026-11-20T11:00:00Z'),
+    );
+
+    expect(summary).toMatchObject({
+      snapshots: 1,
+      latest: { SentLast24Hours: 500 },
+      coverage: {
+        status: 'partial',
+        covered: { from: '2026-11-20T10:00:00.000Z', to: '2026-11-20T10:00:00.001Z' },
+      },
+    });
+  });
 });
