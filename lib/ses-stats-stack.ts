@@ -7,18 +7,20 @@ import type { Construct } from 'constructs';
 import { Collector } from './collector.ts';
 import { DeploymentConfig } from './deployment-config.ts';
 import { Monitoring } from './monitoring.ts';
+import { ReadApi } from './read-api.ts';
 import { StatsTable } from './stats-table.ts';
 
 export interface SesStatsStackProps extends StackProps {
   /**
-   * The validated configuration: sources, schedule, raw-point retention, alarm thresholds.
+   * The validated configuration: sources, schedule, raw-point retention, alarm thresholds, the
+   * read API and its CORS origins.
    *
    * @default - the embedded default configuration
    */
   readonly config?: DeploymentConfig;
 }
 
-/** ses-stats: the scheduled collector, its table, its alarms and dashboard. */
+/** ses-stats: the scheduled collector, its table, its alarms and dashboard, and the read API. */
 export class SesStatsStack extends Stack {
   /** The table holding every dataset (retained when the stack is deleted). */
   readonly table: Table;
@@ -27,6 +29,8 @@ export class SesStatsStack extends Stack {
   /** The SNS topic every alarm notifies. */
   readonly topic: Topic;
   readonly dashboard: Dashboard;
+  /** The read API (IAM auth), absent when the config says `"api": false`. */
+  readonly readApi?: ReadApi;
 
   constructor(scope: Construct, id: string, props: SesStatsStackProps = {}) {
     super(scope, id, {
@@ -65,8 +69,11 @@ export class SesStatsStack extends Stack {
     this.topic = monitoring.topic;
     this.dashboard = monitoring.dashboard;
 
-    // The read API (API Gateway + api handler, read-only on the table) joins here in its own
-    // construct, given `this.table`; nothing above needs to change for it.
+    if (settings.api)
+      this.readApi = new ReadApi(this, 'ReadApi', {
+        table: this.table,
+        ...(settings.apiCorsOrigins === undefined ? {} : { corsOrigins: settings.apiCorsOrigins }),
+      });
 
     new CfnOutput(this, 'TableName', {
       value: this.table.tableName,
@@ -88,5 +95,11 @@ export class SesStatsStack extends Stack {
       value: this.dashboard.dashboardName,
       description: 'CloudWatch dashboard of the datasets, rates and quota',
     });
+    if (this.readApi !== undefined)
+      new CfnOutput(this, 'ApiUrl', {
+        value: this.readApi.url,
+        description:
+          'Read API invoke URL (IAM auth: sign requests with SigV4, service execute-api)',
+      });
   }
 }

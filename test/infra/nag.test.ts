@@ -52,6 +52,13 @@ describe('cdk-nag (AwsSolutions and Serverless)', () => {
     expect(findings(appWith(exampleConfig()))).toEqual([]);
   });
 
+  it.each<[string, Partial<ConfigInput>]>([
+    ['with CORS on the read API', { apiCorsOrigins: ['https://dashboard.example.com'] }],
+    ['without the read API', { api: false }],
+  ])('finds nothing unacknowledged %s', (_case, fields) => {
+    expect(findings(appWith(document(fields)))).toEqual([]);
+  });
+
   it('does find problems in a construct that has them (the check is live)', () => {
     const app = newApp();
     new Queue(new Stack(app, 'Bad'), 'Plain', { enforceSSL: false });
@@ -77,6 +84,8 @@ describe('cdk-nag (AwsSolutions and Serverless)', () => {
       'SesStats/Collector/Role AwsSolutions-IAM5[Resource::*]',
       'SesStats/Collector/SchedulerRole AwsSolutions-IAM5[Resource::<CollectorFunctionE9933A71.Arn>:*]',
       'SesStats/Monitoring/AlarmEmail Serverless-SNSRedrivePolicy',
+      'SesStats/ReadApi/Function Serverless-LambdaDLQ',
+      'SesStats/ReadApi/Function Serverless-LambdaTracing',
     ]);
     for (const [, reason] of acknowledged) expect(reason.length).toBeGreaterThan(40);
     expect(

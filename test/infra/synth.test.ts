@@ -66,6 +66,7 @@ describe('cdk synth (the CLI, offline)', () => {
   let withExample: Outcome;
   let withBadConfig: Outcome;
 
+  // Three synths at once, each bundling two functions (the collector and the read API).
   beforeAll(async () => {
     const bad = join(mkdtempSync(join(tmpdir(), 'ses-stats-bad-')), 'bad.json');
     writeFileSync(bad, JSON.stringify({ scheduleMinutes: 3, activities: [{ connection: {} }] }));
@@ -74,7 +75,7 @@ describe('cdk synth (the CLI, offline)', () => {
       cdkSynth('-c', `config=${EXAMPLE_CONFIG}`),
       cdkSynth('-c', `config=${bad}`),
     ]);
-  }, 120_000);
+  }, 240_000);
 
   it.each([
     ['the default config', () => withDefault],
