@@ -4,3 +4,5 @@ console.log();
 await import('./cold-init.ts');
 console.log();
 await import('./cli.ts');
+console.log();
+await import('./api.ts');
