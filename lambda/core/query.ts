@@ -103,10 +103,21 @@ export async function queryDataset(
   const identity = { dataset: name, ...options };
   const page =
     options.nextToken === undefined ? undefined : decodePageToken(options.nextToken, identity);
-  const meta = await requireMeta(store, name);
   const span = page?.span ?? parsed.span;
   const from = page?.cursor ?? span.from;
   const limit = parsed.limit;
+  // With the granularity known, the rows are read alongside the metadata (one round trip, not
+  // two); they are used once the metadata confirms a statistics dataset without stale days.
+  const known = isUtc(parsed.tz) ? (page?.granularity ?? parsed.granularity) : undefined;
+  const read = { from, to: span.to };
+  const earlyPoints = known === '15m' ? store.readPoints(name, read, plusOne(limit)) : undefined;
+  const earlyRollups =
+    known === '1h' || known === '1d'
+      ? store.readRollups(name, known, read, plusOne(limit))
+      : undefined;
+  earlyPoints?.catch(() => {});
+  earlyRollups?.catch(() => {});
+  const meta = await requireMeta(store, name);
   const tz = parsed.tz ?? 'UTC';
   const paged = <Row>(
     rows: Row[],
@@ -135,16 +146,17 @@ export async function queryDataset(
     out = paged(rows, (r) => r.CollectedAt, null);
   } else {
     const granularity = page?.granularity ?? parsed.granularity ?? autoGranularity(meta, span);
-    const read = { from, to: span.to };
     if (isUtc(parsed.tz)) {
       const rows =
         granularity === '15m'
-          ? (await store.readPoints(name, read, plusOne(limit))).map(
+          ? ((await earlyPoints) ?? (await store.readPoints(name, read, plusOne(limit)))).map(
               ({ fetchedAt: _, ...row }) => row,
             )
-          : (await exactRollups(store, meta, granularity, read, plusOne(limit))).map(
-              ({ Points: _, ...row }) => row,
-            );
+          : (
+              (earlyRollups !== undefined && !hasStaleDays(meta, read)
+                ? await earlyRollups
+                : undefined) ?? (await exactRollups(store, meta, granularity, read, plusOne(limit)))
+            ).map(({ Points: _, ...row }) => row);
       out = paged(rows, (r) => r.Timestamp, granularity);
     } else {
       out = await zonedPage(store, meta, read, granularity, tz, limit);
@@ -167,6 +179,11 @@ export async function queryDataset(
           }),
         }),
   };
+}
+
+/** True when days an interrupted run left stale overlap `span` (their rollups are re-summed). */
+function hasStaleDays(meta: DatasetMeta, span: Span): boolean {
+  return (meta.staleRollups ?? []).some((s) => s.from < span.to && span.from < s.to);
 }
 
 const plusOne = (limit: number | undefined) => (limit === undefined ? undefined : limit + 1);
