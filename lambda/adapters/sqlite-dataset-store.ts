@@ -91,7 +91,10 @@ export class SqliteDatasetStore implements DatasetStore {
          fetched_at = excluded.fetched_at, expires_at = excluded.expires_at
        WHERE raw_points.fetched_at <= excluded.fetched_at`,
     );
-    this.readRollupsStatement = db.prepare<[string, Granularity, string, string, number], RollupRow>(
+    this.readRollupsStatement = db.prepare<
+      [string, Granularity, string, string, number],
+      RollupRow
+    >(
       `SELECT ${POINT_COLUMNS}, points AS Points FROM rollups
        WHERE name = ? AND granularity = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
     );
