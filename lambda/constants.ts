@@ -41,3 +41,12 @@ export const TABLE = {
   SORT_KEY: 'sk',
   TTL_ATTRIBUTE: 'expiresAt',
 } as const;
+
+/** The read API's routes, all GET (lambda/api/router.ts answers them; lib/read-api.ts routes them). */
+export const READ_API_PATHS = [
+  '/datasets',
+  '/datasets/{name}',
+  '/datasets/{name}/records',
+  '/datasets/{name}/summary',
+  '/openapi.json',
+] as const;

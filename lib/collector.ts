@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -26,7 +26,11 @@ import {
   DEFAULT_MEMORY_SIZE_MB,
   DEFAULT_RETRY_ATTEMPTS,
   DEFAULT_TIMEOUT,
+  LAMBDA_ARCHITECTURE,
+  LAMBDA_BUNDLING,
+  LAMBDA_RUNTIME,
   MAX_DEFAULT_EVENT_AGE,
+  SOURCE_MAPS_ENVIRONMENT,
 } from './defaults.ts';
 import { ConfigError, DeploymentConfig } from './deployment-config.ts';
 import { assertSourcesFitTimeout } from './time-budget.ts';
@@ -166,8 +170,8 @@ export class Collector extends Construct {
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: LOCK_FILE,
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
+      runtime: LAMBDA_RUNTIME,
+      architecture: LAMBDA_ARCHITECTURE,
       memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE_MB,
       timeout: this.timeout,
       role: this.role,
@@ -179,20 +183,7 @@ export class Collector extends Construct {
       maxEventAge: defaultMaxEventAge(this.rate),
       deadLetterQueue: this.deadLetterQueue,
       environment,
-      bundling: {
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        // Some bundled CommonJS dependencies call require() for Node built-ins.
-        banner:
-          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        // Pinned SDK versions from package-lock.json, tree-shaken, rather than the runtime's copy.
-        bundleAwsSDK: true,
-        externalModules: [],
-      },
+      bundling: LAMBDA_BUNDLING,
     });
     this.grantPermissions(config, secrets, props.table);
 
@@ -296,7 +287,7 @@ function collectorEnvironment(
       `Collector environment: received ${reserved.join(', ')}; these variables are set by the collector itself and cannot be overridden`,
     );
   const environment = {
-    NODE_OPTIONS: '--enable-source-maps',
+    ...SOURCE_MAPS_ENVIRONMENT,
     POWERTOOLS_SERVICE_NAME: METRICS.SERVICE,
     POWERTOOLS_METRICS_NAMESPACE: METRICS.NAMESPACE,
     ...extra,

@@ -15,7 +15,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV } from '../lambda/constants.ts';
+import { ENV, READ_API_PATHS } from '../lambda/constants.ts';
 import { logStatement } from './collector-permissions.ts';
 import {
   DEFAULT_API_CORS_MAX_AGE,
@@ -36,15 +36,6 @@ export const API_HANDLER_ENTRY = fileURLToPath(
 );
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
-
-/** The read API's routes (GET only, see docs/deploy.md); anything else reaches the catch-all. */
-export const READ_API_PATHS = [
-  '/datasets',
-  '/datasets/{name}',
-  '/datasets/{name}/records',
-  '/datasets/{name}/summary',
-  '/openapi.json',
-] as const;
 
 /**
  * The read paths of the DynamoDB store: GetItem (one dataset's metadata) and Query (the

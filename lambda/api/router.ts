@@ -1,4 +1,5 @@
 import { NAME_PATTERN, NAME_RULE } from '../config/fields.ts';
+import { READ_API_PATHS } from '../constants.ts';
 import { QueryError, StoreError, UnknownDatasetError } from '../core/errors.ts';
 import { queryDataset, requireMeta, summarize } from '../core/query.ts';
 import type { DatasetMeta, DatasetStore } from '../core/store.ts';
@@ -89,7 +90,7 @@ async function route(request: ApiRequest, { store, now }: ApiDependencies): Prom
     throw new ApiError(
       404,
       'NotFound',
-      `no route ${JSON.stringify(request.path)}; routes: GET /datasets, /datasets/{name}, /datasets/{name}/records, /datasets/{name}/summary, /openapi.json`,
+      `no route ${JSON.stringify(request.path)}; routes: GET ${READ_API_PATHS.join(', ')}`,
     );
   if (request.method !== 'GET')
     throw new ApiError(405, 'MethodNotAllowed', `method ${request.method} is not allowed; use GET`);

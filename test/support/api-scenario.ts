@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import openapi from '../../lambda/api/openapi.json' with { type: 'json' };
+import { READ_API_PATHS } from '../../lambda/constants.ts';
 import { isoUtc, type StatisticsRow } from '../../lambda/core/datasets.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
 import type { DatasetStore } from '../../lambda/core/store.ts';
@@ -110,6 +111,8 @@ export function describeApiScenario(label: string, api: () => ApiCall): void {
       });
       expect((await get('/datasets/history')).json()).toEqual(history);
       expect((await get('/openapi.json')).json()).toEqual(openapi);
+      // The routes the stack deploys are the routes the document describes.
+      expect(Object.keys(openapi.paths).sort()).toEqual([...READ_API_PATHS].sort());
     });
 
     it('pages add up exactly to the whole, in 15m, 1h and in New York days across the DST change', async () => {
