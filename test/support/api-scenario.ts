@@ -76,11 +76,11 @@ export async function fillHistory(store: DatasetStore): Promise<void> {
 /** Every route and refusal of the read API, each answer checked against the OpenAPI document. */
 export function describeApiScenario(label: string, api: () => ApiCall): void {
   describe(`read API (${label})`, () => {
-    /** GETs and checks the answer against the OpenAPI document. */
+    /** GETs (or sends `method`) and checks the answer against the OpenAPI document. */
     const get = async (path: string, query = '', method = 'GET') => {
       const answer = await api()(path, query, method);
       const type = answer.headers['content-type'] ?? '';
-      const problems = conformance(path, answer.status, type, answer.body);
+      const problems = conformance(path, answer.status, type, answer.body, method);
       expect(problems, problems.join('\n')).toEqual([]);
       expect(answer.status).toBeLessThan(500);
       return { ...answer, json: () => JSON.parse(answer.body) };
@@ -262,10 +262,17 @@ export function describeApiScenario(label: string, api: () => ApiCall): void {
       );
     });
 
-    it('refuses other methods with 405', async () => {
-      const answer = await api()('/datasets', '', 'POST');
+    it.each([
+      ['POST', '/datasets'],
+      ['PUT', '/datasets/history'],
+      ['DELETE', '/datasets/history/records'],
+      ['PATCH', '/datasets/history/summary'],
+      ['POST', '/openapi.json'],
+    ])('refuses %s %s with 405, as the OpenAPI document says', async (method, path) => {
+      const answer = await get(path, '', method);
       expect(answer.status).toBe(405);
-      expect(JSON.parse(answer.body).error.code).toBe('MethodNotAllowed');
+      expect(answer.json().error.code).toBe('MethodNotAllowed');
+      expect(answer.json().error.message).toBe(`method ${method} is not allowed; use GET`);
     });
   });
 }
