@@ -206,6 +206,9 @@ export class ReadApi extends Construct {
               allowOrigins: [...origins],
               allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.HEAD],
               allowHeaders: SIGV4_HEADERS,
+              // A CSV page's next token travels in this header (lambda/api/router.ts): a page on
+              // another origin can read it only if it is exposed.
+              exposeHeaders: ['x-next-token'],
               maxAge: DEFAULT_API_CORS_MAX_AGE,
             },
           }),

@@ -148,7 +148,7 @@ describe('ReadApi', () => {
       });
     });
 
-    it('allows GET with the SigV4 headers from the given origins only', () => {
+    it('allows GET with the SigV4 headers from the given origins only, and exposes the CSV page token', () => {
       const { template } = readApi(CORS);
 
       template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
@@ -156,6 +156,7 @@ describe('ReadApi', () => {
           AllowOrigins: CORS.corsOrigins,
           AllowMethods: ['GET', 'HEAD'],
           AllowHeaders: Match.arrayWith(['authorization', 'x-amz-date', 'x-amz-security-token']),
+          ExposeHeaders: ['x-next-token'],
           AllowCredentials: Match.absent(),
           MaxAge: 3600,
         },
