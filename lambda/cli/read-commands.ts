@@ -27,7 +27,8 @@ const SINCE_HELP = `--since DURATION (7d, 24h, 90m, 2w) is the range from that l
 const QUERY_HELP = `Usage: ses-stats query DATASET [--from ISO] [--to ISO] [--since DURATION] [--granularity 15m|1h|1d] [--tz ZONE] [--format table|json|csv]
 
 Prints every stored row of DATASET in time order, from (inclusive) to (exclusive); times without
-an offset are UTC. ${SINCE_HELP}
+an offset are read in --tz when given, else UTC.
+${SINCE_HELP}
 Statistics datasets: 15m (raw SES points, the default), 1h or 1d rollups; --tz (an IANA zone,
 e.g. Europe/Paris) sets hour and day boundaries. Usage datasets: every snapshot.
 CSV is plain: one header row, then the rows.
