@@ -2,7 +2,8 @@ import { NAME_PATTERN, NAME_RULE } from '../config/fields.ts';
 import { READ_API_PATHS } from '../constants.ts';
 import { QueryError, StoreError, UnknownDatasetError } from '../core/errors.ts';
 import { queryDataset, requireMeta, summarize } from '../core/query.ts';
-import type { DatasetMeta, DatasetStore } from '../core/store.ts';
+import type { DatasetStore } from '../core/store.ts';
+import { datasetInfo } from './datasets.ts';
 import openapi from './openapi.json' with { type: 'json' };
 
 /** One HTTP request as the routes see it, whichever server received it. */
@@ -139,21 +140,6 @@ async function route(request: ApiRequest, { store, now }: ApiDependencies): Prom
     rows: result.rows,
     nextToken,
   });
-}
-
-/** A dataset as `/datasets` lists it. */
-export function datasetInfo(meta: DatasetMeta): Record<string, unknown> {
-  return {
-    name: meta.name,
-    kind: meta.kind,
-    source: meta.source,
-    activity: meta.activity,
-    firstTime: meta.firstTime ?? null,
-    lastTime: meta.lastTime ?? null,
-    count: meta.count,
-    coverage: meta.coverage ?? null,
-    gaps: meta.gaps,
-  };
 }
 
 /** Decoded path segments; an empty segment (`//`, a trailing `/`) makes an unknown route. */

@@ -1,3 +1,4 @@
+import { datasetInfo } from '../api/datasets.ts';
 import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
 import { UsageError } from '../core/errors.ts';
 import { parseQueryOptions, queryDataset, summarize } from '../core/query.ts';
@@ -162,18 +163,16 @@ const USAGE_SUMMARY_FIELDS = [
   ...SNAPSHOT_FIELDS.map((f) => `peak.${f}`),
 ];
 
+/**
+ * The read API's projection of a dataset (datasetInfo), flattened for a table or CSV: the coverage
+ * in two columns and, but in JSON, the gaps as `from/to` text.
+ */
 function datasetRow(meta: DatasetMeta, format: Format): Record<string, unknown> {
-  const gaps = format === 'json' ? meta.gaps : meta.gaps.map((g) => `${g.from}/${g.to}`).join(' ');
+  const { coverage, gaps, ...info } = datasetInfo(meta);
   return {
-    name: meta.name,
-    kind: meta.kind,
-    source: meta.source,
-    activity: meta.activity,
-    firstTime: meta.firstTime ?? null,
-    lastTime: meta.lastTime ?? null,
-    count: meta.count,
-    coverageFrom: meta.coverage?.from ?? null,
-    coverageTo: meta.coverage?.to ?? null,
-    gaps,
+    ...info,
+    coverageFrom: coverage?.from ?? null,
+    coverageTo: coverage?.to ?? null,
+    gaps: format === 'json' ? gaps : gaps.map((g) => `${g.from}/${g.to}`).join(' '),
   };
 }
