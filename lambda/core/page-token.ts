@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { QueryError } from './errors.ts';
-import type { Granularity, Span } from './store.ts';
+import { GRANULARITIES, type Granularity, type Span } from './store.ts';
 
 /**
  * Where the next page of a paged query starts, and the query it belongs to. The token carries the
@@ -59,19 +59,57 @@ export function decodePageToken(token: string, identity: QueryIdentity): PageCur
       'nextToken',
       'is not a token this API issued, or it was altered; pass nextToken exactly as a response returned it',
     );
-  const page = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as {
-    q: string;
-    c: string;
-    f: string;
-    t: string;
-    g: Granularity | null;
-  };
+  const page = payload(body);
   if (page.q !== fingerprint(identity))
     throw new QueryError(
       'nextToken',
       'belongs to another query: repeat the dataset, from, to, since, granularity and tz of the request that returned it',
     );
+  if (identity.granularity !== undefined && page.g !== identity.granularity)
+    throw new QueryError('nextToken', 'was issued for another granularity');
   return { cursor: page.c, span: { from: page.f, to: page.t }, granularity: page.g };
+}
+
+const KEY_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
+
+/**
+ * The token's payload, checked field by field: the key is public (see KEY), so a well-signed
+ * token may still carry anything. A cursor must lie inside its span.
+ */
+function payload(body: string): {
+  q: string;
+  c: string;
+  f: string;
+  t: string;
+  g: Granularity | null;
+} {
+  let page: unknown;
+  try {
+    page = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  } catch {
+    page = undefined;
+  }
+  const p = (page ?? {}) as Record<string, unknown>;
+  // A real instant, written as the stored keys are (Date.parse would roll 30 February over).
+  const time = (v: unknown): v is string =>
+    typeof v === 'string' &&
+    KEY_TIME.test(v) &&
+    !Number.isNaN(Date.parse(v)) &&
+    [v, v.replace(/Z$/, '.000Z')].includes(new Date(v).toISOString());
+  if (
+    typeof p.q === 'string' &&
+    time(p.c) &&
+    time(p.f) &&
+    time(p.t) &&
+    (p.g === null || (GRANULARITIES as readonly unknown[]).includes(p.g)) &&
+    Date.parse(p.f) <= Date.parse(p.c) &&
+    Date.parse(p.c) < Date.parse(p.t)
+  )
+    return p as { q: string; c: string; f: string; t: string; g: Granularity | null };
+  throw new QueryError(
+    'nextToken',
+    'does not hold a page of a query; pass nextToken exactly as a response returned it',
+  );
 }
 
 function fingerprint(identity: QueryIdentity): string {

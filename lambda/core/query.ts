@@ -234,8 +234,16 @@ async function zonedPage(
     return { rows: limit === undefined ? rows : rows.slice(0, limit), next, granularity };
   }
   const unit = UNIT_MS[granularity];
-  const from = Date.parse(span.from);
-  const spanTo = Date.parse(span.to);
+  if (meta.firstTime === undefined || meta.lastTime === undefined)
+    return { rows: [], next: undefined, granularity };
+  // Only buckets holding stored rows can have a row: from the one holding the first row to the
+  // last row. Pages start there, however far back the span reaches.
+  const from = Math.max(
+    Date.parse(span.from),
+    localBucketStart(zone, Date.parse(meta.firstTime), unit),
+  );
+  const spanTo = Math.min(Date.parse(span.to), Date.parse(meta.lastTime) + 1);
+  if (from >= spanTo) return { rows: [], next: undefined, granularity };
   // A local day lasts 23 to 25 hours: `limit` nominal days from a bucket start hold at most
   // `limit` + 1 bucket starts; the first `limit` are returned.
   const to = limit === undefined ? spanTo : Math.min(spanTo, from + limit * unit);
@@ -364,18 +372,28 @@ export function coverageOf(meta: DatasetMeta, range: Span | undefined): SummaryC
       note: `the range lies outside the stored history: nothing is known about it (${described})`,
     };
   const gaps = meta.gaps.flatMap((g) => overlap(g, covered) ?? []);
+  const length = (x: Span) => Date.parse(x.to) - Date.parse(x.from);
+  // Gaps never overlap one another: what they leave of the covered part is known.
+  if (gaps.reduce((total, g) => total + length(g), 0) >= length(covered))
+    return {
+      status: 'none',
+      covered: null,
+      gaps,
+      note: `the range lies inside a gap: SES no longer had that time when ses-stats collected again, so nothing is known about it (${described})`,
+    };
   const full =
     range === undefined ||
     (Date.parse(stored.from) <= Date.parse(range.from) &&
       Date.parse(stored.to) >= Date.parse(range.to));
-  return full
-    ? { status: 'full', covered, gaps }
-    : {
-        status: 'partial',
-        covered,
-        gaps,
-        note: `only ${covered.from} to ${covered.to} of the range is covered (${described})`,
-      };
+  if (full && gaps.length === 0) return { status: 'full', covered, gaps };
+  const missed =
+    gaps.length === 0 ? '' : ` except ${gaps.length === 1 ? 'a gap' : `${gaps.length} gaps`}`;
+  return {
+    status: range === undefined && gaps.length === 0 ? 'full' : 'partial',
+    covered,
+    gaps,
+    note: `${covered.from} to ${covered.to} of the range is covered${missed} (${described})`,
+  };
 }
 
 /** The overlap of two spans compared as times (keys mix `…00Z` and `…00.000Z`). */

@@ -33,14 +33,20 @@ export async function exactRollups(
   span: Span,
   limit?: number,
 ): Promise<RollupRow[]> {
-  const stale = (meta.staleRollups ?? []).flatMap((s) => intersectSpan(s, span) ?? []);
+  // Stale spans are whole UTC days, so their buckets are whole: sum them entire, keep those
+  // starting inside the span (as a stored rollup read by key would be).
+  const stale = (meta.staleRollups ?? []).filter((s) => intersectSpan(s, span) !== undefined);
   if (stale.length === 0) return store.readRollups(meta.name, granularity, span, limit);
   // Stale days are rare and repaired by the next run: until then a limited read reads the span's
   // stored rollups whole, so that rows re-summed in stale days cannot push unread ones out.
   const stored = store.readRollups(meta.name, granularity, span);
   const inStale = (t: string) => stale.some((s) => s.from <= t && t < s.to);
   const raw = (await Promise.all(stale.map((s) => store.readPoints(meta.name, s)))).flat();
-  const summed = sumBy(raw, granularity === '1h' ? hourStart : dayStart).values();
+  const summed = [...sumBy(raw, granularity === '1h' ? hourStart : dayStart).values()].filter(
+    (r) =>
+      Date.parse(span.from) <= Date.parse(r.Timestamp) &&
+      Date.parse(r.Timestamp) < Date.parse(span.to),
+  );
   const merged = [...(await stored).filter((r) => !inStale(r.Timestamp)), ...summed].sort((a, b) =>
     a.Timestamp < b.Timestamp ? -1 : a.Timestamp > b.Timestamp ? 1 : 0,
   );

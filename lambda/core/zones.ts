@@ -25,15 +25,12 @@ export function offsetAt(zone: string, ms: number): number {
       .formatToParts(new Date(ms))
       .map((p) => [p.type, p.value]),
   );
-  const local = Date.UTC(
-    Number(parts.year),
-    Number(parts.month) - 1,
-    Number(parts.day),
-    Number(parts.hour),
-    Number(parts.minute),
-    Number(parts.second),
-  );
-  return local - Math.floor(ms / 1000) * 1000;
+  // setUTCFullYear, unlike Date.UTC, keeps years 0-99; year 0 is written 1 BC.
+  const year = String(parts.era).startsWith('B') ? 1 - Number(parts.year) : Number(parts.year);
+  const local = new Date(0);
+  local.setUTCFullYear(year, Number(parts.month) - 1, Number(parts.day));
+  local.setUTCHours(Number(parts.hour), Number(parts.minute), Number(parts.second));
+  return local.getTime() - Math.floor(ms / 1000) * 1000;
 }
 
 /** `2026-11-28T00:00:00+01:00`: the instant `ms` written in the zone's local time. */
@@ -41,7 +38,8 @@ export function localIso(zone: string, ms: number): string {
   const offset = offsetAt(zone, ms);
   const local = new Date(ms + offset).toISOString().slice(0, 19);
   const sign = offset < 0 ? '-' : '+';
-  const abs = Math.abs(offset) / 60_000;
+  // Local mean times before 1900 have offsets with seconds, which ISO-8601 cannot write.
+  const abs = Math.round(Math.abs(offset) / 60_000);
   return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
@@ -76,6 +74,7 @@ function formatter(zone: string): Intl.DateTimeFormat {
     f = new Intl.DateTimeFormat('en-US', {
       timeZone: zone,
       hourCycle: 'h23',
+      era: 'short',
       year: 'numeric',
       month: '2-digit',
       day: '2-digit',

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isoUtc, type StatisticsRow, type UsageRow } from '../../lambda/core/datasets.ts';
 import { QueryError } from '../../lambda/core/errors.ts';
@@ -417,5 +418,126 @@ describe('summary coverage', () => {
         covered: { from: '2026-11-20T10:00:00.000Z', to: '2026-11-20T10:00:00.001Z' },
       },
     });
+  });
+
+  it('says a range inside a gap is not known, with no totals', async () => {
+    const store = await history(ROWS);
+    const meta = (await store.getMeta('stats')) as DatasetMeta;
+    await store.putMeta({
+      ...meta,
+      gaps: [{ from: '2026-11-01T00:00:00.000Z', to: '2026-11-05T00:00:00.000Z' }],
+    });
+
+    const inside = await summarize(store, 'stats', { from: '2026-11-02', to: '2026-11-03' });
+    const across = await summarize(store, 'stats', { from: '2026-10-30', to: '2026-11-03' });
+
+    expect(inside).toMatchObject({
+      DeliveryAttempts: null,
+      coverage: { status: 'none', covered: null },
+    });
+    expect((inside.coverage as { note: string }).note).toMatch(/^the range lies inside a gap/);
+    expect(across.coverage).toMatchObject({ status: 'partial' });
+  });
+});
+
+describe('edges the review found', () => {
+  it('pages a zone with neither from nor to: from the first stored row to the last, then stops', async () => {
+    const store = await history(ROWS);
+    for (const [granularity, limit] of [
+      ['1d', 5],
+      ['1h', 200],
+    ] as const) {
+      const options = { tz: 'Europe/Paris', granularity };
+      const whole = await queryDataset(store, 'stats', options);
+      const pages = await allPages(store, 'stats', { ...options, limit });
+      expect(whole.rows.length).toBeGreaterThan(limit);
+      expect(pages.flatMap((p) => p.rows)).toEqual(whole.rows);
+      expect(pages.length).toBeLessThanOrEqual(Math.ceil(whole.rows.length / limit) + 1);
+    }
+    const empty = new MemoryDatasetStore();
+    await empty.putMeta({
+      name: 'none',
+      kind: 'statistics',
+      source: 'S',
+      activity: 'a',
+      count: 0,
+      gaps: [],
+      version: 0,
+    });
+    const nothing = await queryDataset(empty, 'none', {
+      tz: 'Asia/Kolkata',
+      granularity: '1h',
+      limit: 10,
+    });
+    expect(nothing.rows).toEqual([]);
+    expect(nothing.nextToken).toBeUndefined();
+  });
+
+  it('refuses a well-signed token whose payload is not a page of the query (the signing key is public)', async () => {
+    const store = await history(ROWS);
+    const options = { granularity: '1h', from: '2026-11-01', limit: 10 };
+    const { nextToken } = await queryDataset(store, 'stats', options);
+    const real = JSON.parse(
+      Buffer.from(String(nextToken).split('.')[0] ?? '', 'base64url').toString(),
+    );
+    const sign = (text: string) => {
+      const body = Buffer.from(text).toString('base64url');
+      return `${body}.${createHmac('sha256', 'ses-stats/page-token/v1').update(body).digest().subarray(0, 16).toString('base64url')}`;
+    };
+    expect(
+      (await queryDataset(store, 'stats', { ...options, nextToken: sign(JSON.stringify(real)) }))
+        .rows,
+    ).toHaveLength(10);
+    for (const forged of [
+      'not json',
+      'null',
+      '[]',
+      JSON.stringify({ ...real, g: '5m' }),
+      JSON.stringify({ ...real, g: '15m' }),
+      JSON.stringify({ ...real, f: 'x' }),
+      JSON.stringify({ ...real, f: 1, t: 2 }),
+      JSON.stringify({ ...real, c: '2026-10-01T00:00:00Z' }),
+      JSON.stringify({ ...real, c: '2026-11-31T00:00:00Z' }),
+    ])
+      await expect(
+        queryDataset(store, 'stats', { ...options, nextToken: sign(forged) }),
+      ).rejects.toThrow(expect.objectContaining({ name: 'QueryError', parameter: 'nextToken' }));
+  });
+
+  it('re-sums stale days into whole buckets starting inside the span only', async () => {
+    const store = await history(ROWS);
+    const clean = await queryDataset(store, 'stats', {
+      granularity: '1h',
+      from: '2026-11-02T05:30:00Z',
+      to: '2026-11-02T08:30:00Z',
+    });
+    const meta = (await store.getMeta('stats')) as DatasetMeta;
+    await store.putMeta({
+      ...meta,
+      staleRollups: [{ from: '2026-11-02T00:00:00Z', to: '2026-11-03T00:00:00Z' }],
+    });
+
+    const stale = await queryDataset(store, 'stats', {
+      granularity: '1h',
+      from: '2026-11-02T05:30:00Z',
+      to: '2026-11-02T08:30:00Z',
+    });
+
+    expect(clean.rows.map((r) => (r as StatisticsRow).Timestamp)).toEqual([
+      '2026-11-02T06:00:00Z',
+      '2026-11-02T07:00:00Z',
+      '2026-11-02T08:00:00Z',
+    ]);
+    expect(stale.rows).toEqual(clean.rows);
+  });
+
+  it('reads years 0-99 in a zone as written (local mean time before 1900)', () => {
+    expect(
+      parseQueryOptions({ from: '0050-01-01', to: '0050-01-02', tz: 'Europe/Paris' }).span,
+    ).toEqual({
+      from: '0049-12-31T23:50:39Z',
+      to: '0050-01-01T23:50:39Z',
+    });
+    expect(() => parseQueryOptions({ to: '0000-01-02', tz: 'Asia/Tokyo' })).not.toThrow();
   });
 });

@@ -240,6 +240,9 @@ describe('queryDataset', () => {
       count: 0,
       gaps: [],
       version: 0,
+      // As a store holding these rows' raw points would record them.
+      firstTime: '2026-11-27T22:07:00Z',
+      lastTime: '2026-11-28T23:52:00Z',
     });
     // Rollups only, no raw points: the result can only come from the hourly rollups.
     await store.writeRollups('stats', '1h', [
@@ -365,7 +368,7 @@ describe('summarize', () => {
         status: 'partial',
         covered: { from: '2026-11-08T00:07:00.000Z', to },
         gaps: [],
-        note: 'only 2026-11-08T00:07:00.000Z to 2026-11-20T05:10:00Z of the range is covered (the stored history runs from 2026-11-08T00:07:00.000Z to 2026-11-22T00:07:00.000Z)',
+        note: '2026-11-08T00:07:00.000Z to 2026-11-20T05:10:00Z of the range is covered (the stored history runs from 2026-11-08T00:07:00.000Z to 2026-11-22T00:07:00.000Z)',
       },
     });
   });
@@ -427,10 +430,12 @@ describe('summarize', () => {
 
     const summary = await summarize(store, 'stats', { from: '2026-11-02', to: '2026-11-10' });
 
+    // A gap inside the range leaves it partly known.
     expect(summary.coverage).toEqual({
-      status: 'full',
+      status: 'partial',
       covered: { from: '2026-11-02T00:00:00Z', to: '2026-11-10T00:00:00Z' },
       gaps: [{ from: '2026-11-02T00:00:00Z', to: '2026-11-03T00:00:00.000Z' }],
+      note: '2026-11-02T00:00:00Z to 2026-11-10T00:00:00Z of the range is covered except a gap (the stored history runs from 2026-10-18T00:00:00.000Z to 2026-11-17T00:00:00.000Z)',
     });
   });
 
