@@ -1,39 +1,13 @@
 // The read API as the dashboard calls it: same origin, relative paths (so the page also works
 // behind a path prefix), JSON only.
 
-/** A time span [from, to) in ISO-8601 UTC. */
-export interface Span {
-  readonly from: string;
-  readonly to: string;
-}
+import type { DatasetInfo } from '../lambda/api/datasets.ts';
+import type { StatisticsRow, UsageRow } from '../lambda/core/datasets.ts';
+import type { Span } from '../lambda/core/store.ts';
 
-export interface Dataset {
-  readonly name: string;
-  readonly kind: 'usage' | 'statistics';
-  readonly source: string;
-  readonly activity: string;
-  readonly firstTime: string | null;
-  readonly lastTime: string | null;
-  readonly count: number;
-  readonly coverage: Span | null;
-  readonly gaps: readonly Span[];
-}
-
-export interface StatisticsRow {
-  readonly Timestamp: string;
-  readonly DeliveryAttempts: number;
-  readonly Bounces: number;
-  readonly Complaints: number;
-  readonly Rejects: number;
-}
-
-/** One quota snapshot; `Max24HourSend` -1 means unlimited. */
-export interface UsageRow {
-  readonly CollectedAt: string;
-  readonly Max24HourSend: number;
-  readonly MaxSendRate: number;
-  readonly SentLast24Hours: number;
-}
+// The API's shapes are the server's own types (type-only imports: esbuild drops them, so nothing
+// of lambda/ is bundled). A quota snapshot's `Max24HourSend` -1 means unlimited.
+export type { DatasetInfo as Dataset, Span, StatisticsRow, UsageRow };
 
 export type Granularity = '15m' | '1h' | '1d';
 
