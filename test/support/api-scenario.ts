@@ -207,11 +207,22 @@ export function describeApiScenario(label: string, api: () => ApiCall): void {
       const inside = (
         await get('/datasets/history/summary', 'from=2026-10-20&to=2026-11-01')
       ).json();
-      expect(inside.coverage).toEqual({
-        status: 'full',
+      // Stored throughout, but with a gap: partly known.
+      expect(inside.coverage).toMatchObject({
+        status: 'partial',
         covered: { from: '2026-10-20T00:00:00Z', to: '2026-11-01T00:00:00Z' },
         gaps: [{ from: '2026-10-24T00:07:00.000Z', to: '2026-10-28T00:07:00.000Z' }],
       });
+      const clean = (
+        await get('/datasets/history/summary', 'from=2026-11-12&to=2026-11-14')
+      ).json();
+      expect(clean.coverage).toEqual({
+        status: 'full',
+        covered: { from: '2026-11-12T00:00:00Z', to: '2026-11-14T00:00:00Z' },
+        gaps: [],
+      });
+      const lost = (await get('/datasets/history/summary', 'from=2026-10-25&to=2026-10-27')).json();
+      expect(lost).toMatchObject({ DeliveryAttempts: null, coverage: { status: 'none' } });
       const outside = (
         await get('/datasets/history/summary', 'from=2025-01-01&to=2025-02-01')
       ).json();
