@@ -3,6 +3,7 @@ import { ENV } from '../../lambda/constants.ts';
 import type { ApiGatewayEvent, ApiGatewayResult } from '../../lambda/handlers/api.ts';
 import { describeApiScenario, fillHistory } from '../support/api-scenario.ts';
 import { freshStore, LOCAL_CREDENTIALS } from '../support/dynamodb.ts';
+import { conformance } from '../support/openapi.ts';
 
 let handler: (event: ApiGatewayEvent) => Promise<ApiGatewayResult>;
 
@@ -69,6 +70,9 @@ describe('the API handler', () => {
     }
 
     expect(out.statusCode).toBe(503);
+    expect(
+      conformance('/datasets', out.statusCode, out.headers['content-type'] ?? '', out.body),
+    ).toEqual([]);
     expect(JSON.parse(out.body)).toEqual({
       error: {
         code: 'StoreUnavailable',
