@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import openapi from '../../lambda/api/openapi.json' with { type: 'json' };
 import { READ_API_PATHS } from '../../lambda/constants.ts';
-import { isoUtc, type StatisticsRow } from '../../lambda/core/datasets.ts';
+import type { StatisticsRow } from '../../lambda/core/datasets.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
 import type { DatasetStore } from '../../lambda/core/store.ts';
 import { conformance } from './openapi.ts';
-import { row } from './rows.ts';
+import { series } from './rows.ts';
 
 /** One answer of the API, however it was reached (HTTP to `serve`, or the Lambda handler). */
 export interface ApiAnswer {
@@ -17,19 +17,10 @@ export interface ApiAnswer {
 /** Sends GET `path` (already encoded) with `query`; `method` for the refusals. */
 export type ApiCall = (path: string, query?: string, method?: string) => Promise<ApiAnswer>;
 
-const QUARTER_MS = 15 * 60_000;
 const DAY_MS = 86_400_000;
 
 /** Points every 15 minutes from 10 October to 20 November 2026, each with different counts. */
-export const HISTORY_ROWS: StatisticsRow[] = (() => {
-  const rows: StatisticsRow[] = [];
-  const from = Date.parse('2026-10-10T00:07:00Z');
-  for (let ms = from, i = 0; ms < Date.parse('2026-11-20T00:00:00Z'); ms += QUARTER_MS, i++)
-    rows.push(
-      row(isoUtc(new Date(ms)), 10 + (i % 7), i % 3, i % 5 === 0 ? 1 : 0, i % 11 === 0 ? 1 : 0),
-    );
-  return rows;
-})();
+export const HISTORY_ROWS = series('2026-10-10T00:07:00Z', '2026-11-20T00:00:00Z');
 
 /**
  * Stores dataset `history` (and its usage dataset `history-usage`) as collections would have: a

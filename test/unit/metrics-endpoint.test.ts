@@ -6,7 +6,7 @@ import { storeActivityResult } from '../../lambda/core/persist.ts';
 import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import type { Span } from '../../lambda/core/store.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
-import { row } from '../support/rows.ts';
+import { row, series } from '../support/rows.ts';
 
 const QUARTER_MS = 15 * 60_000;
 const HOUR_MS = 60 * 60_000;
@@ -23,16 +23,6 @@ const usage = (CollectedAt: string, Max24HourSend: number, SentLast24Hours: numb
   MaxSendRate: 14,
   SentLast24Hours,
 });
-
-/** SES-like points every 15 minutes over [from, to), counts differing from point to point. */
-function series(from: string, to: string): StatisticsRow[] {
-  const rows: StatisticsRow[] = [];
-  for (let ms = Date.parse(from), i = 0; ms < Date.parse(to); ms += QUARTER_MS, i++)
-    rows.push(
-      row(isoUtc(new Date(ms)), 10 + (i % 7), i % 3, i % 5 === 0 ? 1 : 0, i % 11 === 0 ? 1 : 0),
-    );
-  return rows;
-}
 
 /** Totals of the points with from <= Timestamp < to, computed without the core. */
 function totalsOf(rows: readonly StatisticsRow[], from: number, to: number) {

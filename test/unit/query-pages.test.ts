@@ -13,20 +13,10 @@ import {
 import type { DatasetMeta, DatasetStore, Span } from '../../lambda/core/store.ts';
 import { wallTimeToUtc } from '../../lambda/core/zones.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
-import { row } from '../support/rows.ts';
+import { row, series } from '../support/rows.ts';
 
 const QUARTER_MS = 15 * 60_000;
 const DAY_MS = 86_400_000;
-
-/** SES-like points every 15 minutes over [from, to), each with different counts. */
-function series(from: string, to: string, every = 1): StatisticsRow[] {
-  const rows: StatisticsRow[] = [];
-  for (let ms = Date.parse(from), i = 0; ms < Date.parse(to); ms += QUARTER_MS * every, i++)
-    rows.push(
-      row(isoUtc(new Date(ms)), 10 + (i % 7), i % 3, i % 5 === 0 ? 1 : 0, i % 11 === 0 ? 1 : 0),
-    );
-  return rows;
-}
 
 /** Stores `rows` in two-week fetches through the real write path, as daily collections would. */
 async function history(rows: StatisticsRow[]): Promise<MemoryDatasetStore> {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  isoUtc,
   STATISTICS_COLUMNS,
   type StatisticsRow,
   USAGE_COLUMNS,
@@ -12,7 +11,7 @@ import { storeActivityResult } from '../../lambda/core/persist.ts';
 import { parseQueryOptions, parseSpan, queryDataset, summarize } from '../../lambda/core/query.ts';
 import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
-import { row } from '../support/rows.ts';
+import { row, series } from '../support/rows.ts';
 
 const QUARTER_MS = 15 * 60_000;
 
@@ -24,16 +23,6 @@ const usage = (CollectedAt: string, Max24HourSend: number, SentLast24Hours: numb
 });
 
 const timeOf = (r: StatisticsRow | UsageRow) => ('Timestamp' in r ? r.Timestamp : r.CollectedAt);
-
-/** SES-like points every 15 minutes over [from, to), with counts that differ from point to point. */
-function series(from: string, to: string): StatisticsRow[] {
-  const rows: StatisticsRow[] = [];
-  for (let ms = Date.parse(from), i = 0; ms < Date.parse(to); ms += QUARTER_MS, i++)
-    rows.push(
-      row(isoUtc(new Date(ms)), 10 + (i % 7), i % 3, i % 5 === 0 ? 1 : 0, i % 11 === 0 ? 1 : 0),
-    );
-  return rows;
-}
 
 /** Totals of the raw points with from <= Timestamp < to, computed without the core. */
 function totalsOf(rows: readonly StatisticsRow[], from: string, to: string) {
