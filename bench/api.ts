@@ -10,7 +10,7 @@
  * 3. the cold request (a fresh Node process: load the bundle, then the one-year daily query),
  *    against the naive handler's esbuild bundle doing the same query, medians of ROUNDS.
  */
-import { spawn } from 'node:child_process';
+
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ import { storeActivityResult } from '../lambda/core/persist.ts';
 import { DAY_MS, planSpan } from '../lambda/core/time.ts';
 import type { ApiGatewayEvent, ApiGatewayResult } from '../lambda/handlers/api.ts';
 import { twoWeekWindow } from '../test/support/fake-ses.ts';
+import { type Timing, timeColdStart } from './cold-start.ts';
 
 /** Cold starts of each bundle (API_BENCH_ROUNDS, at least 7 for the figures). */
 const ROUNDS = Number(process.env.API_BENCH_ROUNDS ?? 9);
@@ -395,15 +396,6 @@ function percentiles(xs: number[]): Latency {
   return { p50: rank(0.5), p99: rank(0.99) };
 }
 
-interface Timing {
-  /** From spawning Node to the answer (Lambda's init + first request). */
-  readonly total: number;
-  /** Importing the bundle: parse, module evaluation, client construction. */
-  readonly load: number;
-  /** The first request. */
-  readonly run: number;
-}
-
 /** ROUNDS cold requests of each bundle, alternating which goes first. */
 async function coldStarts() {
   // As deployed: the stack sets NODE_OPTIONS=--enable-source-maps on the API function.
@@ -431,26 +423,7 @@ async function coldStarts() {
 
 function coldStart(bundle: string, flags: readonly string[]): Promise<Timing> {
   const script = `const t0 = performance.now(); import(${JSON.stringify(pathToFileURL(bundle).href)}).then(async (m) => { const t1 = performance.now(); const out = await m.handler(${JSON.stringify(event('records', QUERIES.daily))}); const t2 = performance.now(); const rows = JSON.parse(out.body).rows?.length; if (out.statusCode !== 200 || rows !== 365) throw new Error('answered ' + out.statusCode + ' with ' + rows + ' rows: ' + out.body.slice(0, 300)); process.stdout.write('\\nDONE ' + (t1 - t0) + ' ' + (t2 - t1) + '\\n'); }).catch((e) => { console.error(e); process.exitCode = 1; });`;
-  const started = performance.now();
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', script], {
-      env: { PATH: process.env.PATH ?? '', ...functionEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      err += c;
-    });
-    child.on('close', (code) => {
-      const parts = /DONE ([\d.]+) ([\d.]+)/.exec(out);
-      if (code !== 0 || parts === null) return fail(new Error(`${bundle} failed: ${err}`));
-      done({ total: performance.now() - started, load: Number(parts[1]), run: Number(parts[2]) });
-    });
-  });
+  return timeColdStart(bundle, script, functionEnv, flags);
 }
 
 function print(

@@ -4,7 +4,7 @@
  * bundle (built as the CDK builds it: esbuild, minified ESM, source maps) against a naive esbuild
  * bundle of the same SDK clients and logger. An hourly schedule makes every run a cold start.
  */
-import { spawn } from 'node:child_process';
+
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import {
   startFakeSes,
   twoWeekWindow,
 } from '../test/support/fake-ses.ts';
+import { type Timing, timeColdStart } from './cold-start.ts';
 
 // COLD_INIT_ROUNDS and COLD_INIT_PROFILE (a directory for --cpu-prof files) help investigate.
 const ROUNDS = Number(process.env.COLD_INIT_ROUNDS ?? 11);
@@ -105,16 +106,6 @@ try {
   await fake.close();
 }
 
-/** Milliseconds from spawning Node to the first invocation's answer (Lambda's init + first run). */
-interface Timing {
-  /** From spawning Node to the first invocation's answer (Lambda's init + first run). */
-  readonly total: number;
-  /** Importing the bundle: parse, module evaluation, client construction. */
-  readonly load: number;
-  /** The first invocation. */
-  readonly run: number;
-}
-
 function coldStart(
   bundle: string,
   table: string,
@@ -127,41 +118,22 @@ function coldStart(
     activities: [{ session: 'main', usageDataset: 'usage', statisticsDataset: 'stats' }],
   };
   const script = `const t0 = performance.now(); import(${JSON.stringify(bundle)}).then(async (m) => { const t1 = performance.now(); await m.handler({}); process.stdout.write('\\nDONE ' + (t1 - t0) + ' ' + (performance.now() - t1) + '\\n'); }).catch((e) => { console.error(e); process.exitCode = 1; });`;
-  const started = performance.now();
-  return new Promise((done, fail) => {
-    const profile =
-      process.env.COLD_INIT_PROFILE === undefined
-        ? []
-        : ['--cpu-prof', `--cpu-prof-dir=${process.env.COLD_INIT_PROFILE}`];
-    const child = spawn(
-      process.execPath,
-      [...flags, ...profile, '--input-type=module', '-e', script],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
-          AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
-          [ENV.CONFIG]: JSON.stringify(config),
-          [ENV.TABLE_NAME]: table,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      err += c;
-    });
-    child.on('close', (code) => {
-      const parts = /DONE ([\d.]+) ([\d.]+)/.exec(out);
-      if (code !== 0 || parts === null) return fail(new Error(`${bundle} failed: ${err}`));
-      done({ total: performance.now() - started, load: Number(parts[1]), run: Number(parts[2]) });
-    });
-  });
+  const profile =
+    process.env.COLD_INIT_PROFILE === undefined
+      ? []
+      : ['--cpu-prof', `--cpu-prof-dir=${process.env.COLD_INIT_PROFILE}`];
+  return timeColdStart(
+    bundle,
+    script,
+    {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
+      [ENV.CONFIG]: JSON.stringify(config),
+      [ENV.TABLE_NAME]: table,
+    },
+    [...flags, ...profile],
+  );
 }
