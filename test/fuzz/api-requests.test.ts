@@ -139,7 +139,10 @@ describe('read API under arbitrary requests', () => {
       { store },
     );
     const real = JSON.parse(
-      Buffer.from(String(JSON.parse(first.body).nextToken).split('.')[0] ?? '', 'base64url').toString(),
+      Buffer.from(
+        String(JSON.parse(first.body).nextToken).split('.')[0] ?? '',
+        'base64url',
+      ).toString(),
     ) as Record<string, unknown>;
     const field = fc.oneof(
       value,
