@@ -103,6 +103,12 @@ export async function queryDataset(
   const identity = { dataset: name, ...options };
   const page =
     options.nextToken === undefined ? undefined : decodePageToken(options.nextToken, identity);
+  // Without `since`, the span is the request's own: a token may not move it.
+  if (page !== undefined && options.since === undefined && !sameSpan(page.span, parsed.span))
+    throw new QueryError(
+      'nextToken',
+      'belongs to another range: repeat the from and to of the request that returned it',
+    );
   const span = page?.span ?? parsed.span;
   const from = page?.cursor ?? span.from;
   const limit = parsed.limit;
@@ -181,6 +187,8 @@ export async function queryDataset(
   };
 }
 
+const sameSpan = (a: Span, b: Span) => a.from === b.from && a.to === b.to;
+
 /** True when days an interrupted run left stale overlap `span` (their rollups are re-summed). */
 function hasStaleDays(meta: DatasetMeta, span: Span): boolean {
   return (meta.staleRollups ?? []).some((s) => s.from < span.to && span.from < s.to);
@@ -234,22 +242,29 @@ async function zonedPage(
     return { rows: limit === undefined ? rows : rows.slice(0, limit), next, granularity };
   }
   const unit = UNIT_MS[granularity];
-  if (meta.firstTime === undefined || meta.lastTime === undefined)
-    return { rows: [], next: undefined, granularity };
   // Only buckets holding stored rows can have a row: from the one holding the first row to the
-  // last row. Pages start there, however far back the span reaches.
-  const from = Math.max(
-    Date.parse(span.from),
-    localBucketStart(zone, Date.parse(meta.firstTime), unit),
-  );
-  const spanTo = Math.min(Date.parse(span.to), Date.parse(meta.lastTime) + 1);
+  // last row, widened by stale days (a run stopped before its metadata may have left points past
+  // the recorded first and last time there). Pages start there, however far back the span reaches.
+  const stale = meta.staleRollups ?? [];
+  const starts = [
+    ...(meta.firstTime === undefined ? [] : [Date.parse(meta.firstTime)]),
+    ...stale.map((s) => Date.parse(s.from)),
+  ];
+  const ends = [
+    ...(meta.lastTime === undefined ? [] : [Date.parse(meta.lastTime) + 1]),
+    ...stale.map((s) => Date.parse(s.to)),
+  ];
+  if (starts.length === 0) return { rows: [], next: undefined, granularity };
+  const from = Math.max(Date.parse(span.from), localBucketStart(zone, Math.min(...starts), unit));
+  const spanTo = Math.min(Date.parse(span.to), Math.max(...ends));
   if (from >= spanTo) return { rows: [], next: undefined, granularity };
   // A local day lasts 23 to 25 hours: `limit` nominal days from a bucket start hold at most
   // `limit` + 1 bucket starts; the first `limit` are returned.
   const to = limit === undefined ? spanTo : Math.min(spanTo, from + limit * unit);
   const wide = {
     from: isoUtc(new Date(Math.max(from - DAY_MS, Date.parse(ALL_TIME.from)))),
-    to: isoUtc(new Date(Math.min(to + DAY_MS, Date.parse(ALL_TIME.to)))),
+    // A bucket starting just before `to` may last 25 hours (a local day when clocks go back).
+    to: isoUtc(new Date(Math.min(to + DAY_MS + HOUR_MS, Date.parse(ALL_TIME.to)))),
   };
   const hourly = await exactRollups(store, meta, '1h', wide);
   const whole = hourly.every((r) => offsetAt(zone, Date.parse(r.Timestamp)) % HOUR_MS === 0);

@@ -530,4 +530,86 @@ describe('edges the review found', () => {
     });
     expect(() => parseQueryOptions({ to: '0000-01-02', tz: 'Asia/Tokyo' })).not.toThrow();
   });
+
+  it('keeps points a stopped run left past the recorded first and last time, in stale days, in zoned rows too', async () => {
+    const store = await history(ROWS);
+    const meta = (await store.getMeta('stats')) as DatasetMeta;
+    // A run wrote two days more and stopped before its metadata: those days are recorded stale.
+    const extra = series('2026-11-20T00:07:00Z', '2026-11-22T00:00:00Z');
+    for (const point of extra) await store.writePoint('stats', point, '2026-11-22T00:00:00.000Z');
+    await store.putMeta({
+      ...meta,
+      staleRollups: [{ from: '2026-11-20T00:00:00Z', to: '2026-11-22T00:00:00Z' }],
+    });
+    const total = (rows: ReadonlyArray<unknown>) =>
+      rows.reduce<number>((t, r) => t + (r as StatisticsRow).DeliveryAttempts, 0);
+    const raw = await queryDataset(store, 'stats', { granularity: '15m' });
+
+    for (const granularity of ['1h', '1d'])
+      expect(
+        total((await queryDataset(store, 'stats', { tz: 'Europe/Paris', granularity })).rows),
+      ).toBe(total(raw.rows));
+    // A new dataset whose first run stopped: no first or last time yet, only stale days.
+    await store.putMeta({
+      ...meta,
+      name: 'fresh',
+      version: 0,
+      firstTime: undefined,
+      lastTime: undefined,
+      staleRollups: [{ from: '2026-11-20T00:00:00Z', to: '2026-11-22T00:00:00Z' }],
+    });
+    for (const point of extra) await store.writePoint('fresh', point, '2026-11-22T00:00:00.000Z');
+    expect(
+      total((await queryDataset(store, 'fresh', { tz: 'Asia/Kolkata', granularity: '1d' })).rows),
+    ).toBe(total(extra));
+  });
+
+  it('sums a 25-hour local day read from raw points whole, though `to` falls in its first hour (Chatham)', async () => {
+    const april = series('2026-03-28T00:07:00Z', '2026-04-10T00:00:00Z');
+    const store = await history(april);
+    // Chatham (+13:45, then +12:45) leaves summer time on 5 April: that local day starts at
+    // 10:15 UTC on 4 April and lasts 25 hours.
+    const out = await queryDataset(store, 'stats', {
+      tz: 'Pacific/Chatham',
+      granularity: '1d',
+      from: '2026-04-04T10:15:00Z',
+      to: '2026-04-04T10:45:00Z',
+    });
+
+    expect(out.rows.map((r) => (r as StatisticsRow).Timestamp)).toEqual([
+      '2026-04-05T00:00:00+13:45',
+    ]);
+    const start = Date.parse('2026-04-04T10:15:00Z');
+    expect((out.rows[0] as StatisticsRow).DeliveryAttempts).toBe(
+      april
+        .filter(
+          (r) =>
+            Date.parse(r.Timestamp) >= start && Date.parse(r.Timestamp) < start + 25 * 3_600_000,
+        )
+        .reduce((t, r) => t + r.DeliveryAttempts, 0),
+    );
+  });
+
+  it('refuses a token that would move the range of a query with from and to', async () => {
+    const store = await history(ROWS);
+    const options = { granularity: '1h', from: '2026-11-01', to: '2026-11-10', limit: 10 };
+    const { nextToken } = await queryDataset(store, 'stats', options);
+    const real = JSON.parse(
+      Buffer.from(String(nextToken).split('.')[0] ?? '', 'base64url').toString(),
+    );
+    const body = Buffer.from(JSON.stringify({ ...real, f: '2026-10-01T00:00:00Z' })).toString(
+      'base64url',
+    );
+    const mac = createHmac('sha256', 'ses-stats/page-token/v1')
+      .update(body)
+      .digest()
+      .subarray(0, 16);
+
+    await expect(
+      queryDataset(store, 'stats', {
+        ...options,
+        nextToken: `${body}.${mac.toString('base64url')}`,
+      }),
+    ).rejects.toThrow(/^nextToken: belongs to another range/);
+  });
 });
