@@ -198,7 +198,8 @@ export function errorResponse(error: unknown): ApiResponse {
   return failure(500, 'InternalError', 'the request failed on the server; it has been logged');
 }
 
-function failure(status: number, code: string, message: string): ApiResponse {
+/** An error answer, `{"error": {"code", "message"}}`: the one shape every refusal has. */
+export function failure(status: number, code: string, message: string): ApiResponse {
   return json(status, { error: { code, message } });
 }
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { METRICS_CONTENT_TYPE, renderMetrics } from '../api/metrics.ts';
-import { type ApiResponse, errorResponse, handleApiRequest } from '../api/router.ts';
+import { type ApiResponse, errorResponse, failure, handleApiRequest } from '../api/router.ts';
 import { UsageError } from '../core/errors.ts';
 import type { DatasetStore } from '../core/store.ts';
 import { parseFlags } from './args.ts';
@@ -110,7 +110,7 @@ async function answer(
   if (host !== HOST && host !== 'localhost' && host !== '[::1]') {
     send(
       response,
-      problem(403, 'ForbiddenHost', `host ${shown(host)} is not this machine; use http://${HOST}`),
+      failure(403, 'ForbiddenHost', `host ${shown(host)} is not this machine; use http://${HOST}`),
     );
     return;
   }
@@ -118,7 +118,7 @@ async function answer(
     if (context.dashboard === undefined) {
       send(
         response,
-        problem(503, 'DashboardMissing', 'the dashboard is not built: run npm run build'),
+        failure(503, 'DashboardMissing', 'the dashboard is not built: run npm run build'),
       );
       return;
     }
@@ -136,7 +136,7 @@ async function answer(
   }
   if (request.method === 'GET' && url.pathname === '/metrics') {
     if (url.search !== '') {
-      send(response, problem(400, 'UnknownParameter', '/metrics takes no parameters'));
+      send(response, failure(400, 'UnknownParameter', '/metrics takes no parameters'));
       return;
     }
     send(response, {
@@ -159,14 +159,6 @@ async function answer(
       },
     ),
   );
-}
-
-function problem(status: number, code: string, message: string): ApiResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-    body: JSON.stringify({ error: { code, message } }),
-  };
 }
 
 function send(response: ServerResponse, { status, headers, body }: ApiResponse): void {
