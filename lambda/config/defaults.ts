@@ -41,3 +41,14 @@ export const DEFAULT_QUOTA_UTILISATION = 0.8;
 
 /** The read API (API Gateway, IAM auth) is deployed unless the config says `"api": false`. */
 export const DEFAULT_API_ENABLED = true;
+
+/** Sources collected at once by one invocation or one CLI run (different accounts or regions are not paced against each other). */
+export const DEFAULT_CONCURRENCY = 32;
+export const MAX_CONCURRENCY = 256;
+/** Sources one collector invocation takes; above it the scheduled run fans out batches through a queue. */
+export const DEFAULT_BATCH_SIZE = 50;
+export const MAX_BATCH_SIZE = 1000;
+/** Batch invocations running at once (the queue's event source mapping maximum concurrency, 2-1000). */
+export const DEFAULT_FAN_OUT_CONCURRENCY = 5;
+export const MIN_FAN_OUT_CONCURRENCY = 2;
+export const MAX_FAN_OUT_CONCURRENCY = 100;

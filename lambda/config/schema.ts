@@ -2,6 +2,9 @@ import * as z from 'zod';
 import { ConfigError, type Problem } from '../core/errors.ts';
 import {
   DEFAULT_API_ENABLED,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_FAN_OUT_CONCURRENCY,
   DEFAULT_MIN_DELIVERY_ATTEMPTS,
   DEFAULT_QUOTA_UTILISATION,
   DEFAULT_SCHEDULE_MINUTES,
@@ -9,8 +12,12 @@ import {
   DEFAULT_STATISTICS_DATASET,
   DEFAULT_USAGE_DATASET,
   DEFAULT_WARNING_FRACTION,
+  MAX_BATCH_SIZE,
+  MAX_CONCURRENCY,
+  MAX_FAN_OUT_CONCURRENCY,
   MAX_RAW_RETENTION_DAYS,
   MAX_SCHEDULE_MINUTES,
+  MIN_FAN_OUT_CONCURRENCY,
   MIN_RAW_RETENTION_DAYS,
   MIN_SCHEDULE_MINUTES,
   REVIEW_BOUNCE_RATE,
@@ -166,7 +173,28 @@ const corsOriginsSchema = z
     });
   });
 
+/** A whole number from `min` to `max`, with the rule and why in every message. */
+const wholeNumber = (min: number, max: number, what: string) => {
+  const rule = `expected ${what}: a whole number from ${min} to ${max}`;
+  return z.number({ error: rule }).int(rule).min(min, rule).max(max, rule);
+};
+
 const configSchema = strict({
+  concurrency: wholeNumber(
+    1,
+    MAX_CONCURRENCY,
+    'sources collected at once by one invocation or CLI run',
+  ).default(DEFAULT_CONCURRENCY),
+  batchSize: wholeNumber(
+    1,
+    MAX_BATCH_SIZE,
+    'sources one collector invocation takes before the run fans out through a queue',
+  ).default(DEFAULT_BATCH_SIZE),
+  fanOutConcurrency: wholeNumber(
+    MIN_FAN_OUT_CONCURRENCY,
+    MAX_FAN_OUT_CONCURRENCY,
+    'batch invocations running at once',
+  ).default(DEFAULT_FAN_OUT_CONCURRENCY),
   scheduleMinutes: z
     .number({
       error: `expected whole minutes from ${MIN_SCHEDULE_MINUTES} to ${MAX_SCHEDULE_MINUTES} (7 days)`,
@@ -224,6 +252,12 @@ export interface Activity {
 
 export interface Config {
   readonly activities: readonly Activity[];
+  /** Sources collected at once by one invocation or one CLI run. */
+  readonly concurrency: number;
+  /** Sources one invocation takes; above it the scheduled run fans out batches through a queue. */
+  readonly batchSize: number;
+  /** Batch invocations running at once when the run fans out. */
+  readonly fanOutConcurrency: number;
   /** How often the deployed collector runs. */
   readonly scheduleMinutes: number;
   /** Raw 15-minute points expire after this many days (DynamoDB TTL); rollups never expire. */

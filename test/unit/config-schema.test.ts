@@ -265,7 +265,7 @@ describe('parseConfig', () => {
     ],
     [
       { activities: [activity], schedule: 'hourly' },
-      'config: unknown field "schedule"; allowed: scheduleMinutes, rawRetentionDays, alarms, api, apiCorsOrigins, sessions, activities',
+      'config: unknown field "schedule"; allowed: concurrency, batchSize, fanOutConcurrency, scheduleMinutes, rawRetentionDays, alarms, api, apiCorsOrigins, sessions, activities',
     ],
     [[], 'config: received []; expected an object'],
   ])('rejects %j', (input, message) => {
