@@ -52,3 +52,9 @@ export const MAX_BATCH_SIZE = 1000;
 export const DEFAULT_FAN_OUT_CONCURRENCY = 5;
 export const MIN_FAN_OUT_CONCURRENCY = 2;
 export const MAX_FAN_OUT_CONCURRENCY = 100;
+
+/**
+ * The role a session's `accounts` entry assumes when it names none: the member-account reader
+ * stack creates it under this name, so both sides agree without a setting.
+ */
+export const DEFAULT_READER_ROLE_NAME = 'SesStatsReader';
