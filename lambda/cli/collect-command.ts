@@ -115,19 +115,23 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
     spec === undefined ? undefined : await openStore(spec, { readOnly: false, io });
   const progress = io.stderr.isTTY === true && runs.length > 1;
   try {
+    const results: ActivityResult[] = [];
     const outcome = await collectAll(runs, {
       clock: systemClock,
       store: target?.store,
+      onResult: (result) => {
+        results.push(result);
+      },
       onProgress: progress
         ? (done, total) =>
             io.stderr.write(`\rcollected ${done}/${total} activities${done === total ? '\n' : ''}`)
         : undefined,
     });
-    const tables = outcome.results.flatMap(tablesOf);
+    const tables = results.flatMap(tablesOf);
     let written = true;
     if (output.kind === 'stdout') io.stdout.write(formatTables(tables, output.format));
     else written = writeFiles(tables, output, io);
-    for (const result of outcome.results) reportStored(result, target?.where ?? '', io);
+    for (const result of results) reportStored(result, target?.where ?? '', io);
     for (const failure of outcome.failures) {
       io.stderr.write(`error: ${redact(failure.message)}\n`);
       if (values.verbose && failure.cause instanceof Error)

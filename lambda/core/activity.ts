@@ -36,8 +36,10 @@ export interface ActivityRun {
   readonly worstCaseMs?: number;
 }
 
+/** What a run did; the results themselves went to `onResult` and are not kept. */
 export interface CollectOutcome {
-  readonly results: ActivityResult[];
+  /** Activities fetched (and stored) whose `onResult` completed. */
+  readonly collected: number;
   readonly failures: ActivityFailure[];
   /** Not started: the time left could not fit them. The next run should start with them. */
   readonly skipped: ActivitySpec[];
@@ -47,7 +49,10 @@ export interface CollectDeps {
   readonly clock: Clock;
   /** Shared across runs so activities on one account+region are paced together. */
   readonly pacer?: Pacer;
-  /** Sources called at once. @default DEFAULT_CONCURRENCY */
+  /**
+   * Sources called at once: the composition roots pass `Config.concurrency` (its default is
+   * `DEFAULT_CONCURRENCY` in lambda/config/defaults.ts, which core cannot import). @default 1
+   */
   readonly concurrency?: number;
   /** Where results are stored; each activity's fetch is stored as soon as it arrives. */
   readonly store?: DatasetStore;
@@ -55,14 +60,16 @@ export interface CollectDeps {
   readonly rawRetentionDays?: number;
   /** Time left for the run (a Lambda's remaining time); without it every source starts. */
   readonly remainingMs?: () => number;
-  /** Called as soon as an activity is collected (and stored), before the others end. */
-  readonly onResult?: (result: ActivityResult) => void;
+  /**
+   * Called as soon as an activity is collected (and stored), before the others end: the only way
+   * results leave `collectAll`, which keeps none. A returned promise is awaited before the
+   * activity's slot is freed (a writer's backpressure); a throw or rejection is the activity's
+   * failure.
+   */
+  readonly onResult?: (result: ActivityResult) => void | Promise<void>;
   /** Called after each activity ends, in completion order. */
   readonly onProgress?: (done: number, total: number) => void;
 }
-
-/** Sources collected at once. */
-export const DEFAULT_CONCURRENCY = 4;
 
 /** Host and server may differ this much before storing is refused (SigV4 allows 5 minutes too). */
 export const MAX_CLOCK_SKEW_MS = 5 * MINUTE_MS;
@@ -118,10 +125,11 @@ export async function collectAll(
 ): Promise<CollectOutcome> {
   const pacer = deps.pacer ?? new Pacer(deps.clock);
   let done = 0;
+  let collected = 0;
   const outcomes = await mapLimited(
     runs,
-    deps.concurrency ?? DEFAULT_CONCURRENCY,
-    async (run): Promise<ActivityResult | ActivityFailure | ActivitySpec> => {
+    deps.concurrency ?? 1,
+    async (run): Promise<ActivityFailure | ActivitySpec | undefined> => {
       if (
         deps.remainingMs !== undefined &&
         run.worstCaseMs !== undefined &&
@@ -141,8 +149,9 @@ export async function collectAll(
           deps.store === undefined
             ? fetched
             : { ...fetched, stored: await store(deps.store, fetched, deps, prepared) };
-        deps.onResult?.(result);
-        return result;
+        await deps.onResult?.(result);
+        collected++;
+        return undefined;
       } catch (cause) {
         return { activity: run.activity, message: failureMessage(run.activity, cause), cause };
       } finally {
@@ -151,9 +160,9 @@ export async function collectAll(
     },
   );
   return {
-    results: outcomes.filter((o): o is ActivityResult => 'usage' in o),
-    failures: outcomes.filter((o): o is ActivityFailure => 'cause' in o),
-    skipped: outcomes.filter((o): o is ActivitySpec => !('usage' in o) && !('cause' in o)),
+    collected,
+    failures: outcomes.filter((o): o is ActivityFailure => o !== undefined && 'cause' in o),
+    skipped: outcomes.filter((o): o is ActivitySpec => o !== undefined && !('cause' in o)),
   };
 }
 
@@ -165,7 +174,7 @@ export async function collectAll(
 export async function stalestFirst<R extends ActivityRun>(
   runs: readonly R[],
   store: DatasetStore,
-  concurrency = DEFAULT_CONCURRENCY,
+  concurrency = 1,
 ): Promise<R[]> {
   if (runs.length <= concurrency) return [...runs];
   const coveredTo = new Map(

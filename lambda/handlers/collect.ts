@@ -65,7 +65,7 @@ export const handler = async (
       ),
     );
   }
-  return { collected: outcome.results.length, failed: 0, skipped: outcome.skipped.length };
+  return { collected: outcome.collected, failed: 0, skipped: outcome.skipped.length };
 };
 
 function report(result: ActivityResult): void {

@@ -21,7 +21,7 @@ import {
 const REACHED = 'fuzz: reached the store';
 vi.mock('../../lambda/core/activity.ts', async (original) => ({
   ...(await original<typeof import('../../lambda/core/activity.ts')>()),
-  collectAll: vi.fn(async () => ({ results: [], failures: [], skipped: [] })),
+  collectAll: vi.fn(async () => ({ collected: 0, failures: [], skipped: [] })),
 }));
 vi.mock('../../lambda/adapters/embedded-dynamodb.ts', async (original) => ({
   ...(await original<typeof import('../../lambda/adapters/embedded-dynamodb.ts')>()),

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { collectAll } from '../../lambda/core/activity.ts';
 import type { SendDataPoint } from '../../lambda/core/datasets.ts';
 import { queryDataset, summarize } from '../../lambda/core/query.ts';
+import type { ActivityResult } from '../../lambda/core/results.ts';
 import type { DatasetStore, RollupRow, Span } from '../../lambda/core/store.ts';
 import { CRASH_ACTIVITY, CRASH_FETCHES, runCrashFetch } from '../support/crash-run.ts';
 import { freshStore, localClient } from '../support/dynamodb.ts';
@@ -24,11 +25,16 @@ async function fetchInto(
   const clock = new FakeClock(Date.parse(serverNow) + (options.skewMs ?? 0));
   const source = new FakeSource(clock, 'k@us-east-1', undefined, [...points]);
   source.serverTime = () => new Date(serverNow);
-  return collectAll([{ activity: CRASH_ACTIVITY, source }], {
+  const results: ActivityResult[] = [];
+  const outcome = await collectAll([{ activity: CRASH_ACTIVITY, source }], {
     clock,
     store,
     rawRetentionDays: options.rawRetentionDays,
+    onResult: (result) => {
+      results.push(result);
+    },
   });
+  return { ...outcome, results };
 }
 
 /** A store whose rollup writes fail, as a run that stops after writing its points. */

@@ -61,10 +61,15 @@ describe('60 days of hourly-ish collection against a moving SES window', () => {
       fake.points = view;
       // Times come from the server: it answers at the simulated time.
       fake.clockSkewMs = now - Date.now();
-      const outcome = await collectAll([{ activity, source }], { clock, store });
+      const outcome = await collectAll([{ activity, source }], {
+        clock,
+        store,
+        onResult: (result) => {
+          if (result.stored !== undefined) reports.push(result.stored);
+        },
+      });
       expect(outcome.failures).toEqual([]);
-      const stored = outcome.results[0]?.stored;
-      if (stored !== undefined) reports.push(stored);
+      expect(outcome.collected).toBe(1);
       // The contract: the latest value SES showed, except that the window's cut-off oldest bucket never replaces a stored one.
       for (const p of view) {
         const t = Date.parse(p.timestamp);

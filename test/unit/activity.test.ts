@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { collectAll, stalestFirst } from '../../lambda/core/activity.ts';
+import {
+  type ActivityRun,
+  type CollectDeps,
+  collectAll,
+  stalestFirst,
+} from '../../lambda/core/activity.ts';
 import { buildStatisticsRows, isoUtc } from '../../lambda/core/datasets.ts';
 import { SourceError, StoreError } from '../../lambda/core/errors.ts';
 import { Pacer } from '../../lambda/core/pacer.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
-import type { ActivitySpec } from '../../lambda/core/results.ts';
+import type { ActivityResult, ActivitySpec } from '../../lambda/core/results.ts';
 import { FakeClock, FakeSource, point } from '../support/fakes.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
 
@@ -14,6 +19,18 @@ const spec = (name: string, source = 'SESSession1'): ActivitySpec => ({
   usageDataset: `${name}-usage`,
   statisticsDataset: name,
 });
+
+/** collectAll with the results `onResult` received (in completion order) beside its outcome. */
+async function collect(runs: readonly ActivityRun[], deps: CollectDeps) {
+  const results: ActivityResult[] = [];
+  const outcome = await collectAll(runs, {
+    ...deps,
+    onResult: (result) => {
+      results.push(result);
+    },
+  });
+  return { ...outcome, results };
+}
 
 describe('collectAll', () => {
   it('builds the usage dataset with CollectedAt and the statistics sorted ascending', async () => {
@@ -29,7 +46,7 @@ describe('collectAll', () => {
       ],
     );
 
-    const { results, failures } = await collectAll([{ activity: spec('stats'), source }], {
+    const { results, failures } = await collect([{ activity: spec('stats'), source }], {
       clock,
     });
 
@@ -97,7 +114,7 @@ describe('collectAll', () => {
     broken.failWith.GetSendStatistics = 'access denied (AccessDenied: not authorized)';
     const healthy = new FakeSource(clock, 'y', undefined, [point('2026-11-28T11:07:00Z', 1)]);
 
-    const { results, failures } = await collectAll(
+    const { results, failures } = await collect(
       [
         { activity: spec('broken', 'S1'), source: broken },
         { activity: spec('healthy'), source: healthy },
@@ -202,16 +219,25 @@ describe('collectAll', () => {
     expect(seen).toEqual(['1/3', '2/3', '3/3']);
   });
 
-  it('keeps the input order of results whatever order the sources finish in', async () => {
+  it('hands each result to onResult once and keeps none: the outcome counts them', async () => {
     const clock = new FakeClock();
     const runs = ['c', 'a', 'b'].map((name) => ({
       activity: spec(name),
       source: new FakeSource(clock, 'same'),
     }));
 
-    const { results } = await collectAll(runs, { clock, concurrency: 3 });
+    const handed: string[] = [];
 
-    expect(results.map((r) => r.activity.name)).toEqual(['c', 'a', 'b']);
+    const outcome = await collectAll(runs, {
+      clock,
+      concurrency: 3,
+      onResult: (r) => {
+        handed.push(r.activity.name);
+      },
+    });
+
+    expect(handed.sort()).toEqual(['a', 'b', 'c']);
+    expect(outcome).toEqual({ collected: 3, failures: [], skipped: [] });
   });
 });
 
@@ -269,7 +295,7 @@ describe('collectAll with a deadline', () => {
       { activity: spec('too-long'), source: new FakeSource(clock, 'b'), worstCaseMs: 70_000 },
     ];
 
-    const outcome = await collectAll(runs, { clock, remainingMs: () => 60_000 });
+    const outcome = await collect(runs, { clock, remainingMs: () => 60_000 });
 
     expect(outcome.results.map((r) => r.activity.name)).toEqual(['fits']);
     expect(outcome.skipped.map((a) => a.name)).toEqual(['too-long']);
@@ -296,7 +322,13 @@ describe('collectAll with a deadline', () => {
         { activity: spec('slow'), source: slow },
         { activity: spec('fast'), source: fast },
       ],
-      { clock, onResult: (r) => handed.push(r.activity.name) },
+      {
+        clock,
+        concurrency: 2,
+        onResult: (r) => {
+          handed.push(r.activity.name);
+        },
+      },
     );
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(handed).toEqual(['fast']);
@@ -361,7 +393,7 @@ describe('collectAll and the clock', () => {
     const source = new FakeSource(clock, 'a', undefined, [point('2026-11-28T11:07:00Z', 5)]);
     source.serverTime = () => new Date('2026-11-28T11:58:31Z');
 
-    const { results } = await collectAll([{ activity: spec('stats'), source }], { clock });
+    const { results } = await collect([{ activity: spec('stats'), source }], { clock });
 
     expect(results[0]?.usage.rows[0]?.CollectedAt).toBe('2026-11-28T11:58:31.000Z');
     expect(results[0]?.fetchedAt.toISOString()).toBe('2026-11-28T11:58:31.000Z');
