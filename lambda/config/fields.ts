@@ -43,6 +43,56 @@ export function between(min: number, max: number, rule: string) {
 
 export const nameSchema = text(NAME_RULE, NAME_PATTERN);
 
+/**
+ * A dataset or activity name, or a template holding `{account}`, `{region}` or `{session}`: a
+ * template is checked against the name rule once expanded (expand.ts), where its values are known.
+ */
+export const nameTemplateSchema = z
+  .string({ error: `expected ${NAME_RULE}` })
+  .refine((v) => v.includes('{') || NAME_PATTERN.test(v), `expected ${NAME_RULE}`);
+
+/** STS's rule for an external id; a session's shared `externalId` follows it too. */
+export const externalIdSchema = text('2-1224 characters without spaces', /^[\w+=,.@:/-]{2,1224}$/);
+
+/** An account id is text: as a JSON number, one starting with 0 would lose its leading zeros. */
+export const accountIdSchema = text(
+  'a 12-digit AWS account id in quotes, such as "111122223333"',
+  /^\d{12}$/,
+);
+
+/** IAM's rule for a role name (no path). */
+export const roleNameSchema = text(
+  'an IAM role name: 1-64 letters, digits and +=,.@_-',
+  /^[\w+=,.@-]{1,64}$/,
+);
+
+/** A list of values given once each; a repeat is refused at its own index, naming the first. */
+export function uniqueList<T extends z.ZodType>(
+  item: T,
+  rule: string,
+  field: string,
+  key: (value: z.output<T>) => string = String,
+) {
+  return z
+    .array(item, { error: `expected ${rule}` })
+    .min(1, `expected ${rule}`)
+    .superRefine((values, ctx) => {
+      const first = new Map<string, number>();
+      values.forEach((value, i) => {
+        const k = key(value);
+        const earlier = first.get(k);
+        if (earlier === undefined) first.set(k, i);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: [i],
+            input: k,
+            message: `already listed at ${field}[${earlier}]; expected each once`,
+          });
+      });
+    });
+}
+
 /** Where a secret value lives: a Secrets Manager secret (name or ARN, optional JSON key) or, in the CLI, an env var. */
 export const secretRefSchema = z.union(
   [
@@ -68,7 +118,7 @@ export const credentialsSchema = z.discriminatedUnion(
     strict({
       type: z.literal('assumeRole'),
       roleArn: text('an IAM role ARN (arn:aws:iam::123456789012:role/name)', ROLE_ARN),
-      externalId: text('2-1224 characters without spaces', /^[\w+=,.@:/-]{2,1224}$/).optional(),
+      externalId: externalIdSchema.optional(),
     }),
     strict({
       type: z.literal('keys'),

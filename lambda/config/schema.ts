@@ -7,6 +7,7 @@ import {
   DEFAULT_FAN_OUT_CONCURRENCY,
   DEFAULT_MIN_DELIVERY_ATTEMPTS,
   DEFAULT_QUOTA_UTILISATION,
+  DEFAULT_READER_ROLE_NAME,
   DEFAULT_SCHEDULE_MINUTES,
   DEFAULT_SESSION,
   DEFAULT_STATISTICS_DATASET,
@@ -23,7 +24,25 @@ import {
   REVIEW_BOUNCE_RATE,
   REVIEW_COMPLAINT_RATE,
 } from './defaults.ts';
-import { NAME_RULE, nameSchema, type secretRefSchema, strict, text } from './fields.ts';
+import {
+  type ActivityOrigin,
+  expandActivities,
+  type RegionTarget,
+  type SourceSpec,
+  type ActivityToExpand as ToExpand,
+} from './expand.ts';
+import {
+  accountIdSchema,
+  externalIdSchema,
+  NAME_RULE,
+  nameSchema,
+  nameTemplateSchema,
+  roleNameSchema,
+  type secretRefSchema,
+  strict,
+  text,
+  uniqueList,
+} from './fields.ts';
 import { formatIssue } from './issues.ts';
 import { describe } from './masking.ts';
 import {
@@ -32,7 +51,7 @@ import {
   PROXY_PARAMETERS,
   schemas,
 } from './parameters.ts';
-import { resolveServiceUrl } from './service-url.ts';
+import { REGION_PATTERN, type ResolvedEndpoint, resolveServiceUrl } from './service-url.ts';
 
 /**
  * The configuration schema (docs/configuration.md): one source of truth for `cdk synth`, the Lambda's cold
@@ -54,13 +73,18 @@ const proxySchema = strict(schemas(PROXY_PARAMETERS)).superRefine((p, ctx) => {
 
 const { signatureMethod, signatureVersion, ...connectionFields } = schemas(CONNECTION_PARAMETERS);
 
-/** A connection to SES (a named session or an activity's inline Host connection). */
-export const connectionSchema = strict({
+const connectionShape = {
   ...connectionFields,
   proxy: proxySchema.optional(),
   signatureMethod,
   signatureVersion,
-}).transform((c, ctx) => {
+};
+
+/** The connection with its endpoint and signing region resolved; an issue under `serviceUrl` if they cannot be. */
+function resolveConnection<C extends { serviceUrl?: string; region?: string }>(
+  c: C,
+  ctx: z.core.$RefinementCtx,
+): (C & ResolvedEndpoint) | typeof z.NEVER {
   try {
     return { ...c, serviceUrl: c.serviceUrl?.trim(), ...resolveServiceUrl(c.serviceUrl, c.region) };
   } catch (error) {
@@ -72,17 +96,110 @@ export const connectionSchema = strict({
     });
     return z.NEVER;
   }
-});
+}
+
+/** A connection to SES (a named session or an activity's inline Host connection). */
+export const connectionSchema = strict(connectionShape).transform(resolveConnection);
 export type ConnectionInput = z.input<typeof connectionSchema>;
 export type Connection = z.output<typeof connectionSchema>;
 
-const { session, ...datasets } = schemas(ACTIVITY_PARAMETERS);
+const REGIONS_RULE = 'a non-empty list of AWS regions such as ["us-east-1", "eu-west-1"]';
+const ACCOUNTS_RULE =
+  'a non-empty list of accounts such as [{"id": "111122223333", "roleName": "SesStatsReader"}]';
 
+/**
+ * A named session: a connection, or with `regions` and `accounts` the shorthand for one
+ * connection per account × region (expand.ts). Each account's role is assumed with the
+ * collector's own identity, so `accounts` takes no other `credentials`.
+ */
+const sessionSchema = strict({
+  ...connectionShape,
+  regions: uniqueList(
+    text('an AWS region such as us-east-1', REGION_PATTERN),
+    REGIONS_RULE,
+    'regions',
+  ).optional(),
+  accounts: uniqueList(
+    strict({ id: accountIdSchema, roleName: roleNameSchema.default(DEFAULT_READER_ROLE_NAME) }),
+    ACCOUNTS_RULE,
+    'accounts',
+    (account) => account.id,
+  ).optional(),
+  externalId: externalIdSchema.optional(),
+}).transform((s, ctx) => {
+  const { regions, accounts, externalId, ...rest } = s;
+  const issue = (field: string, input: unknown, message: string) =>
+    ctx.addIssue({ code: 'custom', path: [field], input, message });
+  if (regions !== undefined && rest.region !== undefined)
+    issue(
+      'region',
+      rest.region,
+      'give either "region" (one region) or "regions" (a list), not both',
+    );
+  if (accounts !== undefined && rest.credentials.type !== 'role')
+    issue(
+      'credentials',
+      rest.credentials.type,
+      'expected no "credentials" (other than {"type": "role"}) together with "accounts": the collector assumes each account\'s role with its own identity; remove "credentials" or "accounts"',
+    );
+  if (externalId !== undefined && accounts === undefined)
+    issue(
+      'externalId',
+      undefined,
+      'expected "accounts" as well: the shared externalId is sent when assuming each account\'s role (for one role, use credentials {"type": "assumeRole", "roleArn", "externalId"})',
+    );
+  const connection =
+    regions === undefined
+      ? resolveConnection(rest, ctx)
+      : { ...rest, serviceUrl: rest.serviceUrl?.trim() };
+  let targets: RegionTarget[] | undefined;
+  if (regions !== undefined) {
+    try {
+      targets = regionTargets(rest.serviceUrl, regions);
+    } catch (error) {
+      issue('serviceUrl', rest.serviceUrl, (error as Error).message);
+    }
+  }
+  return {
+    connection,
+    ...(targets === undefined ? {} : { regions: targets }),
+    ...(accounts === undefined ? {} : { accounts }),
+    ...(externalId === undefined ? {} : { externalId }),
+  };
+});
+
+/**
+ * Each region with its endpoint: the SDK's own for the region, or `serviceUrl` signed for it (a
+ * local or VPC endpoint). An SES host names one region, so it cannot serve a list of others.
+ */
+function regionTargets(serviceUrl: string | undefined, regions: readonly string[]): RegionTarget[] {
+  if (serviceUrl === undefined) return regions.map((region) => ({ region }));
+  let inferred: string | undefined;
+  try {
+    inferred = resolveServiceUrl(serviceUrl, undefined).region;
+  } catch {
+    inferred = undefined; // not an SES host: each region below signs for it
+  }
+  const other = regions.find((r) => inferred !== undefined && r !== inferred);
+  if (other !== undefined)
+    throw new Error(
+      `its host is in region ${inferred}, but "regions" lists ${other}; leave serviceUrl out with "regions" (each region then uses its own SES endpoint)`,
+    );
+  return regions.map((region) => {
+    const { endpoint } = resolveServiceUrl(serviceUrl, region);
+    return endpoint === undefined ? { region } : { region, endpoint };
+  });
+}
+
+const { session } = schemas(ACTIVITY_PARAMETERS);
+
+/** Dataset names and the activity's name may be templates (`{account}-{region}-stats`), filled per source. */
 const activitySchema = strict({
-  name: nameSchema.optional(),
+  name: nameTemplateSchema.optional(),
   session,
   connection: connectionSchema.optional(),
-  ...datasets,
+  usageDataset: nameTemplateSchema.optional(),
+  statisticsDataset: nameTemplateSchema.optional(),
 });
 
 const RAW_RETENTION_RULE = `expected whole days from ${MIN_RAW_RETENTION_DAYS} to ${MAX_RAW_RETENTION_DAYS}`;
@@ -227,7 +344,7 @@ const configSchema = strict({
     .default(DEFAULT_API_ENABLED),
   apiCorsOrigins: corsOriginsSchema.optional(),
   sessions: z
-    .record(nameSchema, connectionSchema, {
+    .record(nameSchema, sessionSchema, {
       error: (issue) =>
         issue.code === 'invalid_key'
           ? `expected a session name of ${NAME_RULE}`
@@ -243,12 +360,20 @@ export type ConfigInput = z.input<typeof configSchema>;
 /** An activity with its connection resolved: what the collector runs. */
 export interface Activity {
   readonly name: string;
-  /** The session name, or `inline` for an activity's own Host connection. */
+  /**
+   * What the activity's SES client is shared by: the session name, `inline` for an activity's own
+   * Host connection, or `<session>/<account>/<region>` (`<session>/<region>`) for one source of
+   * a session listing accounts or regions.
+   */
   readonly source: string;
   readonly connection: Connection;
   readonly usageDataset: string;
   readonly statisticsDataset: string;
+  /** Where the config document writes it: the entry of `activities`, its session, account, region. */
+  readonly origin: ActivityOrigin;
 }
+
+export type { ActivityOrigin };
 
 export interface Config {
   readonly activities: readonly Activity[];
@@ -281,6 +406,8 @@ export const DEFAULT_CONFIG: ConfigInput = {
   ],
 };
 
+type ActivityToExpand = ToExpand<Connection>;
+
 /** Validates a parsed config document; throws ConfigError naming every field that is wrong. */
 export function parseConfig(input: unknown): Config {
   const parsed = configSchema.safeParse(input, { reportInput: true });
@@ -304,68 +431,32 @@ export function parseConfig(input: unknown): Config {
       path: 'apiCorsOrigins',
       message: `received ${describe(settings.apiCorsOrigins)}, but "api" is false; CORS applies only to the read API: remove apiCorsOrigins or set "api": true`,
     });
-  const resolved = activities.map((a, i): Activity | undefined => {
+  const entries = activities.map((a, i): ActivityToExpand => {
     const where = `activities[${i}]`;
     if (a.connection !== undefined && a.session !== undefined) {
       problems.push({ path: where, message: 'give either "session" or "connection", not both' });
-      return undefined;
+      return { index: i, entry: a };
     }
     const sessionName = a.session ?? DEFAULT_SESSION;
     // Own properties only: "constructor" or "toString" must not find Object.prototype's.
-    const connection =
-      a.connection ?? (Object.hasOwn(sessions, sessionName) ? sessions[sessionName] : undefined);
-    if (connection === undefined) {
+    const named = Object.hasOwn(sessions, sessionName) ? sessions[sessionName] : undefined;
+    const spec: SourceSpec<Connection> | undefined =
+      a.connection !== undefined
+        ? { connection: a.connection }
+        : named === undefined
+          ? undefined
+          : { session: sessionName, ...named };
+    if (spec === undefined) {
       const known = Object.keys(sessions);
       problems.push({
         path: `${where}.session`,
         message: `received ${describe(sessionName)}; allowed: ${known.length > 0 ? known.map((k) => `"${k}"`).join(', ') : 'none, "sessions" is empty'} (or an inline "connection")`,
       });
-      return undefined;
+      return { index: i, entry: a };
     }
-    const source = a.connection === undefined ? sessionName : 'inline';
-    return {
-      name: a.name ?? a.statisticsDataset,
-      source,
-      connection,
-      usageDataset: a.usageDataset,
-      statisticsDataset: a.statisticsDataset,
-    };
+    return { index: i, entry: a, spec };
   });
-  problems.push(
-    ...duplicates(
-      activities.flatMap(
-        (a, i) =>
-          [
-            [`activities[${i}].usageDataset`, a.usageDataset],
-            [`activities[${i}].statisticsDataset`, a.statisticsDataset],
-          ] as const,
-      ),
-      'dataset names must be unique across activities',
-    ),
-  );
-  problems.push(
-    ...duplicates(
-      resolved.flatMap((a, i) =>
-        a === undefined ? [] : [[`activities[${i}].name`, a.name] as const],
-      ),
-      'activity names (default: the statistics dataset name) must be unique',
-    ),
-  );
+  const expanded = expandActivities<Connection>(entries, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { ...settings, activities: resolved as Activity[] };
-}
-
-function duplicates(entries: ReadonlyArray<readonly [string, string]>, rule: string): Problem[] {
-  const first = new Map<string, string>();
-  const problems: Problem[] = [];
-  for (const [where, value] of entries) {
-    const earlier = first.get(value);
-    if (earlier === undefined) first.set(value, where);
-    else
-      problems.push({
-        path: where,
-        message: `received ${describe(value)}, already used by ${earlier}; ${rule}`,
-      });
-  }
-  return problems;
+  return { ...settings, activities: expanded };
 }

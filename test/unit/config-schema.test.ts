@@ -19,6 +19,7 @@ describe('parseConfig', () => {
       source: 'SESSession1',
       usageDataset: 'usageData',
       statisticsDataset: 'statsData',
+      origin: { entry: 0, session: 'SESSession1' },
       connection: {
         credentials: { type: 'role' },
         userAgent: `ses-stats/${pkg.version}`,
