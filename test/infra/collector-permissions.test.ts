@@ -1,17 +1,30 @@
 import { readFileSync } from 'node:fs';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { type App, type Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_READER_ROLE_NAME } from '../../lambda/config/defaults.ts';
 import type { ConfigInput, SecretRef } from '../../lambda/config/schema.ts';
-import { referencedSecrets } from '../../lib/collector-permissions.ts';
+import {
+  ASSUME_ROLE_STATEMENT_BUDGET,
+  assumedRoleArns,
+  assumeRoleAcknowledgements,
+  assumeRoleResources,
+  assumeRoleStatement,
+  referencedSecrets,
+} from '../../lib/collector-permissions.ts';
 import type { DeploymentConfig } from '../../lib/deployment-config.ts';
+import { nagPacks } from '../../lib/nag-packs.ts';
 import type { SesStatsStack } from '../../lib/ses-stats-stack.ts';
 import {
   actionsOf,
+  config,
   DEFAULT_ACTIVITY,
   document,
   EXAMPLE_CONFIG,
   identityStatements,
   logicalId,
+  newStack,
   sesStatsStack,
   THIS_ACCOUNTS_ALARMS,
 } from '../support/infra.ts';
@@ -380,5 +393,145 @@ describe('collector permissions', () => {
         Condition: THIS_ACCOUNTS_ALARMS,
       },
     ]);
+  });
+});
+
+/** A Lambda role in a fresh stack holding only the collector's sts:AssumeRole statement. */
+function roleWithAssumeStatement(input: ConfigInput) {
+  const deployment = config(input);
+  const stack = newStack();
+  const role = new Role(stack, 'Collector', {
+    assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+  });
+  const statement = assumeRoleStatement(assumedRoleArns(deployment));
+  if (statement !== undefined) role.addToPolicy(statement);
+  return { deployment, stack, role };
+}
+
+/** The resources of the sts:AssumeRole statement as synthesized. */
+function assumeRoleResourcesOf(stack: Stack): unknown {
+  const statements = identityStatements(Template.fromStack(stack)).filter((s) =>
+    actionsOf(s).includes('sts:AssumeRole'),
+  );
+  expect(statements).toHaveLength(1);
+  return statements[0]?.Resource;
+}
+
+/** Every cdk-nag finding (AwsSolutions and Serverless) left unacknowledged in the stack's app. */
+function nagFindings(stack: Stack): string[] {
+  const app = stack.node.root as App;
+  return nagPacks(app).flatMap((pack) =>
+    pack.validateScope(app).violations.flatMap((v) => v.violatingResources.map(() => v.ruleName)),
+  );
+}
+
+const readerArn = (id: string, roleName = DEFAULT_READER_ROLE_NAME) =>
+  `arn:aws:iam::${id}:role/${roleName}`;
+const accountIds = (n: number, first = 100_000_000_000) =>
+  Array.from({ length: n }, (_, i) => String(first + i));
+const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-2'];
+
+/**
+ * A config written out by hand: one assumeRole session and one activity per account × region,
+ * what a session's `accounts` × `regions` shorthand expands to.
+ */
+function explicitAccounts(
+  ids: readonly string[],
+  regions: readonly string[],
+  roleName = DEFAULT_READER_ROLE_NAME,
+): ConfigInput {
+  const sessions: NonNullable<ConfigInput['sessions']> = {};
+  const activities: ConfigInput['activities'] = [];
+  for (const id of ids)
+    for (const region of regions) {
+      const name = `${id}-${region}`;
+      sessions[name] = {
+        region,
+        credentials: {
+          type: 'assumeRole',
+          roleArn: readerArn(id, roleName),
+          externalId: 'org-7d1c',
+        },
+      };
+      activities.push({ session: name, usageDataset: `${name}-u`, statisticsDataset: `${name}-s` });
+    }
+  return { sessions, activities };
+}
+
+// Generous: the first stack of a file pays for loading aws-cdk-lib and cdk-nag, slow on a busy host.
+describe("the collector's sts:AssumeRole statement with many accounts", {
+  timeout: 120_000,
+}, () => {
+  it(`keeps exact role ARNs while the statement fits its ${ASSUME_ROLE_STATEMENT_BUDGET}-character budget (105 accounts × 2 regions)`, () => {
+    const ids = accountIds(105);
+    const { deployment, stack } = roleWithAssumeStatement(
+      explicitAccounts(ids, REGIONS.slice(0, 2)),
+    );
+
+    expect(assumeRoleResourcesOf(stack)).toEqual(ids.map((id) => readerArn(id)));
+    expect(assumeRoleAcknowledgements(deployment)).toEqual([]);
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  it('names the role in any account once the exact ARNs would not fit (106 accounts)', () => {
+    const { stack } = roleWithAssumeStatement(explicitAccounts(accountIds(106), ['eu-west-1']));
+
+    expect(assumeRoleResourcesOf(stack)).toBe('arn:aws:iam::*:role/SesStatsReader');
+  });
+
+  it('collapses 2,000 accounts × 5 regions to one any-account ARN of the role name, and the acknowledgement clears cdk-nag', () => {
+    const { deployment, stack, role } = roleWithAssumeStatement(
+      explicitAccounts(accountIds(2000), REGIONS),
+    );
+
+    expect(assumeRoleResourcesOf(stack)).toBe('arn:aws:iam::*:role/SesStatsReader');
+    expect(nagFindings(stack)).toEqual([
+      'AwsSolutions-IAM5[Resource::arn:aws:iam::*:role/SesStatsReader]',
+    ]);
+    const acknowledgements = assumeRoleAcknowledgements(deployment);
+    expect(acknowledgements).toEqual([
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:aws:iam::*:role/SesStatsReader]',
+        reason: expect.stringMatching(
+          /^2000 accounts' roles of this name are assumed: .* its own trust policy names this collector role/,
+        ),
+      },
+    ]);
+    Validations.of(role).acknowledge(...acknowledgements);
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  it('collapses only the names that must be, the most used first: other names, paths and partitions stay exact', () => {
+    const many = accountIds(150).map((id) => readerArn(id));
+    const team = accountIds(20, 200_000_000_000).map((id) => readerArn(id, 'team/ses-reader'));
+    const china = 'arn:aws-cn:iam::300000000000:role/SesStatsReader';
+    const single = readerArn('400000000000', 'legacy-reader');
+
+    const resources = assumeRoleResources([single, ...many, china, ...team, ...many]);
+
+    expect(resources).toEqual([single, 'arn:aws:iam::*:role/SesStatsReader', china, ...team]);
+  });
+
+  it('collapses the next name too when the first is not enough, each once', () => {
+    const ids = accountIds(150);
+    const arns = [
+      ...ids.map((id) => readerArn(id)),
+      ...ids.map((id) => readerArn(id, 'Other')),
+      'arn:aws-us-gov:iam::500000000000:role/Other',
+    ];
+
+    expect(assumeRoleResources(arns)).toEqual([
+      'arn:aws:iam::*:role/SesStatsReader',
+      'arn:aws:iam::*:role/Other',
+      'arn:aws-us-gov:iam::500000000000:role/Other',
+    ]);
+  });
+
+  it('rejects role ARNs that do not fit even collapsed, naming the counts and the budget', () => {
+    const arns = accountIds(120).map((id, i) => readerArn(id, `reader-${i}`));
+
+    expect(() => assumeRoleResources(arns)).toThrow(
+      /^credentials\.roleArn: received 120 assume-role ARNs under 120 role names; .* would be 5\d{3} characters, over its budget of 5120 \(IAM allows 10240 for all of a role's inline policies\): give the member accounts' roles fewer distinct names \(the reader stack's RoleName, default SesStatsReader\)$/,
+    );
   });
 });
