@@ -33,6 +33,17 @@ export const METRICS = {
   QUOTA_UTILISATION: 'QuotaUtilisation',
   /** 1 per activity collected and stored successfully (dimension: its statistics dataset). */
   COLLECTION_SUCCEEDED: 'CollectionSucceeded',
+  /**
+   * Per-kind alarm mode only (lambda/core/metrics.ts alarmRate): the higher of the last-24-hour
+   * and window rate over the minimum volume, 0 below it (fraction; statistics datasets).
+   */
+  ALARM_BOUNCE_RATE: 'AlarmBounceRate',
+  ALARM_COMPLAINT_RATE: 'AlarmComplaintRate',
+  /**
+   * Per-kind alarm mode only: how many statistics datasets no success covered for 2 × the rate,
+   * published once per scheduled run without a Dataset dimension (lambda/core/metrics.ts staleDatasets).
+   */
+  STALE_DATASETS: 'StaleDatasets',
 } as const;
 
 /** The DynamoDB table's key attribute names and TTL attribute. */

@@ -34,3 +34,24 @@ export function datasetMetric(
     ...options,
   });
 }
+
+/** One of the collector's EMF metrics about all datasets at once (only the service dimension). */
+export function fleetMetric(metricName: string, options: MetricOptions = {}): Metric {
+  return new Metric({
+    namespace: METRICS.NAMESPACE,
+    metricName,
+    dimensionsMap: { [POWERTOOLS_SERVICE_DIMENSION]: METRICS.SERVICE },
+    period: Duration.hours(1),
+    ...options,
+  });
+}
+
+/**
+ * The largest series of one per-dataset metric, one series per dataset, as a CloudWatch Metrics
+ * Insights query. `SCHEMA` matches exactly the metrics with the dimensions {Dataset, service} the
+ * collector publishes; `ORDER BY MAX() DESC` keeps the highest when there are more datasets than
+ * the query may return (500 at most).
+ */
+export function topDatasetsQuery(metricName: string, limit: number): string {
+  return `SELECT MAX(${metricName}) FROM SCHEMA("${METRICS.NAMESPACE}", ${METRICS.DATASET_DIMENSION}, ${POWERTOOLS_SERVICE_DIMENSION}) GROUP BY ${METRICS.DATASET_DIMENSION} ORDER BY MAX() DESC LIMIT ${limit}`;
+}

@@ -36,14 +36,28 @@ import {
   REVIEW_COMPLAINT_RATE,
 } from '../lambda/config/defaults.ts';
 import { METRICS } from '../lambda/constants.ts';
+import { type AlarmMode, alarmMode } from '../lambda/core/metrics.ts';
 import { type AlarmWindow, alarmWindow } from './alarm-window.ts';
-import { COUNT_METRICS, datasetMetric } from './collector-metrics.ts';
+import {
+  COUNT_METRICS,
+  datasetMetric,
+  fleetMetric,
+  topDatasetsQuery,
+} from './collector-metrics.ts';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX_GRAPH_PERIOD = Duration.days(1);
 /** The Duration alarm fires when a run takes this fraction of the function's timeout. */
 export const DURATION_ALARM_FRACTION = 0.8;
 const CLOUDWATCH = 'cloudwatch.amazonaws.com';
+/** A Metrics Insights alarm evaluates only the latest 3 hours of data. */
+export const INSIGHTS_ALARM_MAX_PERIOD = Duration.hours(3);
+/** A Metrics Insights query returns at most 500 series (the highest, with ORDER BY … DESC). */
+export const INSIGHTS_MAX_SERIES = 500;
+/** A Metrics Insights query analyzes at most 10,000 metrics; beyond, an alarm has PARTIAL_DATA. */
+export const INSIGHTS_MAX_METRICS = 10_000;
+/** The per-kind dashboard graphs this many datasets of each kind, the highest first. */
+export const DASHBOARD_TOP_DATASETS = 10;
 
 export interface MonitoringProps {
   /** The collector function whose errors, throttles, duration and dropped runs are watched. */
@@ -115,6 +129,8 @@ interface SendingRateSpec {
   /** The rate at which AWS reviews an account. */
   readonly awsReview: number;
   readonly events: Record<RateWindowSpec['id'], string>;
+  /** The per-kind mode's metric: the higher window's rate over the minimum volume. */
+  readonly alarmRate: string;
 }
 
 /** A span the rates are computed over, each from its own pair of counts. */
@@ -130,12 +146,14 @@ const SENDING_RATES: readonly SendingRateSpec[] = [
     noun: 'bounce',
     awsReview: REVIEW_BOUNCE_RATE,
     events: { Last24Hours: METRICS.BOUNCES, Window: METRICS.WINDOW_BOUNCES },
+    alarmRate: METRICS.ALARM_BOUNCE_RATE,
   },
   {
     id: 'ComplaintRate',
     noun: 'complaint',
     awsReview: REVIEW_COMPLAINT_RATE,
     events: { Last24Hours: METRICS.COMPLAINTS, Window: METRICS.WINDOW_COMPLAINTS },
+    alarmRate: METRICS.ALARM_COMPLAINT_RATE,
   },
 ];
 
@@ -150,11 +168,19 @@ type Level = (typeof LEVELS)[number];
 /**
  * Alarms on an encrypted SNS topic for everything that means SES history is not being
  * collected or the account is heading for an SES review, and a dashboard of the datasets.
+ *
+ * Up to PER_DATASET_ALARM_LIMIT statistics datasets (lambda/core/metrics.ts `alarmMode`), each
+ * dataset has its own alarms and graphs; beyond, a constant set of alarms covers all datasets:
+ * one Metrics Insights alarm per kind and level, each dataset a contributor, and one alarm on the
+ * number of stale datasets the collector counts. The collector publishes the metrics of the same
+ * mode, decided by the same function.
  */
 export class Monitoring extends Construct {
   readonly topic: Topic;
   readonly topicKey: Key;
   readonly dashboard: Dashboard;
+  /** `perDataset` or `perKind`, from the number of statistics datasets. */
+  readonly alarmMode: AlarmMode;
 
   private readonly alarmList: Alarm[] = [];
   /** Per-dataset constructs live here, so no dataset name can collide with another construct id. */
@@ -171,10 +197,13 @@ export class Monitoring extends Construct {
     this.topicKey = this.createTopicKey();
     this.topic = this.createTopic(this.topicKey, props.alarmEmail);
     this.datasets = new Construct(this, 'Datasets');
+    this.alarmMode = alarmMode(props.statisticsDatasets.length);
 
     this.addCollectorAlarms(props);
-    for (const dataset of props.statisticsDatasets) this.addStatisticsAlarms(dataset, props);
-    for (const dataset of props.usageDatasets) this.addUsageAlarm(dataset, props);
+    if (this.alarmMode === 'perDataset') {
+      for (const dataset of props.statisticsDatasets) this.addStatisticsAlarms(dataset, props);
+      for (const dataset of props.usageDatasets) this.addUsageAlarm(dataset, props);
+    } else this.addKindAlarms(props);
 
     this.dashboard = new Dashboard(this, 'Dashboard');
     this.dashboard.addWidgets(...this.widgets(props));
@@ -376,6 +405,73 @@ export class Monitoring extends Construct {
     );
   }
 
+  /**
+   * The per-kind alarms: a constant number, whatever the number of datasets. Each rate and level,
+   * and the quota, is one Metrics Insights alarm over the per-dataset metric, one series (a
+   * contributor, named by its Dataset in the notification) per dataset. A dataset that stops being
+   * collected publishes nothing and would silently leave such a query, so staleness is the number
+   * of stale datasets the collector counts from the store every scheduled run.
+   */
+  private addKindAlarms(props: MonitoringProps): void {
+    this.addStaleDatasetsAlarm(props);
+    const window = this.insightsWindow(props);
+    const minAttempts = props.minDeliveryAttempts ?? DEFAULT_MIN_DELIVERY_ATTEMPTS;
+    for (const sendingRate of SENDING_RATES)
+      for (const level of LEVELS) {
+        const threshold = rateLevel(props, sendingRate, level);
+        this.addAlarm(`${sendingRate.id}${level}`, {
+          metric: insightsQuery(sendingRate.alarmRate, window.period, `${sendingRate.noun} rate`),
+          ...this.anyInWindow(window, threshold),
+          alarmDescription: `ses-stats: a dataset's ${sendingRate.noun} rate is at or above ${percent(threshold)}, the ${level.toLowerCase()} level (review level ${percent(rateLevel(props, sendingRate, 'Review'))}; AWS reviews accounts at ${percent(sendingRate.awsReview)}), over the last 24 hours or the 14-day SES window; each dataset is a contributor named by its Dataset dimension; rates over fewer than ${minAttempts} delivery attempts are ignored`,
+        });
+      }
+    const quota = props.quotaUtilisationThreshold ?? DEFAULT_QUOTA_UTILISATION;
+    this.addAlarm(METRICS.QUOTA_UTILISATION, {
+      metric: insightsQuery(METRICS.QUOTA_UTILISATION, window.period, 'quota utilisation'),
+      ...this.anyInWindow(window, quota),
+      alarmDescription: `ses-stats: a dataset has used ${percent(quota)} or more of its 24-hour sending quota; each dataset is a contributor named by its Dataset dimension`,
+    });
+    for (const [kind, count] of [
+      ['statistics', props.statisticsDatasets.length],
+      ['usage', props.usageDatasets.length],
+    ] as const)
+      if (count > INSIGHTS_MAX_METRICS)
+        Annotations.of(this).addWarningV2(
+          `@ses-stats/monitoring:insightsMetricsLimit${kind}`,
+          `${count} ${kind} datasets: a Metrics Insights alarm analyzes at most ${INSIGHTS_MAX_METRICS} metrics, so the per-kind alarms evaluate only part of them (PARTIAL_DATA)`,
+        );
+  }
+
+  /**
+   * The collector counts, every scheduled run, the statistics datasets no success covered for
+   * 2 × the rate (never-collected ones included). Up to a 12-hour rate that is one period of
+   * 2 × the rate in which the largest count must be 0, and a period without any count (no run at
+   * all) is stale too; beyond, any count ≥ 1 in the hourly periods of the window.
+   */
+  private addStaleDatasetsAlarm(props: MonitoringProps): void {
+    const staleAfter = props.rate.plus(props.rate);
+    const window = alarmWindow(staleAfter);
+    const onePeriod = window.evaluationPeriods === 1;
+    this.addAlarm(METRICS.STALE_DATASETS, {
+      metric: fleetMetric(METRICS.STALE_DATASETS, { statistic: 'Maximum', period: window.period }),
+      ...this.anyInWindow(window, 1),
+      treatMissingData: onePeriod ? TreatMissingData.BREACHING : TreatMissingData.NOT_BREACHING,
+      alarmDescription: `ses-stats: datasets had no successful collection in ${staleAfter.toHumanString()} (2 × the rate)${onePeriod ? ', or no scheduled run counted them' : ''}; the collector's log names them ("stale datasets"); SES keeps only 14 days`,
+    });
+  }
+
+  /** One period of the rate, at most the 3 hours a Metrics Insights alarm can evaluate. */
+  private insightsWindow(props: MonitoringProps): AlarmWindow {
+    const window = alarmWindow(props.rate);
+    const max = INSIGHTS_ALARM_MAX_PERIOD.toSeconds();
+    if (props.rate.isUnresolved() || window.period.toSeconds() <= max) return window;
+    Annotations.of(this).addWarningV2(
+      '@ses-stats/monitoring:insightsWindowCapped',
+      `the per-kind alarms look at the last 3 hours, the longest a Metrics Insights alarm can evaluate, not one period of the rate (${props.rate.toHumanString()}): each run's values alarm for 3 hours, then the alarm returns to OK until the next run`,
+    );
+    return { period: INSIGHTS_ALARM_MAX_PERIOD, evaluationPeriods: 1, capped: true };
+  }
+
   private widgets(props: MonitoringProps): IWidget[] {
     const period = graphPeriod(props.rate);
     const { collectorFunction } = props;
@@ -402,6 +498,7 @@ export class Monitoring extends Construct {
       }),
       new AlarmStatusWidget({ title: 'Alarms', alarms: [...this.alarms], width: 12 }),
     ];
+    if (this.alarmMode === 'perKind') return [...widgets, ...kindWidgets(period, props)];
     for (const dataset of props.statisticsDatasets)
       widgets.push(...statisticsWidgets(dataset, period, props));
     for (const dataset of props.usageDatasets)
@@ -423,6 +520,58 @@ export class Monitoring extends Construct {
       );
     return widgets;
   }
+}
+
+/** A Metrics Insights query over one per-dataset metric: the alarms' series, one per dataset. */
+function insightsQuery(metricName: string, period: Duration, noun: string): MathExpression {
+  return new MathExpression({
+    expression: topDatasetsQuery(metricName, INSIGHTS_MAX_SERIES),
+    usingMetrics: {},
+    label: `${noun} by dataset`,
+    period,
+  });
+}
+
+/** The per-kind dashboard: stale datasets, then the highest datasets of each kind. */
+function kindWidgets(period: Duration, props: MonitoringProps): IWidget[] {
+  const top = (title: string, metricName: string, annotations: HorizontalAnnotation[]) =>
+    new GraphWidget({
+      title: `${title} (top ${DASHBOARD_TOP_DATASETS} datasets)`,
+      left: [
+        new MathExpression({
+          expression: topDatasetsQuery(metricName, DASHBOARD_TOP_DATASETS),
+          usingMetrics: {},
+          label: '',
+          period,
+        }),
+      ],
+      leftAnnotations: annotations,
+      leftYAxis: { min: 0 },
+      width: 12,
+    });
+  const levels = (sendingRate: SendingRateSpec) =>
+    LEVELS.map(
+      (level): HorizontalAnnotation => ({
+        value: rateLevel(props, sendingRate, level),
+        label: `${sendingRate.noun} ${level.toLowerCase()}`,
+      }),
+    );
+  const [bounce, complaint] = SENDING_RATES as [SendingRateSpec, SendingRateSpec];
+  return [
+    new GraphWidget({
+      title: 'Datasets not collected in 2 × the rate',
+      left: [fleetMetric(METRICS.STALE_DATASETS, { statistic: 'Maximum', period })],
+      leftAnnotations: [{ value: 1, label: 'alarm' }],
+      leftYAxis: { min: 0 },
+      width: 12,
+    }),
+    top('Bounce rate, higher window', bounce.alarmRate, levels(bounce)),
+    top('Complaint rate, higher window', complaint.alarmRate, levels(complaint)),
+    top('Quota utilisation', METRICS.QUOTA_UTILISATION, [
+      { value: props.quotaUtilisationThreshold ?? DEFAULT_QUOTA_UTILISATION, label: 'alarm' },
+    ]),
+    top('Delivery attempts, last 24 hours', METRICS.DELIVERY_ATTEMPTS, []),
+  ];
 }
 
 /** The alarm level of a sending rate: the configured review level, and a warning at a fraction of it unless set. */

@@ -1,11 +1,17 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
+import { PER_DATASET_ALARM_LIMIT } from '../../lambda/core/metrics.ts';
 import { Monitoring, type MonitoringProps } from '../../lib/monitoring.ts';
 import type { SesStatsStack } from '../../lib/ses-stats-stack.ts';
+import { expectEveryAlarmDelivers } from '../support/alarm-delivery.ts';
 import {
   document,
   EXAMPLE_CONFIG,
@@ -14,6 +20,32 @@ import {
   sesStatsStack,
   THIS_ACCOUNTS_ALARMS,
 } from '../support/infra.ts';
+
+const run = promisify(execFile);
+
+interface LintMatch {
+  readonly Level: string;
+  readonly Rule: { readonly Id: string };
+  readonly Message: string;
+}
+
+/** cfn-lint's findings on a template, or undefined when cfn-lint is not installed. */
+async function cfnLint(templateJson: string): Promise<LintMatch[] | undefined> {
+  try {
+    await run('cfn-lint', ['--version']);
+  } catch {
+    return undefined;
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'ses-stats-monitoring-')), 'template.json');
+  writeFileSync(file, templateJson);
+  try {
+    await run('cfn-lint', ['--format', 'json', file], { maxBuffer: 16 * 1024 * 1024 });
+    return [];
+  } catch (error) {
+    const { stdout } = error as { stdout?: string };
+    return JSON.parse(stdout ?? '[]');
+  }
+}
 
 const datasetDimensions = (dataset: string) => [
   { Name: 'Dataset', Value: dataset },
@@ -477,12 +509,14 @@ describe('Monitoring', () => {
         .node.children.map((c) => c.node.id)
         .filter((id) => id !== 'Datasets');
       const names = [...new Set([...monitoringIds, 'AlarmEmail', 'Datasets', 'Monitoring'])];
-      const activities = names.map((name, i) => ({
-        session: 'SESSession1',
-        ...(i % 2 === 0
-          ? { statisticsDataset: name, usageDataset: `usage${i}` }
-          : { statisticsDataset: `stats${i}`, usageDataset: name }),
-      }));
+      // Two names per activity, so the deployment stays small enough for per-dataset alarms.
+      const activities = names
+        .filter((_, i) => i % 2 === 0)
+        .map((name, i) => ({
+          session: 'SESSession1',
+          statisticsDataset: name,
+          usageDataset: names[2 * i + 1] ?? `usage${i}`,
+        }));
 
       const { template } = sesStatsStack(
         document({ activities, alarms: { email: 'ops@example.com' } }),
@@ -634,5 +668,186 @@ describe('Monitoring', () => {
         }),
       ).not.toThrow();
     });
+  });
+
+  describe('per-kind alarms (more than PER_DATASET_ALARM_LIMIT statistics datasets)', () => {
+    const names = (prefix: string, n: number) =>
+      Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(5, '0')}`);
+    const fleet = (n: number, props: Partial<MonitoringProps> = {}) => {
+      const built = monitoring({
+        statisticsDatasets: names('stats', n),
+        usageDatasets: names('usage', n),
+        ...props,
+      })();
+      return { monitoring: built, template: Template.fromStack(Stack.of(built)) };
+    };
+    const query = (metric: string) =>
+      `SELECT MAX(${metric}) FROM SCHEMA("SesStats", Dataset, service) GROUP BY Dataset ORDER BY MAX() DESC LIMIT 500`;
+    /** What decides each Metrics Insights alarm, in template order. */
+    const insightsAlarms = (template: Template) =>
+      Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+        .map((r) => r.Properties)
+        .filter((p) => p.Metrics !== undefined)
+        .map((p) => ({
+          metrics: p.Metrics,
+          threshold: p.Threshold,
+          comparison: p.ComparisonOperator,
+          evaluationPeriods: p.EvaluationPeriods,
+          datapointsToAlarm: p.DatapointsToAlarm,
+          treatMissingData: p.TreatMissingData,
+        }));
+    const expected = (metric: string, label: string, threshold: number, period = 3600) => ({
+      metrics: [
+        { Id: 'expr_1', Expression: query(metric), Label: label, Period: period, ReturnData: true },
+      ],
+      threshold,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: 'notBreaching',
+    });
+
+    let thousand: ReturnType<typeof fleet> | undefined;
+    const aThousand = () => {
+      thousand ??= fleet(1000);
+      return thousand;
+    };
+
+    it('keeps per-dataset alarms up to the limit and switches to a constant set beyond it', () => {
+      const atLimit = fleet(PER_DATASET_ALARM_LIMIT);
+      const overLimit = fleet(PER_DATASET_ALARM_LIMIT + 1);
+
+      expect(atLimit.monitoring.alarmMode).toBe('perDataset');
+      atLimit.template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + PER_DATASET_ALARM_LIMIT * 10);
+      expect(overLimit.monitoring.alarmMode).toBe('perKind');
+      // 6 collector alarms, stale datasets, 2 rates × 2 levels, quota.
+      overLimit.template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+      aThousand().template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+    }, 120_000);
+
+    it('alarms on each rate at the warning and review levels and on quota, one Metrics Insights query each', () => {
+      expect(insightsAlarms(aThousand().template)).toEqual([
+        expected('AlarmBounceRate', 'bounce rate by dataset', 0.025),
+        expected('AlarmBounceRate', 'bounce rate by dataset', 0.05),
+        expected('AlarmComplaintRate', 'complaint rate by dataset', 0.0005),
+        expected('AlarmComplaintRate', 'complaint rate by dataset', 0.001),
+        expected('QuotaUtilisation', 'quota utilisation by dataset', 0.8),
+      ]);
+    });
+
+    it('takes the levels from the props and says what each alarm watches', () => {
+      const { template } = fleet(20, {
+        bounceRateThreshold: 0.04,
+        bounceRateWarningThreshold: 0.02,
+        complaintRateThreshold: 0.0008,
+        quotaUtilisationThreshold: 0.9,
+        minDeliveryAttempts: 500,
+      });
+
+      expect(insightsAlarms(template).map((a) => a.threshold)).toEqual([
+        0.02, 0.04, 0.0004, 0.0008, 0.9,
+      ]);
+      expectAlarm(template, {
+        Threshold: 0.02,
+        AlarmDescription:
+          "ses-stats: a dataset's bounce rate is at or above 2 %, the warning level (review level 4 %; AWS reviews accounts at 5 %), over the last 24 hours or the 14-day SES window; each dataset is a contributor named by its Dataset dimension; rates over fewer than 500 delivery attempts are ignored",
+      });
+    });
+
+    it('alarms when the collector counts a stale dataset, or no run counted them', () => {
+      expectAlarm(aThousand().template, {
+        Namespace: 'SesStats',
+        MetricName: 'StaleDatasets',
+        Dimensions: [{ Name: 'service', Value: 'ses-stats' }],
+        Statistic: 'Maximum',
+        Period: 7200,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'breaching',
+      });
+      // Beyond a 12-hour schedule, hourly periods: any count, and no run is not stale.
+      expectAlarm(fleet(20, { rate: Duration.days(1) }).template, {
+        MetricName: 'StaleDatasets',
+        Period: 3600,
+        EvaluationPeriods: 48,
+        DatapointsToAlarm: 1,
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    it('notifies the topic on ALARM and OK from every alarm, and every alarm can deliver', () => {
+      const { monitoring: built, template } = aThousand();
+      const topic = { Ref: logicalId(built.topic) };
+
+      template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+        AlarmActions: [topic],
+        OKActions: [topic],
+      });
+      expectEveryAlarmDelivers(template);
+    });
+
+    it('evaluates at most the 3 hours a Metrics Insights alarm can, with a warning', () => {
+      const { monitoring: built, template } = fleet(20, { rate: Duration.hours(6) });
+
+      for (const alarm of insightsAlarms(template)) expect(alarm.metrics[0].Period).toBe(3 * 3600);
+      Annotations.fromStack(Stack.of(built)).hasWarning(
+        '/Test/Monitoring',
+        Match.stringLikeRegexp('look at the last 3 hours'),
+      );
+      expect(
+        Annotations.fromStack(Stack.of(aThousand().monitoring)).findWarning('*', Match.anyValue()),
+      ).toEqual([]);
+    });
+
+    it('builds a dashboard of top datasets that does not grow with the datasets', () => {
+      const body = (t: Template) =>
+        JSON.stringify(Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0]);
+      const small = body(fleet(PER_DATASET_ALARM_LIMIT + 1).template);
+      const large = body(aThousand().template);
+
+      for (const metric of [
+        'AlarmBounceRate',
+        'AlarmComplaintRate',
+        'QuotaUtilisation',
+        'DeliveryAttempts',
+      ])
+        expect(large).toContain(
+          `SELECT MAX(${metric}) FROM SCHEMA(\\\\\\"SesStats\\\\\\", Dataset, service) GROUP BY Dataset ORDER BY MAX() DESC LIMIT 10`,
+        );
+      expect(large).toContain('StaleDatasets');
+      expect(large).not.toContain('stats-00000');
+      // Only the alarm ARNs' token names differ; the size is the same.
+      expect(large.length).toBe(small.length);
+    });
+
+    it('synthesizes 10,000 datasets in well under 500 resources and 1 MB, in seconds', async () => {
+      const started = performance.now();
+      const { monitoring: built, template } = fleet(10_000);
+      const json = JSON.stringify(template.toJSON());
+      const seconds = (performance.now() - started) / 1000;
+
+      expect(Object.keys(template.toJSON().Resources).length).toBeLessThan(500);
+      expect(Buffer.byteLength(json)).toBeLessThan(1_000_000);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+      expect(seconds).toBeLessThan(30);
+      expect(Annotations.fromStack(Stack.of(built)).findWarning('*', Match.anyValue())).toEqual([]);
+      const findings = await cfnLint(json);
+      // W3005: CDK makes the function depend on its role twice (harmless; synth.test.ts too).
+      const unexpected = (findings ?? []).filter((f) => f.Rule.Id !== 'W3005');
+      expect(unexpected.map((f) => `${f.Level} ${f.Rule.Id}: ${f.Message}`)).toEqual([]);
+    }, 60_000);
+
+    it('warns when more datasets than a Metrics Insights query analyzes are configured', () => {
+      const { monitoring: built } = fleet(10_001);
+
+      Annotations.fromStack(Stack.of(built)).hasWarning(
+        '/Test/Monitoring',
+        Match.stringLikeRegexp(
+          '10001 statistics datasets: a Metrics Insights alarm analyzes at most 10000',
+        ),
+      );
+    }, 60_000);
   });
 });
