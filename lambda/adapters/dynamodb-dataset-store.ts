@@ -1,7 +1,10 @@
 import {
+  type CancellationReason,
   ConditionalCheckFailedException,
   type ConsumedCapacity,
   type DynamoDBClient,
+  TransactionCanceledException,
+  TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
@@ -10,8 +13,10 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { TABLE } from '../constants.ts';
+import { mapLimited } from '../core/concurrency.ts';
 import type { StatisticsRow, UsageRow } from '../core/datasets.ts';
 import { StoreError } from '../core/errors.ts';
 import type { DatasetMeta, DatasetStore, RollupRow, Span, StoredPoint } from '../core/store.ts';
@@ -24,13 +29,31 @@ export interface DynamoDbDatasetStoreOptions {
     operation: string,
     capacity: ConsumedCapacity | ConsumedCapacity[] | undefined,
   ) => void;
-  /** How long unprocessed batch items are retried before giving up. @default 30 s */
+  /**
+   * How long unprocessed batch items, points of a transaction cancelled by a conflict or a
+   * throttle, and point writes meeting a transaction are retried before giving up. @default 30 s
+   */
   readonly unprocessedDeadlineMs?: number;
 }
 
 const { PARTITION_KEY: PK, SORT_KEY: SK, TTL_ATTRIBUTE } = TABLE;
 const META_PK = 'DATASETS';
 const BATCH_SIZE = 25;
+/** Actions in one TransactWriteItems: DynamoDB's limit. */
+const TRANSACTION_SIZE = 100;
+/** Transactions of one `writePoints` call in flight at once. */
+const TRANSACTION_CONCURRENCY = 4;
+const DEFAULT_DEADLINE_MS = 30_000;
+/** A point's condition: no copy yet, or one from this fetch or an older one. */
+const POINT_CONDITION = 'attribute_not_exists(#pk) OR fetchedAt <= :fetchedAt';
+/** Cancellation reasons that say nothing about the point itself: sent again in a new transaction. */
+const RETRIED_REASONS = new Set([
+  'None',
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+]);
 
 /**
  * The DatasetStore on one DynamoDB table. Keys (all strings):
@@ -93,17 +116,45 @@ export class DynamoDbDatasetStore implements DatasetStore {
     fetchedAt: string,
     retentionDays?: number,
   ): Promise<boolean> {
-    const { Timestamp, ...counts } = point;
-    const expires =
-      retentionDays === undefined
-        ? {}
-        : { [TTL_ATTRIBUTE]: Math.floor(Date.parse(Timestamp) / 1000) + retentionDays * 86_400 };
     // `<=`: a retried write whose first attempt landed (its answer lost) must still win.
-    return this.conditionalPut(
-      { [PK]: `${name}#15m`, [SK]: Timestamp, ...counts, fetchedAt, ...expires },
-      'attribute_not_exists(#pk) OR fetchedAt <= :fetchedAt',
-      { ':fetchedAt': fetchedAt },
-    );
+    return this.conditionalPut(pointItem(name, point, fetchedAt, retentionDays), POINT_CONDITION, {
+      ':fetchedAt': fetchedAt,
+    });
+  }
+
+  /**
+   * TransactWriteItems of up to 100 points, each Put with `writePoint`'s condition, so a newer
+   * fetch's copy is never overwritten (an unconditional BatchWriteItem could not promise that).
+   * A transaction is all or nothing: when DynamoDB cancels it, its reasons say which points lost
+   * (`ConditionalCheckFailed`: false) and the others are sent again in a new transaction, after a
+   * backoff when a conflict or a throttle was among the reasons, until the deadline. A Timestamp
+   * given twice goes into a later round (one transaction cannot write an item twice). A retried
+   * transaction whose answer was lost is harmless: the SDK resends its idempotency token, and the
+   * `<=` condition lets this fetch's own copy be written again.
+   */
+  async writePoints(
+    name: string,
+    points: readonly StatisticsRow[],
+    fetchedAt: string,
+    retentionDays?: number,
+  ): Promise<boolean[]> {
+    const won = new Array<boolean>(points.length).fill(false);
+    const deadline = Date.now() + this.deadlineMs;
+    for (const round of rounds(points)) {
+      const chunks: number[][] = [];
+      for (let i = 0; i < round.length; i += TRANSACTION_SIZE)
+        chunks.push(round.slice(i, i + TRANSACTION_SIZE));
+      await mapLimited(chunks, TRANSACTION_CONCURRENCY, async (chunk) => {
+        const items = chunk.map((i) =>
+          pointItem(name, points[i] as StatisticsRow, fetchedAt, retentionDays),
+        );
+        const outcome = await this.transactPuts(items, fetchedAt, deadline, name);
+        chunk.forEach((i, k) => {
+          won[i] = outcome[k] === true;
+        });
+      });
+    }
+    return won;
   }
 
   async readRollups(
@@ -203,43 +254,128 @@ export class DynamoDbDatasetStore implements DatasetStore {
     condition: string,
     values: Record<string, unknown> | undefined,
   ): Promise<boolean> {
-    try {
-      const out = await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: item,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: condition.includes('#pk') ? { '#pk': PK } : undefined,
-          ExpressionAttributeValues: values,
-          ...this.capacity,
-        }),
-      );
-      this.consumed('PutItem', out.ConsumedCapacity);
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        // A failed conditional write is still billed as a write; DynamoDB does not report its units.
-        this.consumed('PutItem', { TableName: this.table, CapacityUnits: 1 });
-        return false;
+    const deadline = Date.now() + this.deadlineMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: item,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: condition.includes('#pk') ? { '#pk': PK } : undefined,
+            ExpressionAttributeValues: values,
+            ...this.capacity,
+          }),
+        );
+        this.consumed('PutItem', out.ConsumedCapacity);
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          // A failed conditional write is still billed as a write; DynamoDB does not report its units.
+          this.consumed('PutItem', { TableName: this.table, CapacityUnits: 1 });
+          return false;
+        }
+        // The item is in a concurrent backfill's transaction (which the SDK does not retry):
+        // once that transaction is done, the condition decides as usual.
+        if (error instanceof TransactionConflictException && Date.now() < deadline) {
+          await backoff(attempt);
+          continue;
+        }
+        throw this.storeError('PutItem', error);
       }
-      throw this.storeError('PutItem', error);
     }
   }
 
-  /** BatchWriteItem in chunks of 25; unprocessed items are retried with backoff until a deadline. */
+  /**
+   * One TransactWriteItems of conditional point Puts, sent again without the points that lost
+   * until every other point is written; true where a point was written.
+   */
+  private async transactPuts(
+    items: readonly Record<string, unknown>[],
+    fetchedAt: string,
+    deadline: number,
+    name: string,
+  ): Promise<boolean[]> {
+    const won = new Array<boolean>(items.length).fill(false);
+    let pending = items.map((_, i) => i);
+    for (let attempt = 0, wait = false; pending.length > 0; attempt++) {
+      if (wait) {
+        if (Date.now() >= deadline) throw this.pointsLeftError(name, items, pending);
+        await backoff(attempt);
+      }
+      try {
+        const out = await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: pending.map((i) => ({
+              Put: {
+                TableName: this.table,
+                Item: items[i],
+                ConditionExpression: POINT_CONDITION,
+                ExpressionAttributeNames: { '#pk': PK },
+                ExpressionAttributeValues: { ':fetchedAt': fetchedAt },
+              },
+            })),
+            ...this.capacity,
+          }),
+        );
+        this.consumed('TransactWriteItems', out.ConsumedCapacity);
+        for (const i of pending) won[i] = true;
+        pending = [];
+      } catch (error) {
+        const reasons = cancellationReasons(error, pending.length);
+        if (reasons === undefined) throw this.storeError('TransactWriteItems', error);
+        const next: number[] = [];
+        wait = false;
+        reasons.forEach((reason, k) => {
+          const i = pending[k] as number;
+          const code = reason.Code ?? 'None';
+          if (code === 'ConditionalCheckFailed') return; // a newer fetch holds this point
+          if (!RETRIED_REASONS.has(code))
+            throw new StoreError(
+              `DynamoDB TransactWriteItems on table "${this.table}" failed for raw point ${String(items[i]?.[SK])} of dataset "${name}": ${code}${reason.Message === undefined ? '' : ` (${reason.Message})`}`,
+              { cause: error },
+            );
+          if (code !== 'None') wait = true;
+          next.push(i);
+        });
+        pending = next;
+      }
+    }
+    return won;
+  }
+
+  private pointsLeftError(
+    name: string,
+    items: readonly Record<string, unknown>[],
+    pending: readonly number[],
+  ): StoreError {
+    const keys = pending.map((i) => String(items[i]?.[SK])).sort();
+    return new StoreError(
+      `DynamoDB table "${this.table}": ${pending.length} raw points of dataset "${name}" (${keys[0]} to ${keys.at(-1)}) were still refused (transaction conflicts or throttling) at the ${this.deadlineMs} ms deadline; rerun to complete them`,
+    );
+  }
+
+  private get deadlineMs(): number {
+    return this.options.unprocessedDeadlineMs ?? DEFAULT_DEADLINE_MS;
+  }
+
+  /**
+   * BatchWriteItem in chunks of 25 (rollups: derived data, see `isBackfill` in the core);
+   * unprocessed items are retried with backoff until a deadline, then a StoreError names the
+   * table and the items left unwritten.
+   */
   private async batchPut(items: readonly Record<string, unknown>[]): Promise<void> {
-    const deadline = Date.now() + (this.options.unprocessedDeadlineMs ?? 30_000);
+    const deadline = Date.now() + this.deadlineMs;
     for (let i = 0; i < items.length; i += BATCH_SIZE) {
       let pending = items.slice(i, i + BATCH_SIZE).map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt > 0) {
           if (Date.now() >= deadline)
-            throw new StoreError(
-              `DynamoDB table "${this.table}": ${pending.length} rollup items stayed unprocessed (throttled) until the ${this.options.unprocessedDeadlineMs ?? 30_000} ms deadline; rerun to complete them`,
-            );
-          await new Promise((r) =>
-            setTimeout(r, Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2)),
-          );
+            throw this.itemsLeftError([
+              ...pending.map((request) => request.PutRequest.Item),
+              ...items.slice(i + BATCH_SIZE),
+            ]);
+          await backoff(attempt);
         }
         const out = await this.call('BatchWriteItem', () =>
           this.doc.send(
@@ -250,6 +386,14 @@ export class DynamoDbDatasetStore implements DatasetStore {
         pending = (out.UnprocessedItems?.[this.table] ?? []) as typeof pending;
       }
     }
+  }
+
+  private itemsLeftError(left: readonly Record<string, unknown>[]): StoreError {
+    const partitions = [...new Set(left.map((item) => String(item[PK])))].sort();
+    const keys = left.map((item) => String(item[SK])).sort();
+    return new StoreError(
+      `DynamoDB table "${this.table}": ${left.length} rollup items stayed unprocessed (throttled) until the ${this.deadlineMs} ms deadline (${partitions.join(', ')}: ${keys[0]} to ${keys.at(-1)}); rerun to complete them`,
+    );
   }
 
   private consumed(
@@ -305,4 +449,50 @@ function toMeta(item: Record<string, unknown>): DatasetMeta {
       : { rawRetentionDays: Number(item.rawRetentionDays) }),
     version: Number(item.version ?? 0),
   };
+}
+
+/** A raw point's item, with its expiry when the dataset's raw points expire. */
+function pointItem(
+  name: string,
+  point: StatisticsRow,
+  fetchedAt: string,
+  retentionDays: number | undefined,
+): Record<string, unknown> {
+  const { Timestamp, ...counts } = point;
+  const expires =
+    retentionDays === undefined
+      ? {}
+      : { [TTL_ATTRIBUTE]: Math.floor(Date.parse(Timestamp) / 1000) + retentionDays * 86_400 };
+  return { [PK]: `${name}#15m`, [SK]: Timestamp, ...counts, fetchedAt, ...expires };
+}
+
+/**
+ * The indexes of `points` in rounds: each Timestamp at most once per round, its first copy in
+ * the first round, its second in the next, and so on.
+ */
+function rounds(points: readonly StatisticsRow[]): number[][] {
+  const seen = new Map<string, number>();
+  const out: number[][] = [];
+  points.forEach((point, i) => {
+    const round = seen.get(point.Timestamp) ?? 0;
+    seen.set(point.Timestamp, round + 1);
+    const list = out[round] ?? [];
+    list.push(i);
+    out[round] = list;
+  });
+  return out;
+}
+
+/** The per-action reasons of a cancelled transaction of `count` actions, else undefined. */
+function cancellationReasons(error: unknown, count: number): CancellationReason[] | undefined {
+  if (!(error instanceof TransactionCanceledException)) return undefined;
+  const reasons = error.CancellationReasons;
+  return reasons !== undefined && reasons.length === count ? reasons : undefined;
+}
+
+/** Exponential backoff with jitter: 25 ms doubling up to 2 s, times 0.5-1. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) =>
+    setTimeout(r, Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2)),
+  );
 }

@@ -121,7 +121,7 @@ export class SqliteDatasetStore implements DatasetStore {
          sent_last_24_hours AS SentLast24Hours
        FROM usage_snapshots WHERE name = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
     );
-    this.writePointsTransaction = db.transaction((batch: readonly PendingPoint[]) =>
+    this.writePointsTransaction = db.transaction((batch: readonly Pick<PendingPoint, 'args'>[]) =>
       batch.map((write) => this.writePointStatement.run(...write.args).changes === 1),
     );
     this.writeRollupsTransaction = db.transaction(
@@ -215,33 +215,31 @@ export class SqliteDatasetStore implements DatasetStore {
     fetchedAt: string,
     retentionDays?: number,
   ): Promise<boolean> {
-    // Recorded like the deployed table's TTL attribute, but not enforced here: nothing deletes
-    // expired points from the local store.
-    const expiresAt =
-      retentionDays === undefined
-        ? null
-        : Math.floor(Date.parse(point.Timestamp) / 1000) + retentionDays * 86_400;
     if (this.readOnly)
       throw new StoreError(`the store ${this.file} is open read-only: writePoint refused`);
     // Writes issued together (the core writes many points at once) share one transaction: one
     // commit instead of one per point. Each keeps its own condition and answer.
     return new Promise((resolve, reject) => {
       this.pendingPoints.push({
-        args: [
-          name,
-          point.Timestamp,
-          point.DeliveryAttempts,
-          point.Bounces,
-          point.Complaints,
-          point.Rejects,
-          fetchedAt,
-          expiresAt,
-        ],
+        args: pointArgs(name, point, fetchedAt, retentionDays),
         resolve,
         reject,
       });
       if (this.pendingPoints.length === 1) queueMicrotask(() => this.flushPoints());
     });
+  }
+
+  /** Every point in one write transaction, each with `writePoint`'s condition on `fetched_at`. */
+  async writePoints(
+    name: string,
+    points: readonly StatisticsRow[],
+    fetchedAt: string,
+    retentionDays?: number,
+  ): Promise<boolean[]> {
+    const batch = points.map((point) => ({
+      args: pointArgs(name, point, fetchedAt, retentionDays),
+    }));
+    return this.write('writePoints', () => this.writePointsTransaction.immediate(batch));
   }
 
   private flushPoints(): void {
@@ -313,11 +311,38 @@ export class SqliteDatasetStore implements DatasetStore {
   }
 }
 
+type PointArgs = readonly [string, string, number, number, number, number, string, number | null];
+
 /** A point write waiting for the batch it is committed in. */
 interface PendingPoint {
-  readonly args: readonly [string, string, number, number, number, number, string, number | null];
+  readonly args: PointArgs;
   resolve(won: boolean): void;
   reject(error: unknown): void;
+}
+
+/** The write statement's parameters for one point. */
+function pointArgs(
+  name: string,
+  point: StatisticsRow,
+  fetchedAt: string,
+  retentionDays: number | undefined,
+): PointArgs {
+  // Recorded like the deployed table's TTL attribute, but not enforced here: nothing deletes
+  // expired points from the local store.
+  const expiresAt =
+    retentionDays === undefined
+      ? null
+      : Math.floor(Date.parse(point.Timestamp) / 1000) + retentionDays * 86_400;
+  return [
+    name,
+    point.Timestamp,
+    point.DeliveryAttempts,
+    point.Bounces,
+    point.Complaints,
+    point.Rejects,
+    fetchedAt,
+    expiresAt,
+  ];
 }
 
 function toMeta(row: MetaRow): DatasetMeta {

@@ -18,7 +18,8 @@ import {
 // the writes themselves.
 
 const BUCKET_MS = 15 * 60_000;
-const WRITE_CONCURRENCY = 16;
+/** Point writes in flight at once on the per-item path: up to this many take one round trip. */
+export const WRITE_CONCURRENCY = 16;
 
 /** The stored copy of the days a fetch may change: raw points and both rollups. */
 export interface StoredWindow {
@@ -115,6 +116,30 @@ export interface StatisticsPlan {
   readonly daily: readonly RollupRow[];
   /** Items the run expects to write (points and rollups). */
   readonly writes: number;
+  /** The changed points go through the store's `writePoints` in a few requests (see `isBackfill`). */
+  readonly backfill: boolean;
+}
+
+/**
+ * Whether a fetch's points are a backfill, written with the store's `writePoints` (DynamoDB:
+ * conditional transactions of 100 points, 2 write units each) instead of one conditional
+ * `writePoint` per point (1 write unit each): when the dataset has no coverage yet (no fetch has
+ * completed: a first fetch, or the rerun of one that stopped) and more points change than the
+ * per-item path writes in one round trip. Decided from the metadata `prepareStore` already read.
+ *
+ * Why this is safe whatever the store holds: `writePoints` keeps each point's condition (a
+ * newer fetch's copy is never overwritten), so the choice changes requests and cost, never what
+ * is stored. Unconditional `BatchWriteItem` puts were rejected for points: an empty store at the
+ * start says nothing about a concurrent newer run (a retried queue batch overlapping the next
+ * run) that writes while the backfill is under way, nor about a stopped or suspended process
+ * whose last batch lands later; no mark in the metadata can fence a write DynamoDB accepts
+ * without a condition. Rollups were already batch-written unconditionally: they are derived,
+ * and the stale days recorded before the first write re-sum them from the raw points.
+ * Later fetches (coverage known) keep one conditional write per changed point: a few points,
+ * at 1 write unit each, where a transaction would cost twice as much.
+ */
+export function isBackfill(meta: DatasetMeta | undefined, changed: number): boolean {
+  return meta?.coverage === undefined && changed > WRITE_CONCURRENCY;
 }
 
 /** Decides, from the stored copy of the work days, which points and rollups this fetch writes. */
@@ -159,6 +184,7 @@ export function planStatistics(
     hourly,
     daily,
     writes: changed.length + hourly.length + daily.length,
+    backfill: isBackfill(meta, changed.length),
   };
 }
 
@@ -175,8 +201,9 @@ export interface PointsReport {
 }
 
 /**
- * Writes the changed points, then the rollups they change; an hour with a point a newer fetch won
- * is left to that fetch, and its day is reported stale.
+ * Writes the changed points (a backfill through `writePoints`, otherwise one `writePoint` each),
+ * then the rollups they change; an hour with a point a newer fetch won is left to that fetch,
+ * and its day is reported stale.
  */
 export async function writeStatistics(
   store: DatasetStore,
@@ -186,9 +213,12 @@ export async function writeStatistics(
   retentionDays: number | undefined,
 ): Promise<PointsReport> {
   const { changed } = plan;
-  const outcomes = await mapLimited(changed, WRITE_CONCURRENCY, (row) =>
-    store.writePoint(name, row, fetchedAt, retentionDays),
-  );
+  const outcomes =
+    plan.backfill && store.writePoints !== undefined
+      ? await store.writePoints(name, changed, fetchedAt, retentionDays)
+      : await mapLimited(changed, WRITE_CONCURRENCY, (row) =>
+          store.writePoint(name, row, fetchedAt, retentionDays),
+        );
   const view = new Map(plan.stored);
   const lostHours = new Set<string>();
   changed.forEach((row, i) => {

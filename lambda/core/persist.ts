@@ -50,6 +50,12 @@ export interface StoreOptions {
  * stops anywhere leaves them recorded; the next run re-sums those days from the raw points (even
  * if SES no longer returns them), recounts, and clears them. Metadata writes are idempotent: a
  * write whose answer was lost is recognised on the re-read, never applied twice.
+ *
+ * Backfill: the first fetch of a dataset (its metadata, read by `prepareStore`, has no coverage)
+ * writes its window's points through the store's `writePoints` in a few requests, each point
+ * still conditional on the fetch time (`isBackfill` says why nothing weaker is safe); the stale
+ * mark above comes first as for any run, so a backfill stopped anywhere is finished by the next
+ * run, which, finding no coverage yet, is a backfill again.
  */
 export async function storeActivityResult(
   store: DatasetStore,

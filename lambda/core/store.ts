@@ -73,6 +73,20 @@ export interface DatasetStore {
     fetchedAt: string,
     retentionDays?: number,
   ): Promise<boolean>;
+  /**
+   * Writes many points of one fetch in as few requests as the store allows, each exactly as
+   * `writePoint` would: kept only where no newer fetch than `fetchedAt` wrote it, and answered in
+   * the order given (false where it lost). It never writes a point unconditionally, so it is as
+   * safe as `writePoint` against concurrent and interrupted runs; what it changes is the number
+   * of requests (DynamoDB: conditional transactions of 100 points; SQLite: one transaction).
+   * Optional: without it the core calls `writePoint` once per point.
+   */
+  writePoints?(
+    name: string,
+    points: readonly StatisticsRow[],
+    fetchedAt: string,
+    retentionDays?: number,
+  ): Promise<boolean[]>;
   /** Rollups with from <= Timestamp < to, ascending; with `limit`, only the first `limit`. */
   readRollups(
     name: string,

@@ -5,6 +5,7 @@ import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import type { DatasetMeta, DatasetStore, RollupRow, StoredPoint } from '../../lambda/core/store.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { row } from '../support/rows.ts';
+import { storedState } from '../support/stored-state.ts';
 
 /** A store under test and how to release it. */
 export interface ContractStore {
@@ -98,6 +99,69 @@ const activity = {
   usageDataset: 'usage',
   statisticsDataset: 'stats',
 };
+
+const NAMES = { usage: 'usage', statistics: 'stats' };
+
+/** Point write calls made through a store, by method. */
+interface PointCalls {
+  writePoint: number;
+  writePoints: number;
+}
+
+/**
+ * `store` with its point writes counted; with `perItem`, without `writePoints`, so the core writes
+ * one point per call (the path every fetch took before backfills were batched).
+ */
+function counted(store: DatasetStore, perItem = false): { store: DatasetStore; calls: PointCalls } {
+  const calls: PointCalls = { writePoint: 0, writePoints: 0 };
+  const wrapped = new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key === 'writePoints' && perItem) return undefined;
+      if ((key === 'writePoint' || key === 'writePoints') && typeof value === 'function')
+        return (...args: unknown[]) => {
+          calls[key]++;
+          return value.apply(target, args);
+        };
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store: wrapped, calls };
+}
+
+/** `store` whose `writePoints` runs `before` once, before it writes anything. */
+function beforeBatch(store: DatasetStore, before: () => Promise<void>): DatasetStore {
+  let ran = false;
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key === 'writePoints' && typeof value === 'function')
+        return async (...args: unknown[]) => {
+          if (!ran) {
+            ran = true;
+            await before();
+          }
+          return value.apply(target, args);
+        };
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** `store` whose first `writePoints` writes only its first `count` points, then fails (a run cut short). */
+function cutShort(store: DatasetStore, count: number): DatasetStore {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key === 'writePoints' && typeof value === 'function')
+        return async (name: string, points: readonly StatisticsRow[], ...rest: unknown[]) => {
+          await value.call(target, name, points.slice(0, count), ...rest);
+          throw new Error(`stopped after ${count} of ${points.length} points`);
+        };
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
 
 function fetched(fetchedAt: string, rows: readonly StatisticsRow[]): FetchedDatasets {
   return {
@@ -437,6 +501,77 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Con
       });
     });
 
+    describe('raw points written together (writePoints)', () => {
+      const FETCH = '2026-11-28T12:00:00.000Z';
+      // 250 points: more than two DynamoDB transactions of 100.
+      const keys = times('2026-11-25T00:07:00Z', 250);
+      const points = keys.map((key, i) => row(key, i, i % 3));
+      const store = async () => {
+        const s = await fresh();
+        if (s.writePoints === undefined) throw new Error('this store has no writePoints');
+        return s as DatasetStore & Required<Pick<DatasetStore, 'writePoints'>>;
+      };
+
+      it('writes every point, answering true for each, in order', async () => {
+        const s = await store();
+
+        const won = await s.writePoints('stats', points, FETCH);
+
+        expect(won).toEqual(points.map(() => true));
+        expect(await s.readPoints('stats', ALL_TIME)).toEqual(
+          points.map((p) => ({ ...p, fetchedAt: FETCH })),
+        );
+      });
+
+      it('keeps a newer fetch’s copy and replaces an older or the same fetch’s, point by point', async () => {
+        const s = await store();
+        // Spread over the transactions: the first point, one inside the second, the last.
+        const newer = [0, 150, 249];
+        const older = [1, 57, 248];
+        const same = [2, 120];
+        for (const i of newer)
+          await s.writePoint('stats', row(keys[i] as string, 1_000), '2026-11-28T13:00:00.000Z');
+        for (const i of older)
+          await s.writePoint('stats', row(keys[i] as string, 2_000), '2026-11-28T11:00:00.000Z');
+        for (const i of same) await s.writePoint('stats', row(keys[i] as string, 3_000), FETCH);
+
+        const won = await s.writePoints('stats', points, FETCH, 30);
+
+        expect(won).toEqual(points.map((_, i) => !newer.includes(i)));
+        const stored = await s.readPoints('stats', ALL_TIME);
+        expect(stored).toEqual(
+          points.map((p, i) =>
+            newer.includes(i)
+              ? { ...row(p.Timestamp, 1_000), fetchedAt: '2026-11-28T13:00:00.000Z' }
+              : { ...p, fetchedAt: FETCH },
+          ),
+        );
+      });
+
+      it('writes a Timestamp given twice as two writePoint calls in that order would', async () => {
+        const s = await store();
+        const T = keys[0] as string;
+
+        const won = await s.writePoints(
+          'stats',
+          [row(T, 1), row(keys[1] as string, 2), row(T, 3)],
+          FETCH,
+        );
+
+        expect(won).toEqual([true, true, true]);
+        expect((await s.readPoints('stats', ALL_TIME)).map((p) => p.DeliveryAttempts)).toEqual([
+          3, 2,
+        ]);
+      });
+
+      it('accepts an empty list, writing nothing', async () => {
+        const s = await store();
+
+        expect(await s.writePoints('stats', [], FETCH)).toEqual([]);
+        expect(await s.readPoints('stats', ALL_TIME)).toEqual([]);
+      });
+    });
+
     describe('rollups', () => {
       it('keeps hourly and daily rollups apart, per dataset', async () => {
         const store = await fresh();
@@ -621,6 +756,100 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Con
           expectedRollups(points, '1d'),
         );
         expect((await store.getMeta('stats'))?.count).toBe(rows.length);
+      });
+
+      it('stores a first fetch through writePoints exactly as one writePoint per point does', async () => {
+        const batched = counted(await fresh());
+        const perItem = counted(await fresh(), true);
+
+        const reports = [
+          await storeActivityResult(batched.store, fetched(FETCH, rows), {
+            fetchedAt: new Date(FETCH),
+          }),
+          await storeActivityResult(perItem.store, fetched(FETCH, rows), {
+            fetchedAt: new Date(FETCH),
+          }),
+        ];
+
+        expect(batched.calls).toEqual({ writePoint: 0, writePoints: 1 });
+        expect(perItem.calls).toEqual({ writePoint: rows.length, writePoints: 0 });
+        expect(reports[0]).toEqual(reports[1]);
+        const state = await storedState(batched.store, NAMES);
+        expect(state).toEqual(await storedState(perItem.store, NAMES));
+        expect(state.points).toEqual(rows.map((r) => ({ ...r, fetchedAt: FETCH })));
+        expect(state.hourly).toEqual(expectedRollups(state.points, '1h'));
+        expect(state.daily).toEqual(expectedRollups(state.points, '1d'));
+        expect(state.statsMeta).toMatchObject({ count: rows.length, gaps: [] });
+      });
+
+      it('writes a later fetch’s changed points one writePoint each', async () => {
+        const { store, calls } = counted(await fresh());
+        await storeActivityResult(store, fetched(FETCH, rows), { fetchedAt: new Date(FETCH) });
+        const LATER = '2026-11-28T12:15:00.000Z';
+        const revised = rows.map((r, i) => (i % 5 === 4 ? { ...r, Rejects: r.Rejects + 1 } : r));
+
+        const report = await storeActivityResult(store, fetched(LATER, revised), {
+          fetchedAt: new Date(LATER),
+        });
+
+        const changed = revised.filter((_, i) => i % 5 === 4).length;
+        expect(changed).toBeGreaterThan(16);
+        expect(report.pointsWritten).toBe(changed);
+        expect(calls).toEqual({ writePoint: changed, writePoints: 1 });
+      });
+
+      it('never overwrites the points a newer fetch wrote while a backfill was under way', async () => {
+        const store = await fresh();
+        const NEWER = '2026-11-28T12:15:00.000Z';
+        const newerRows = rows.map((r, i) => ({ ...r, DeliveryAttempts: 1_000 + i }));
+        // The newer fetch stores everything between the backfill's reads and its first write.
+        const racing = beforeBatch(store, async () => {
+          await storeActivityResult(store, fetched(NEWER, newerRows), {
+            fetchedAt: new Date(NEWER),
+          });
+        });
+
+        const older = await storeActivityResult(racing, fetched(FETCH, rows), {
+          fetchedAt: new Date(FETCH),
+        });
+
+        expect(older).toMatchObject({ pointsWritten: 0, pointsSkipped: rows.length });
+        const expected = newerRows.map((r) => ({ ...r, fetchedAt: NEWER }));
+        expect(await store.readPoints('stats', ALL_TIME)).toEqual(expected);
+        expect(await store.readRollups('stats', '1h', ALL_TIME)).toEqual(
+          expectedRollups(expected, '1h'),
+        );
+        expect(await store.readRollups('stats', '1d', ALL_TIME)).toEqual(
+          expectedRollups(expected, '1d'),
+        );
+        expect(await store.getMeta('stats')).toMatchObject({
+          count: rows.length,
+          coverage: { from: '2026-11-14T12:00:00.000Z', to: NEWER },
+        });
+      });
+
+      it('finishes a backfill cut short on the next run, storing what an uncut one stores', async () => {
+        const reference = await fresh();
+        await storeActivityResult(reference, fetched(FETCH, rows), { fetchedAt: new Date(FETCH) });
+        const store = await fresh();
+
+        await expect(
+          storeActivityResult(cutShort(store, 40), fetched(FETCH, rows), {
+            fetchedAt: new Date(FETCH),
+          }),
+        ).rejects.toThrow(`stopped after 40 of ${rows.length} points`);
+        expect(await store.readPoints('stats', ALL_TIME)).toHaveLength(40);
+        expect((await store.getMeta('stats'))?.staleRollups).toEqual([
+          { from: '2026-11-27T00:00:00Z', to: '2026-11-29T00:00:00Z' },
+        ]);
+        const { store: rerun, calls } = counted(store);
+        const report = await storeActivityResult(rerun, fetched(FETCH, rows), {
+          fetchedAt: new Date(FETCH),
+        });
+
+        expect(calls).toEqual({ writePoint: 0, writePoints: 1 });
+        expect(report.pointsWritten).toBe(rows.length - 40);
+        expect(await storedState(store, NAMES)).toEqual(await storedState(reference, NAMES));
       });
     });
   });

@@ -6,18 +6,22 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, inject, it } from 'vitest';
 import { mapLimited } from '../../lambda/core/concurrency.ts';
+import { BACKFILL_NAMES, runBackfillFetch } from '../support/backfill-run.ts';
 import { CRASH_ACTIVITY, runCrashFetch } from '../support/crash-run.ts';
 import { freshStore } from '../support/dynamodb.ts';
 import { rollupsOf, storedState } from '../support/stored-state.ts';
 
 const CHILD = fileURLToPath(new URL('../support/crash-child.ts', import.meta.url));
+const BACKFILL_CHILD = fileURLToPath(
+  new URL('../support/backfill-crash-child.ts', import.meta.url),
+);
 const NAMES = { usage: CRASH_ACTIVITY.usageDataset, statistics: CRASH_ACTIVITY.statisticsDataset };
 
 /** The child bundled once, so each of the many processes starts in a fraction of a second. */
-async function bundleChild(): Promise<string> {
+async function bundleChild(entry = CHILD): Promise<string> {
   const outfile = join(mkdtempSync(join(tmpdir(), 'ses-stats-crash-')), 'crash-child.mjs');
   await build({
-    entryPoints: [CHILD],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -92,6 +96,42 @@ describe('crash anywhere, run again', () => {
     expect(killed.filter(Boolean)).toHaveLength(cases.length);
     console.info(
       `crash test: ${cases.length} kill points (${total} store calls × before/after), data lost: 0`,
+    );
+  }, 600_000);
+
+  it('finishes a first fetch (a backfill in transactions and batches) killed at any DynamoDB write request, before or after it, on the next run', async () => {
+    const reference = await freshStore();
+    await runBackfillFetch(reference.store);
+    const expected = await storedState(reference.store, BACKFILL_NAMES);
+    expect(expected.points).toHaveLength(250);
+    expect(expected.hourly).toEqual(rollupsOf(expected.points, '1h'));
+    expect(expected.daily).toEqual(rollupsOf(expected.points, '1d'));
+    expect(expected.statsMeta?.count).toBe(250);
+
+    const child = await bundleChild(BACKFILL_CHILD);
+    const probe = await freshStore();
+    const uninterrupted = await crashAt(child, probe.tableName, 0, 'before');
+    const total = Number(/requests (\d+)/.exec(uninterrupted.stdout)?.[1]);
+    // The stale mark, the usage snapshot, 3 transactions, 4 rollup batches, 2 metadata.
+    expect(total).toBe(11);
+    expect(await storedState(probe.store, BACKFILL_NAMES)).toEqual(expected);
+
+    const cases = Array.from({ length: total }, (_, i) => i + 1).flatMap((n) => [
+      { n, when: 'before' as const },
+      { n, when: 'after' as const },
+    ]);
+    const killed = await mapLimited(cases, 3, async ({ n, when }) => {
+      const { tableName, store } = await freshStore();
+      const crash = await crashAt(child, tableName, n, when);
+      await runBackfillFetch(store);
+      const actual = await storedState(store, BACKFILL_NAMES);
+      expect(actual, `killed ${when} request ${n} of ${total}`).toEqual(expected);
+      return crash.signal === 'SIGKILL';
+    });
+
+    expect(killed.filter(Boolean)).toHaveLength(cases.length);
+    console.info(
+      `backfill crash test: ${cases.length} kill points (${total} DynamoDB write requests × before/after), data lost: 0`,
     );
   }, 600_000);
 });

@@ -71,7 +71,7 @@ describe('DynamoDbDatasetStore under DynamoDB faults', () => {
     await expect(
       storeActivityResult(stuck, fetchAt(NOW), { fetchedAt: new Date(NOW) }),
     ).rejects.toThrow(
-      /rollup items stayed unprocessed \(throttled\) until the 300 ms deadline; rerun to complete them/,
+      /^DynamoDB table "t-[0-9a-f-]+": \d+ rollup items stayed unprocessed \(throttled\) until the 300 ms deadline \(stats#1[hd]: .* to .*\); rerun to complete them$/,
     );
     const report = await storeActivityResult(healthy, fetchAt(NOW), { fetchedAt: new Date(NOW) });
 

@@ -25,6 +25,8 @@ type Table<Row> = Map<string, Map<string, Row>>;
  */
 export class MemoryDatasetStore implements DatasetStore {
   readonly writes: WriteCounts = { points: 0, hourly: 0, daily: 0, usage: 0, meta: 0 };
+  /** Point write calls: `writePoint` once per point, `writePoints` once per batch of points. */
+  readonly pointCalls = { writePoint: 0, writePoints: 0 };
   private readonly metas = new Map<string, DatasetMeta>();
   private readonly points: Table<StoredPoint> = new Map();
   private readonly rollups: Record<'1h' | '1d', Table<RollupRow>> = {
@@ -47,7 +49,10 @@ export class MemoryDatasetStore implements DatasetStore {
     this.metaLosesFor = name;
   }
 
-  /** The next writePoint call throws `error` (an unreachable store), then writes work again. */
+  /**
+   * The next point write throws `error` (an unreachable store), then writes work again; inside
+   * `writePoints` the points before it stay written, as a batch cut short leaves them.
+   */
   failNextWritePoint(error = new Error('simulated writePoint failure')): void {
     this.pointFailure = error;
   }
@@ -87,6 +92,29 @@ export class MemoryDatasetStore implements DatasetStore {
     fetchedAt: string,
     retentionDays?: number,
   ): Promise<boolean> {
+    this.pointCalls.writePoint++;
+    return this.putPoint(name, point, fetchedAt, retentionDays);
+  }
+
+  /** One call for every point, each conditional as `writePoint` is; a simulated failure stops it. */
+  async writePoints(
+    name: string,
+    points: readonly StatisticsRow[],
+    fetchedAt: string,
+    retentionDays?: number,
+  ): Promise<boolean[]> {
+    this.pointCalls.writePoints++;
+    const won: boolean[] = [];
+    for (const point of points) won.push(this.putPoint(name, point, fetchedAt, retentionDays));
+    return won;
+  }
+
+  private putPoint(
+    name: string,
+    point: StatisticsRow,
+    fetchedAt: string,
+    retentionDays: number | undefined,
+  ): boolean {
     const failure = this.pointFailure;
     if (failure !== undefined) {
       this.pointFailure = undefined;
