@@ -30,18 +30,24 @@ interface UsedConnection {
   readonly connection: Connection;
 }
 
-/** The connections the configured activities use (sessions nobody references are skipped). */
+/**
+ * The connections the configured activities use (sessions nobody references are skipped), once
+ * per session or inline connection: the accounts × regions a session expands to share its
+ * secrets.
+ */
 function usedConnections(config: DeploymentConfig): UsedConnection[] {
   const seen = new Set<string>();
   const used: UsedConnection[] = [];
-  config.settings.activities.forEach((activity, i) => {
-    // The document, not `activity.source`, tells an inline connection from a session named "inline".
-    const inline = config.document.activities[i]?.connection !== undefined;
-    const field = inline ? `activities[${i}].connection` : `sessions.${activity.source}`;
-    if (seen.has(field)) return;
+  for (const { origin, connection } of config.settings.activities) {
+    // The origin, not `activity.source`, tells an inline connection from a session named "inline".
+    const field =
+      origin.session === undefined
+        ? `activities[${origin.entry}].connection`
+        : `sessions.${origin.session}`;
+    if (seen.has(field)) continue;
     seen.add(field);
-    used.push({ field, connection: activity.connection });
-  });
+    used.push({ field, connection });
+  }
   return used;
 }
 

@@ -206,6 +206,7 @@ describe('collector permissions', () => {
           activities: [
             {
               source: 'keys',
+              origin: { entry: 0, session: 'keys' },
               connection: {
                 credentials: { type: 'keys', secretAccessKey: { secretId } },
                 proxy: { passwordSecret: { secretId: 'ok' } },
@@ -499,6 +500,41 @@ describe("the collector's sts:AssumeRole statement with many accounts", {
     ]);
     Validations.of(role).acknowledge(...acknowledgements);
     expect(nagFindings(stack)).toEqual([]);
+  });
+
+  it('collapses the ARNs a session of 2,000 accounts × 5 regions expands to, keeping an exact ARN of another session', () => {
+    const input: ConfigInput = {
+      sessions: {
+        org: {
+          regions: REGIONS,
+          accounts: [
+            ...accountIds(1999).map((id) => ({ id })),
+            { id: '555555555555', roleName: 'audit-reader' },
+          ],
+          externalId: 'org-7d1c',
+        },
+        partner: {
+          region: 'eu-west-1',
+          credentials: { type: 'assumeRole', roleArn: readerArn('666666666666', 'partner') },
+        },
+      },
+      activities: [
+        { session: 'org' },
+        { session: 'partner', usageDataset: 'p-u', statisticsDataset: 'p-s' },
+      ],
+    };
+
+    const { deployment, stack } = roleWithAssumeStatement(input);
+
+    expect(deployment.settings.activities).toHaveLength(10_001);
+    expect(assumeRoleResourcesOf(stack)).toEqual([
+      'arn:aws:iam::*:role/SesStatsReader',
+      readerArn('555555555555', 'audit-reader'),
+      readerArn('666666666666', 'partner'),
+    ]);
+    expect(assumeRoleAcknowledgements(deployment).map(({ id }) => id)).toEqual([
+      'AwsSolutions-IAM5[Resource::arn:aws:iam::*:role/SesStatsReader]',
+    ]);
   });
 
   it('collapses only the names that must be, the most used first: other names, paths and partitions stay exact', () => {
