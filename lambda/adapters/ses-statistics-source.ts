@@ -47,10 +47,19 @@ interface Slot {
   generation?: Generation;
 }
 
+/** Secrets a released client was built with, kept to build the next one without a read. */
+interface KeptSecrets {
+  readonly secrets: readonly (string | undefined)[];
+  readonly readAt: number;
+}
+
 /**
  * The SES statistics source over one connection. Its SDK client is built on first use (the
  * secret key and proxy password are read first) and reused; it is dropped and built again from
  * freshly read secrets when a call fails on its credentials, and when they are 15 minutes old.
+ * `release()` destroys the client (its sockets and buffers) between runs: a collector holds only
+ * the clients of the sources in flight, and the next use builds one again from the secrets
+ * already read (read again once 15 minutes old) and the role credentials already assumed.
  */
 export class SesStatisticsSource implements StatisticsSource {
   readonly paceKey: string;
@@ -58,6 +67,9 @@ export class SesStatisticsSource implements StatisticsSource {
   private readonly now: () => number;
   private slot: Slot | undefined;
   private builds = 0;
+  private kept: KeptSecrets | undefined;
+  /** The assumed role's temporary credentials, kept across clients until they near expiry. */
+  private readonly assumed: AssumedIdentity = {};
 
   constructor(
     private readonly connection: Connection,
@@ -104,10 +116,20 @@ export class SesStatisticsSource implements StatisticsSource {
     });
   }
 
+  /** Destroys the client once its calls end; the next call builds one without reading secrets. */
+  release(): void {
+    const generation = this.slot?.generation;
+    if (generation === undefined) return;
+    this.kept = { secrets: generation.secrets, readAt: generation.readAt };
+    this.drop(generation);
+  }
+
+  /** Destroys the client and forgets the secrets it was built with. */
   destroy(): void {
     const generation = this.slot?.generation;
     if (generation !== undefined) this.retire(generation);
     this.slot = undefined;
+    this.kept = undefined;
   }
 
   private async call<T>(action: SesAction, send: (client: SESClient) => Promise<T>): Promise<T> {
@@ -181,20 +203,29 @@ export class SesStatisticsSource implements StatisticsSource {
   }
 
   private build(): Slot {
+    const kept = this.kept;
+    this.kept = undefined;
+    const reuse =
+      kept !== undefined && (!this.usesSecrets || this.now() - kept.readAt < SECRET_MAX_AGE_MS);
     // The first read may come from a cache in front of the store; every later one is a re-read
     // after a rotation or a refresh, so it must not.
     const fresh = this.builds++ > 0;
+    const secrets = reuse
+      ? Promise.resolve(kept)
+      : readSecrets(this.connection, this.options.secrets, this.now(), fresh);
     const slot: Slot = {
-      ready: createGeneration(this.connection, this.options, this.now(), fresh).then(
-        (generation) => {
-          slot.generation = generation;
-          return generation;
-        },
-        (error: unknown) => {
-          if (this.slot === slot) this.slot = undefined;
-          throw error;
-        },
-      ),
+      ready: secrets
+        .then((read) => createGeneration(this.connection, this.options, read, this.assumed))
+        .then(
+          (generation) => {
+            slot.generation = generation;
+            return generation;
+          },
+          (error: unknown) => {
+            if (this.slot === slot) this.slot = undefined;
+            throw error;
+          },
+        ),
     };
     return slot;
   }
@@ -265,13 +296,13 @@ function paceKeyOf(c: Connection): string {
   return `${who}@${c.region ?? 'default-region'}`;
 }
 
-async function createGeneration(
+/** The secret key and the proxy password a client is built with (undefined when not configured). */
+async function readSecrets(
   c: Connection,
-  options: SesSourceOptions,
+  read: SecretReader,
   readAt: number,
   fresh: boolean,
-): Promise<Generation> {
-  const read = options.secrets;
+): Promise<KeptSecrets> {
   const secretKey =
     c.credentials.type === 'keys'
       ? await read.read(c.credentials.secretAccessKey, { fresh })
@@ -280,6 +311,16 @@ async function createGeneration(
     c.proxy?.passwordSecret === undefined
       ? undefined
       : await read.read(c.proxy.passwordSecret, { fresh });
+  return { secrets: [secretKey, proxyPassword], readAt };
+}
+
+async function createGeneration(
+  c: Connection,
+  options: SesSourceOptions,
+  { secrets, readAt }: KeptSecrets,
+  assumed: AssumedIdentity,
+): Promise<Generation> {
+  const [secretKey, proxyPassword] = secrets;
   const requestHandler = new NodeHttpHandler(await handlerOptions(c, proxyPassword));
   const client = new SESClient({
     region: c.region,
@@ -289,15 +330,24 @@ async function createGeneration(
     retryMode: 'standard',
     retryStrategy: options.retryStrategy,
     requestHandler,
-    credentials: credentialsFor(c, secretKey, requestHandler),
+    credentials: credentialsFor(c, secretKey, requestHandler, assumed),
   });
-  return { client, secrets: [secretKey, proxyPassword], readAt, inFlight: 0, retired: false };
+  return { client, secrets, readAt, inFlight: 0, retired: false };
 }
+
+/** A source's assumed-role credentials, shared by the clients it builds one after another. */
+interface AssumedIdentity {
+  identity?: AwsCredentialIdentity;
+}
+
+/** Assumed credentials are used until this close to their expiry (the SDK refreshes 5 min early too). */
+const ASSUMED_REFRESH_MS = 5 * 60_000;
 
 function credentialsFor(
   c: Connection,
   secretKey: string | undefined,
   requestHandler: NodeHttpHandler,
+  assumed: AssumedIdentity,
 ): AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined {
   const creds = c.credentials;
   if (creds.type === 'role') return undefined;
@@ -305,6 +355,14 @@ function credentialsFor(
     // Loaded only when a session assumes a role: STS code stays out of every other cold start.
     let provider: AwsCredentialIdentityProvider | undefined;
     return async (props) => {
+      const kept = assumed.identity;
+      const expiresAt = kept?.expiration?.getTime() ?? Number.NEGATIVE_INFINITY;
+      if (
+        kept !== undefined &&
+        props?.forceRefresh !== true &&
+        expiresAt - Date.now() > ASSUMED_REFRESH_MS
+      )
+        return kept;
       provider ??= (await import('@aws-sdk/credential-providers')).fromTemporaryCredentials({
         params: {
           RoleArn: creds.roleArn,
@@ -314,7 +372,8 @@ function credentialsFor(
         },
         clientConfig: { region: c.region, requestHandler, customUserAgent: c.userAgent },
       });
-      return provider(props);
+      assumed.identity = await provider(props);
+      return assumed.identity;
     };
   }
   return { accessKeyId: creds.accessKeyId, secretAccessKey: secretKey ?? '' };

@@ -1,4 +1,4 @@
-import { mapLimited } from './concurrency.ts';
+import { runKeyed } from './concurrency.ts';
 import { buildStatisticsRows, buildUsageRow } from './datasets.ts';
 import {
   ClockSkewError,
@@ -28,7 +28,11 @@ export interface ActivityFailure {
 
 export interface ActivityRun {
   readonly activity: ActivitySpec;
-  readonly source: StatisticsSource;
+  /**
+   * Its `release`, when it has one, is called once no activity of this run still needs the
+   * source (runs sharing a source end), so a client is held only while its activities run.
+   */
+  readonly source: StatisticsSource & { release?(): void };
   /**
    * The longest this source can take (`worstCaseSourceMs`): with a deadline it starts only when
    * this much time is left.
@@ -36,7 +40,6 @@ export interface ActivityRun {
   readonly worstCaseMs?: number;
 }
 
-/** What a run did; the results themselves went to `onResult` and are not kept. */
 export interface CollectOutcome {
   /** Activities fetched (and stored) whose `onResult` completed. */
   readonly collected: number;
@@ -86,10 +89,10 @@ export async function runActivity(
     return { ...answer, hostTime: clock.now() };
   };
   const quotaCall = pacer
-    .acquire(`${source.paceKey}|GetSendQuota`)
+    .acquire(paceKey(source.paceKey, 'GetSendQuota'))
     .then(() => timed(() => source.getSendQuota()));
   const statisticsCall = pacer
-    .acquire(`${source.paceKey}|GetSendStatistics`)
+    .acquire(paceKey(source.paceKey, 'GetSendStatistics'))
     .then(() => timed(() => source.getSendStatistics()));
   // Both calls settle before anything is reported, so a failure names every cause and no call is left running.
   const [quota, statistics] = await Promise.allSettled([quotaCall, statisticsCall]);
@@ -115,55 +118,79 @@ export async function runActivity(
 }
 
 /**
- * Runs every activity with bounded concurrency; one failing source never stops the others. With
- * `remainingMs`, a source starts only while the time left fits its worst case; the rest are
- * reported as skipped.
+ * Runs every activity, `concurrency` at once; one failing source never stops the others. Sources
+ * on different pace keys (identity and region) run side by side; activities sharing a key run one
+ * after another, each started only once its pace turn is due, so a pace wait never holds a slot
+ * another key could use. Each result goes to `onResult` and is then dropped; each source is
+ * released once its last activity ends. With `remainingMs`, a source starts only while the time
+ * left fits its worst case; the rest are reported as skipped.
  */
 export async function collectAll(
   runs: readonly ActivityRun[],
   deps: CollectDeps,
 ): Promise<CollectOutcome> {
   const pacer = deps.pacer ?? new Pacer(deps.clock);
+  // Indexed by run, so failures and skips are reported in input order whatever ends first.
+  const failures: ActivityFailure[] = [];
+  const skipped: ActivitySpec[] = [];
+  const pending = new Map<ActivityRun['source'], number>();
+  for (const run of runs) pending.set(run.source, (pending.get(run.source) ?? 0) + 1);
   let done = 0;
   let collected = 0;
-  const outcomes = await mapLimited(
-    runs,
-    deps.concurrency ?? 1,
-    async (run): Promise<ActivityFailure | ActivitySpec | undefined> => {
+  const runOne = async (run: ActivityRun, index: number): Promise<void> => {
+    try {
       if (
         deps.remainingMs !== undefined &&
         run.worstCaseMs !== undefined &&
         deps.remainingMs() < run.worstCaseMs
       ) {
-        deps.onProgress?.(++done, runs.length);
-        return run.activity;
+        skipped[index] = run.activity;
+        return;
       }
-      try {
-        // The store's reads run while SES answers; a failed read surfaces when storing.
-        const prepared =
-          deps.store === undefined
-            ? undefined
-            : prepareStore(deps.store, run.activity, deps.clock.now());
-        const fetched = await runActivity(run, deps.clock, pacer);
-        const result =
-          deps.store === undefined
-            ? fetched
-            : { ...fetched, stored: await store(deps.store, fetched, deps, prepared) };
-        await deps.onResult?.(result);
-        collected++;
-        return undefined;
-      } catch (cause) {
-        return { activity: run.activity, message: failureMessage(run.activity, cause), cause };
-      } finally {
-        deps.onProgress?.(++done, runs.length);
-      }
+      await collectOne(run, deps, pacer);
+      collected++;
+    } catch (cause) {
+      failures[index] = {
+        activity: run.activity,
+        message: failureMessage(run.activity, cause),
+        cause,
+      };
+    } finally {
+      const left = (pending.get(run.source) ?? 1) - 1;
+      pending.set(run.source, left);
+      if (left === 0) run.source.release?.();
+      deps.onProgress?.(++done, runs.length);
+    }
+  };
+  await runKeyed(
+    runs,
+    {
+      limit: deps.concurrency ?? 1,
+      keyOf: (run) => run.source.paceKey,
+      readyAt: (key) =>
+        Math.max(...SES_ACTIONS.map((action) => pacer.readyAt(paceKey(key, action)))),
+      clock: deps.clock,
     },
+    runOne,
   );
   return {
     collected,
-    failures: outcomes.filter((o): o is ActivityFailure => o !== undefined && 'cause' in o),
-    skipped: outcomes.filter((o): o is ActivitySpec => o !== undefined && !('cause' in o)),
+    failures: failures.filter((f) => f !== undefined),
+    skipped: skipped.filter((a) => a !== undefined),
   };
+}
+
+/** Fetches one activity, stores it when there is a store, and hands it to `onResult`. */
+async function collectOne(run: ActivityRun, deps: CollectDeps, pacer: Pacer): Promise<void> {
+  // The store's reads run while SES answers; a failed read surfaces when storing.
+  const prepared =
+    deps.store === undefined ? undefined : prepareStore(deps.store, run.activity, deps.clock.now());
+  const fetched = await runActivity(run, deps.clock, pacer);
+  const result =
+    deps.store === undefined
+      ? fetched
+      : { ...fetched, stored: await store(deps.store, fetched, deps, prepared) };
+  await deps.onResult?.(result);
 }
 
 /**
@@ -185,6 +212,13 @@ export async function stalestFirst<R extends ActivityRun>(
     .map((run, i) => ({ run, i }))
     .sort((a, b) => (key(a.run) < key(b.run) ? -1 : key(a.run) > key(b.run) ? 1 : a.i - b.i))
     .map(({ run }) => run);
+}
+
+const SES_ACTIONS: readonly SesAction[] = ['GetSendQuota', 'GetSendStatistics'];
+
+/** Each action is paced on its own: SES's limit is per action. */
+function paceKey(sourceKey: string, action: SesAction): string {
+  return `${sourceKey}|${action}`;
 }
 
 /** A rejected call as a SourceError: a source that throws anything else still names the call. */

@@ -93,7 +93,35 @@ export interface FakeSesOptions {
   region?: string;
   quota?: FakeQuota;
   points?: FakePoint[];
+  /** Every SES call (after its signature is checked) waits this long before it is answered; default 0. */
+  latencyMs?: number;
+  /**
+   * What a call of an action by an identity less than 1 s after its previous one gets (SES allows
+   * one a second per action, account and region): `record` answers it and records the violation,
+   * `throttle` also answers it with SES's `Throttling` error. Default `record`.
+   */
+  pacing?: 'record' | 'throttle';
 }
+
+/**
+ * A call that came less than {@link SES_PACE_MS} (less {@link PACE_JITTER_MS}) after the previous call of the same action by
+ * the same identity (a long-term key, or the role a temporary key was issued for) in the region.
+ */
+export interface PacingViolation {
+  identity: string;
+  action: SesAction;
+  /** Milliseconds since that previous call. */
+  gapMs: number;
+}
+
+/** SES's rate for GetSendQuota and GetSendStatistics: one call a second per action and identity. */
+export const SES_PACE_MS = 1000;
+
+/**
+ * Calls paced exactly 1 s apart by the client can arrive a little closer (the first one's
+ * connection or signing took longer): a gap this much short of 1 s is not counted.
+ */
+export const PACE_JITTER_MS = 50;
 
 export interface FakeSes {
   /** Base URL, e.g. `http://127.0.0.1:PORT`; use it as the SDK `endpoint` or as a proxy. */
@@ -109,6 +137,15 @@ export interface FakeSes {
   readonly assumeRoleCalls: readonly AssumeRoleCall[];
   /** Answers carry an HTTP `Date` header (the server's, skewed) unless this is false; reset sets it true. */
   sendsDate: boolean;
+  /** Every SES call waits this long before it is answered (see FakeSesOptions.latencyMs). */
+  latencyMs: number;
+  /** Calls that came too soon after the previous one of their identity and action; reset clears them. */
+  readonly pacingViolations: readonly PacingViolation[];
+  /**
+   * Holds every SES call signed by `accessKeyId` (after its checks, before its answer) until the
+   * returned function is called: a test can see what the client did while that source waits.
+   */
+  hold(accessKeyId: string): () => void;
   /** Accepts another long-term key pair, or a new secret key for a known id (a rotation). */
   addKey(accessKeyId: string, secretAccessKey: string): void;
   /** Stops accepting a key id (it is then answered `InvalidClientTokenId`). */
@@ -118,8 +155,9 @@ export interface FakeSes {
   /** Queues a fault; queued faults are consumed in the order they were injected. */
   inject(fault: FakeFault, options?: InjectOptions): void;
   /**
-   * Clears queued faults, recorded requests and calls, the clock skew and `sendsDate`. Keys, issued
-   * sessions, external-id requirements, quota and points stay.
+   * Clears queued faults, recorded requests, calls and pacing violations, the clock skew and
+   * `sendsDate`. Keys, issued sessions, external-id requirements, quota, points, latency and held
+   * keys stay.
    */
   reset(): void;
   close(): Promise<void>;
@@ -186,6 +224,8 @@ interface QueuedFault {
 }
 
 interface Session {
+  /** The role it was issued for: SES paces the role's calls, whatever key it signs with. */
+  roleArn: string;
   secretAccessKey: string;
   sessionToken: string;
   expiration: Date;
@@ -214,12 +254,18 @@ class FakeSesServer implements FakeSes {
   points: FakePoint[];
   clockSkewMs = 0;
   sendsDate = true;
+  latencyMs: number;
+  readonly pacingViolations: PacingViolation[] = [];
   readonly requests: RecordedRequest[] = [];
   readonly assumeRoleCalls: AssumeRoleCall[] = [];
   private readonly keys = new Map([[FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY]]);
   private readonly sessions = new Map<string, Session>();
   private readonly externalIds = new Map<string, string>();
   private faults: QueuedFault[] = [];
+  private readonly pacing: 'record' | 'throttle';
+  /** `identity|action` → host time (ms) of its latest call. */
+  private readonly lastCalls = new Map<string, number>();
+  private readonly held = new Map<string, Promise<void>>();
   private readonly closing = new AbortController();
   private readonly server = createServer((req, res) => void this.handle(req, res));
   private readonly tunnels = new WeakSet<object>();
@@ -228,6 +274,8 @@ class FakeSesServer implements FakeSes {
     this.region = options.region ?? 'us-east-1';
     this.quota = options.quota ?? { max24HourSend: 50000, maxSendRate: 14, sentLast24Hours: 1234 };
     this.points = options.points ?? [];
+    this.latencyMs = options.latencyMs ?? 0;
+    this.pacing = options.pacing ?? 'record';
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex, head: Buffer) => {
       // Act as the proxy's far end: serve the tunnelled requests on this same server.
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -262,6 +310,20 @@ class FakeSesServer implements FakeSes {
     this.keys.delete(accessKeyId);
   }
 
+  hold(accessKeyId: string): () => void {
+    let release: () => void = () => undefined;
+    this.held.set(
+      accessKeyId,
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
+    return () => {
+      this.held.delete(accessKeyId);
+      release();
+    };
+  }
+
   requireExternalId(roleArn: string, externalId: string): void {
     this.externalIds.set(roleArn, externalId);
   }
@@ -274,6 +336,8 @@ class FakeSesServer implements FakeSes {
     this.faults = [];
     this.requests.length = 0;
     this.assumeRoleCalls.length = 0;
+    this.pacingViolations.length = 0;
+    this.lastCalls.clear();
     this.clockSkewMs = 0;
     this.sendsDate = true;
   }
@@ -331,7 +395,24 @@ class FakeSesServer implements FakeSes {
       );
     }
     if (action === 'AssumeRole') return this.assumeRole(params, auth.accessKeyId, ex);
+    const tooSoon = this.checkPace(auth.accessKeyId, action as SesAction);
+    await this.held.get(auth.accessKeyId);
+    if (this.latencyMs > 0) await delay(this.latencyMs, undefined, { signal: this.closing.signal });
+    if (tooSoon && this.pacing === 'throttle')
+      return sendError(ex, 400, 'Throttling', DEFAULT_MESSAGES.Throttling ?? 'Rate exceeded');
     return this.answerSes(action as SesAction, ex);
+  }
+
+  /** Records a call that came less than 1 s after its identity's previous call of `action`. */
+  private checkPace(accessKeyId: string, action: SesAction): boolean {
+    const identity = this.sessions.get(accessKeyId)?.roleArn ?? accessKeyId;
+    const key = `${identity}|${action}`;
+    const now = performance.now();
+    const last = this.lastCalls.get(key);
+    this.lastCalls.set(key, now);
+    if (last === undefined || now - last >= SES_PACE_MS - PACE_JITTER_MS) return false;
+    this.pacingViolations.push({ identity, action, gapMs: Math.round(now - last) });
+    return true;
   }
 
   // Temporary keys only work with the token they were issued with; long-term keys take none.
@@ -407,6 +488,7 @@ class FakeSesServer implements FakeSes {
     const durationMs = Number(params.get('DurationSeconds') ?? 3600) * 1000;
     const accessKeyId = `ASIA${randomBase32(16)}`;
     const session: Session = {
+      roleArn,
       secretAccessKey: randomBytes(30).toString('base64'),
       sessionToken: randomBytes(96).toString('base64'),
       expiration: new Date(ex.now.getTime() + durationMs),
