@@ -114,6 +114,8 @@ interface Use {
   readonly path: string;
   readonly template: Template;
   readonly values: Values;
+  /** Made by an expanding session (one of several sources), not a plain activity. */
+  readonly expanded: boolean;
 }
 
 /**
@@ -140,6 +142,7 @@ export function expandActivities<C extends BaseConnection>(
         path: `activities[${index}].${t.field}`,
         template: t,
         values,
+        expanded: spec.regions !== undefined || spec.accounts !== undefined,
       });
       collisions.dataset(activity.usageDataset, use(templates.usageDataset));
       const statsFree = collisions.dataset(
@@ -224,6 +227,7 @@ function unresolved(
         path,
         template: { field, text, isDefault: false, parts: [text] },
         values: {},
+        expanded: false,
       });
   }
 }
@@ -396,9 +400,7 @@ function byValues(use: Use): string {
     ...(use.values.account === undefined ? [] : [`account ${use.values.account}`]),
     ...(use.values.region === undefined ? [] : [`region ${use.values.region}`]),
   ];
-  return isTemplate(use.template) && who.length > 0
-    ? `${who.join(' in ')} (${use.path})`
-    : use.path;
+  return use.expanded && who.length > 0 ? `${who.join(' in ')} (${use.path})` : use.path;
 }
 
 function isTemplate(t: Template): boolean {
@@ -455,9 +457,10 @@ class Collisions {
 }
 
 function collisionMessage(value: string, use: Use, earlier: Use, rule: string): string {
-  if (!isTemplate(use.template) && !isTemplate(earlier.template) && !use.template.isDefault)
+  const plain = (u: Use) => !u.expanded && !isTemplate(u.template) && !u.template.isDefault;
+  if (plain(use) && plain(earlier))
     return `received ${describe(value)}, already used by ${earlier.path}; ${rule}`;
-  return `${shown(use.template)} expands to ${describe(value)}${forValues(use.values)}, already used by ${byValues(earlier)}; ${hint(use, earlier, rule)}`;
+  return `${shown(use.template)} expands to ${describe(value)}${forValues(use.expanded ? use.values : {})}, already used by ${byValues(earlier)}; ${hint(use, earlier, rule)}`;
 }
 
 /** What would make the two names differ. */
