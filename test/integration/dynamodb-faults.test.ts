@@ -43,10 +43,14 @@ async function snapshot(store: DynamoDbDatasetStore) {
 }
 
 describe('DynamoDbDatasetStore under DynamoDB faults', () => {
-  it('loses nothing when calls are throttled and batches come back unprocessed', async () => {
+  it('loses nothing when calls are throttled, batches come back unprocessed and backfill transactions are cancelled', async () => {
     const clean = await freshStore();
     const faultyClient = localClient(undefined, new ConfiguredRetryStrategy(4, () => 10));
-    const log = injectDynamoDbFaults(faultyClient, { throttleEvery: 7, unprocessedBatches: 10 });
+    const log = injectDynamoDbFaults(faultyClient, {
+      throttleEvery: 7,
+      unprocessedBatches: 10,
+      cancelledTransactions: 6,
+    });
     const faulty = await freshStore({}, faultyClient);
 
     for (const now of [NOW, NOW + 3_600_000]) {
@@ -56,10 +60,37 @@ describe('DynamoDbDatasetStore under DynamoDB faults', () => {
 
     expect(log.throttled).toBeGreaterThan(10);
     expect(log.unprocessed).toBeGreaterThan(10);
+    expect(log.cancelled).toBe(6);
+    expect(log.conflicts).toBeGreaterThan(100);
     expect(await snapshot(faulty.store)).toEqual(await snapshot(clean.store));
-  });
+  }, 180_000);
 
-  it('fails clearly when batches stay unprocessed, and the next run completes what is missing', async () => {
+  it('fails clearly when backfill transactions stay cancelled, and the next run completes what is missing', async () => {
+    const client = localClient();
+    const log = injectDynamoDbFaults(client, { cancelledTransactions: Number.POSITIVE_INFINITY });
+    const { tableName } = await freshStore({}, client);
+    const stuck = new DynamoDbDatasetStore(client, { tableName, unprocessedDeadlineMs: 300 });
+    const healthy = new DynamoDbDatasetStore(localClient(), { tableName });
+    const reference = await freshStore();
+    await storeActivityResult(reference.store, fetchAt(NOW), { fetchedAt: new Date(NOW) });
+
+    await expect(
+      storeActivityResult(stuck, fetchAt(NOW), { fetchedAt: new Date(NOW) }),
+    ).rejects.toThrow(
+      new RegExp(
+        `^DynamoDB table "${tableName}": \\d+ raw points of dataset "stats" \\(2026-11-\\d\\dT\\S+Z to 2026-11-\\d\\dT\\S+Z\\) were still refused \\(transaction conflicts or throttling\\) at the 300 ms deadline; rerun to complete them$`,
+      ),
+    );
+    expect(log.cancelled).toBeGreaterThan(1);
+    expect(await healthy.readPoints('stats', ALL_TIME)).toEqual([]);
+    const report = await storeActivityResult(healthy, fetchAt(NOW), { fetchedAt: new Date(NOW) });
+
+    expect(report.pointsWritten).toBe(fetchAt(NOW).statistics.rows.length);
+    expect(await snapshot(healthy)).toEqual(await snapshot(reference.store));
+    expect((await healthy.getMeta('stats'))?.count).toBe(report.pointsWritten);
+  }, 120_000);
+
+  it('fails clearly when rollup batches stay unprocessed, and the next run completes what is missing', async () => {
     const client = localClient();
     injectDynamoDbFaults(client, { unprocessedBatches: Number.POSITIVE_INFINITY });
     const { tableName } = await freshStore({}, client);
@@ -81,7 +112,7 @@ describe('DynamoDbDatasetStore under DynamoDB faults', () => {
     const expected = await snapshot(reference.store);
     // Both runs fetched at the same instant: one usage snapshot key.
     expect(after).toEqual(expected);
-  });
+  }, 120_000);
 
   it('names the table and the cause when DynamoDB cannot be reached', async () => {
     const store = new DynamoDbDatasetStore(localClient('http://127.0.0.1:9'), {
