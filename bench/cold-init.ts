@@ -5,7 +5,7 @@
  * bundle of the same SDK clients and logger. An hourly schedule makes every run a cold start.
  */
 
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -117,6 +117,8 @@ function coldStart(
     sessions: { main: { serviceUrl: ses, region: 'us-east-1' } },
     activities: [{ session: 'main', usageDataset: 'usage', statisticsDataset: 'stats' }],
   };
+  const configFile = join(mkdtempSync(join(tmpdir(), 'cold-init-config-')), 'config.json');
+  writeFileSync(configFile, JSON.stringify(config));
   const script = `const t0 = performance.now(); import(${JSON.stringify(bundle)}).then(async (m) => { const t1 = performance.now(); await m.handler({}); process.stdout.write('\\nDONE ' + (t1 - t0) + ' ' + (performance.now() - t1) + '\\n'); }).catch((e) => { console.error(e); process.exitCode = 1; });`;
   const profile =
     process.env.COLD_INIT_PROFILE === undefined
@@ -131,7 +133,9 @@ function coldStart(
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
       AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
-      [ENV.CONFIG]: JSON.stringify(config),
+      // The naive handler reads its config from the environment, ses-stats from a file.
+      SES_STATS_CONFIG: JSON.stringify(config),
+      [ENV.CONFIG_FILE]: configFile,
       [ENV.TABLE_NAME]: table,
     },
     [...flags, ...profile],

@@ -4,9 +4,17 @@
 export const ENV = {
   /** The DynamoDB table holding every dataset. */
   TABLE_NAME: 'SES_STATS_TABLE_NAME',
-  /** The validated config document (JSON); it holds secret references only, never secret values. */
-  CONFIG: 'SES_STATS_CONFIG',
+  /**
+   * The config file's path (tests only): by default the collector reads `ses-stats-config.json`
+   * shipped next to its code in the function's asset. It holds secret references only.
+   */
+  CONFIG_FILE: 'SES_STATS_CONFIG_FILE',
+  /** The queue the scheduled run hands batches of sources to; set only when the config fans out. */
+  BATCH_QUEUE_URL: 'SES_STATS_BATCH_QUEUE_URL',
 } as const;
+
+/** The config document's file in the collector's asset, next to its bundled handler. */
+export const CONFIG_FILE_NAME = 'ses-stats-config.json';
 
 /** CloudWatch (EMF) metrics the collector emits. */
 export const METRICS = {

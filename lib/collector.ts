@@ -1,16 +1,21 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { type ICommandHooks, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES } from '../lambda/config/defaults.ts';
-import { ENV, METRICS } from '../lambda/constants.ts';
+import { CONFIG_FILE_NAME, ENV, METRICS } from '../lambda/constants.ts';
 import {
   assumedRoleArns,
   assumeRoleStatement,
@@ -32,7 +37,7 @@ import {
   MAX_DEFAULT_EVENT_AGE,
   SOURCE_MAPS_ENVIRONMENT,
 } from './defaults.ts';
-import { ConfigError, DeploymentConfig } from './deployment-config.ts';
+import { DeploymentConfig } from './deployment-config.ts';
 import { assertSourcesFitTimeout } from './time-budget.ts';
 
 /** The scheduled collect handler, bundled with esbuild. */
@@ -42,10 +47,16 @@ export const COLLECT_HANDLER_ENTRY = fileURLToPath(
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
 
-/** Lambda's limit on the total size of a function's environment variables (keys and values). */
-export const ENVIRONMENT_LIMIT_BYTES = 4096;
-/** Room kept for a value only known at deploy time (the table name is at most 255 characters). */
-const UNRESOLVED_VALUE_BYTES = 255;
+/**
+ * How long a batch message stays invisible after an invocation takes it: AWS advises six times
+ * the function's timeout, so a message is never handed to a second invocation while the first
+ * may still be collecting it.
+ */
+export const BATCH_VISIBILITY_FACTOR = 6;
+/** A batch whose invocation failed this often goes to the dead-letter queue (and its alarm). */
+export const BATCH_MAX_RECEIVE_COUNT = 3;
+/** How long the event source mapping gathers messages before invoking with fewer than a batch. */
+const BATCH_WINDOW = Duration.seconds(1);
 
 /**
  * Lambda does not retry a failed run (its default is twice): every run fetches the whole SES
@@ -57,8 +68,8 @@ export interface CollectorProps {
   /** The table the collector stores every dataset in. */
   readonly table: ITable;
   /**
-   * The validated configuration. Its document becomes the function's `SES_STATS_CONFIG`
-   * environment variable (secret references only) and is validated again at cold start.
+   * The validated configuration. Its document is shipped in the function's asset as
+   * `ses-stats-config.json` (secret references only) and validated again at cold start.
    *
    * @default - the embedded default configuration
    */
@@ -90,7 +101,8 @@ export interface CollectorProps {
   readonly logRetention?: RetentionDays;
   /**
    * Extra environment variables, merged with the collector's own. The collector's
-   * `SES_STATS_TABLE_NAME` and `SES_STATS_CONFIG` cannot be overridden.
+   * `SES_STATS_TABLE_NAME`, `SES_STATS_CONFIG_FILE` and `SES_STATS_BATCH_QUEUE_URL` cannot be
+   * overridden.
    *
    * @default - no extra variables
    */
@@ -119,10 +131,14 @@ export interface CollectorProps {
 /**
  * The collector: a Lambda function (`collectorFunction`) that runs the email statistics activity
  * for every configured source, invoked at a fixed `rate` by an EventBridge Scheduler `schedule`.
- * Runs never overlap (reserved concurrency 1); invocations that cannot be delivered, failed runs
- * (Lambda does not retry them: the next run fetches the same window) and runs that waited longer
- * than the rate land in one encrypted dead-letter queue. Synth refuses a config with a source that could not
- * finish within the function's timeout at its worst.
+ * Up to `batchSize` sources, a run collects them all and runs never overlap (reserved concurrency
+ * 1). Above it, the scheduled run hands its sources, stalest first and one message per identity
+ * and region, to `batchQueue`, which the same function consumes with at most `fanOutConcurrency`
+ * invocations at once, reporting failed batches one by one; a batch that fails
+ * BATCH_MAX_RECEIVE_COUNT times lands in the dead-letter queue. Invocations that cannot be
+ * delivered, failed runs (Lambda does not retry them: the next run fetches the same window) and
+ * runs that waited longer than the rate land in that same encrypted dead-letter queue. Synth
+ * refuses a config with a source that could not finish within the function's timeout at its worst.
  */
 export class Collector extends Construct {
   /** The Lambda function that collects, one run at a time. */
@@ -141,6 +157,8 @@ export class Collector extends Construct {
   readonly rate: Duration;
   /** The collector function's timeout: one source at its worst must fit in it. */
   readonly timeout: Duration;
+  /** The queue of batches, present only when the config has more sources than `batchSize`. */
+  readonly batchQueue?: Queue;
 
   constructor(scope: Construct, id: string, props: CollectorProps) {
     super(scope, id);
@@ -150,7 +168,8 @@ export class Collector extends Construct {
     this.timeout = props.timeout ?? DEFAULT_TIMEOUT;
     assertSourcesFitTimeout(config, this.timeout);
     const secrets = referencedSecrets(config);
-    const environment = collectorEnvironment(props, config);
+    const { batchSize, fanOutConcurrency } = config.settings;
+    const fansOut = config.settings.activities.length > batchSize;
 
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
@@ -164,6 +183,16 @@ export class Collector extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    if (fansOut)
+      this.batchQueue = new Queue(this, 'BatchQueue', {
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        visibilityTimeout: Duration.seconds(this.timeout.toSeconds() * BATCH_VISIBILITY_FACTOR),
+        // A batch older than this would only repeat the next scheduled run's work.
+        retentionPeriod: Duration.days(1),
+        deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: BATCH_MAX_RECEIVE_COUNT },
+      });
+    const environment = collectorEnvironment(props, this.batchQueue);
     this.collectorFunction = new NodejsFunction(this, 'Function', {
       description: 'ses-stats collector: runs the email statistics activity for every source',
       entry: props.entry ?? COLLECT_HANDLER_ENTRY,
@@ -176,16 +205,28 @@ export class Collector extends Construct {
       timeout: this.timeout,
       role: this.role,
       logGroup: this.logGroup,
-      reservedConcurrentExecutions: 1,
+      // One scheduled run at a time, plus the batch invocations when the run fans out.
+      reservedConcurrentExecutions: fansOut ? fanOutConcurrency + 1 : 1,
       // The Scheduler invokes asynchronously: a failed run, or one that waited in Lambda's queue
       // (throttled behind a running one) longer than the rate, goes to this queue.
       retryAttempts: ASYNC_RETRY_ATTEMPTS,
       maxEventAge: defaultMaxEventAge(this.rate),
       deadLetterQueue: this.deadLetterQueue,
       environment,
-      bundling: LAMBDA_BUNDLING,
+      bundling: { ...LAMBDA_BUNDLING, commandHooks: shipConfig(this, config) },
     });
     this.grantPermissions(config, secrets, props.table);
+    if (this.batchQueue !== undefined) {
+      this.batchQueue.grantSendMessages(this.role);
+      this.collectorFunction.addEventSource(
+        new SqsEventSource(this.batchQueue, {
+          batchSize,
+          maxBatchingWindow: BATCH_WINDOW,
+          maxConcurrency: fanOutConcurrency,
+          reportBatchItemFailures: true,
+        }),
+      );
+    }
 
     this.schedulerRole = this.createSchedulerRole();
     this.schedule = new Schedule(this, 'Schedule', {
@@ -278,44 +319,49 @@ function defaultMaxEventAge(rate: Duration): Duration {
 
 function collectorEnvironment(
   props: CollectorProps,
-  config: DeploymentConfig,
+  batchQueue: Queue | undefined,
 ): Record<string, string> {
   const extra = props.environment ?? {};
-  const reserved = [ENV.TABLE_NAME, ENV.CONFIG].filter((key) => key in extra);
+  const reserved = [ENV.TABLE_NAME, ENV.CONFIG_FILE, ENV.BATCH_QUEUE_URL].filter(
+    (key) => key in extra,
+  );
   if (reserved.length > 0)
     throw new Error(
       `Collector environment: received ${reserved.join(', ')}; these variables are set by the collector itself and cannot be overridden`,
     );
-  const environment = {
+  return {
     ...SOURCE_MAPS_ENVIRONMENT,
     POWERTOOLS_SERVICE_NAME: METRICS.SERVICE,
     POWERTOOLS_METRICS_NAMESPACE: METRICS.NAMESPACE,
     ...extra,
     [ENV.TABLE_NAME]: props.table.tableName,
-    [ENV.CONFIG]: config.toJson(),
+    ...(batchQueue === undefined ? {} : { [ENV.BATCH_QUEUE_URL]: batchQueue.queueUrl }),
   };
-  assertEnvironmentFits(environment, config);
-  return environment;
 }
 
-function assertEnvironmentFits(
-  environment: Record<string, string>,
-  config: DeploymentConfig,
-): void {
-  const size = (text: string) =>
-    Token.isUnresolved(text) ? UNRESOLVED_VALUE_BYTES : Buffer.byteLength(text, 'utf8');
-  const total = Object.entries(environment).reduce(
-    (sum, [key, value]) => sum + size(key) + size(value),
-    0,
-  );
-  if (total <= ENVIRONMENT_LIMIT_BYTES) return;
-  const configBytes = size(config.toJson());
-  throw new ConfigError([
-    {
-      path: config.source,
-      message: `the config document is ${configBytes} bytes as JSON, which with the other variables makes the collector's environment ${total} bytes; Lambda allows ${ENVIRONMENT_LIMIT_BYTES} bytes (4 KB). Drop unused sessions and defaults, or shorten names`,
-    },
-  ]);
+/**
+ * Writes the config document where the bundling copies it into the asset, next to the handler,
+ * as CONFIG_FILE_NAME: a file has no size limit (a function's environment holds 4 KB in all),
+ * changes the asset's hash (a new config deploys new code) and costs no call at cold start. The file is named by its content's hash, so two collectors of
+ * one app never share a name with different contents.
+ */
+function shipConfig(scope: Construct, config: DeploymentConfig): ICommandHooks {
+  const json = config.toJson();
+  const dir = join(Stage.of(scope)?.outdir ?? tmpdir(), 'ses-stats-config');
+  const file = join(dir, `${createHash('sha256').update(json).digest('hex')}.json`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, json);
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir, outputDir) => [
+      `cp ${shellQuote(file)} ${shellQuote(join(outputDir, CONFIG_FILE_NAME))}`,
+    ],
+  };
+}
+
+function shellQuote(path: string): string {
+  return `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 function validateProps(props: CollectorProps, rate: Duration): void {

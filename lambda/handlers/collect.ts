@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -5,19 +6,34 @@ import { DynamoDbDatasetStore } from '../adapters/dynamodb-dataset-store.ts';
 import { createSecretReader, redact } from '../adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
 import { sourcesFor } from '../adapters/ses-statistics-source.ts';
+import { SqsBatchQueue } from '../adapters/sqs-batch-queue.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { worstCaseSourceMs } from '../config/budget.ts';
+import { readJsonFile } from '../config/file.ts';
 import { parseConfig } from '../config/schema.ts';
-import { ENV, METRICS } from '../constants.ts';
-import { collectAll, stalestFirst } from '../core/activity.ts';
-import { type DatasetMetric, datasetMetrics } from '../core/metrics.ts';
+import { CONFIG_FILE_NAME, ENV, METRICS } from '../constants.ts';
+import {
+  type ActivityRun,
+  type CollectOutcome,
+  collectAll,
+  stalestFirst,
+} from '../core/activity.ts';
+import { BatchMessageError, parseBatchMessage, planBatches } from '../core/batches.ts';
+import { alarmMode, type DatasetMetric, datasetMetrics, staleDatasets } from '../core/metrics.ts';
 import type { ActivityResult } from '../core/results.ts';
+import { MINUTE_MS } from '../core/time.ts';
 import { requiredEnv } from './env.ts';
 
 // Composition root: everything below is built once per cold start; a bad config fails the init.
 const logger = new Logger({ serviceName: METRICS.SERVICE });
 const metrics = new Metrics({ namespace: METRICS.NAMESPACE, serviceName: METRICS.SERVICE });
-const config = parseConfig(JSON.parse(requiredEnv(ENV.CONFIG)));
+// The config ships in the asset, next to this code (lib/collector.ts); tests may name another file.
+const config = parseConfig(
+  readJsonFile(
+    process.env[ENV.CONFIG_FILE] ??
+      fileURLToPath(new URL(`./${CONFIG_FILE_NAME}`, import.meta.url)),
+  ),
+);
 // A function has no secret environment variables: only Secrets Manager references resolve.
 const secrets = createSecretReader({ secretsManager: powertoolsSecretsManager });
 const store = new DynamoDbDatasetStore(new DynamoDBClient({}), {
@@ -27,24 +43,127 @@ const runs = sourcesFor(config.activities, { secrets }).map((run) => ({
   ...run,
   worstCaseMs: worstCaseSourceMs(run.activity.connection),
 }));
+// The monitoring (lib/monitoring.ts) picks the same mode from the same count.
+const mode = alarmMode(config.activities.length);
+const runsByName = new Map(runs.map((run) => [run.activity.name, run] as const));
+// Set only when the config has more sources than one invocation takes (lib/collector.ts).
+const queueUrl = process.env[ENV.BATCH_QUEUE_URL];
+const queue = queueUrl === undefined ? undefined : SqsBatchQueue.fromUrl(queueUrl);
 
 /** The part of the Lambda context the collector reads. */
 interface RunContext {
   getRemainingTimeInMillis(): number;
 }
 
+/** The part of an SQS event a batch invocation reads. */
+interface QueueEvent {
+  readonly Records: readonly { readonly messageId: string; readonly body: string }[];
+}
+
+export interface RunReport {
+  readonly collected: number;
+  readonly failed: number;
+  readonly skipped: number;
+  /** Sources handed to the batch queue instead of collected by this run. */
+  readonly dispatched?: number;
+}
+
+export interface BatchReport {
+  /** The messages to receive again (SQS partial batch response): those with a failed source. */
+  readonly batchItemFailures: { readonly itemIdentifier: string }[];
+}
+
 /**
- * The scheduled collector: every activity, least recently covered first, each stored and its
- * metrics published as soon as it is done; sources the time left cannot fit are skipped (and go
- * first next run). Ends in error if any failed, after the others.
+ * The collector's one entry point. Invoked by the schedule, it collects every activity, least
+ * recently covered first — or, with more sources than one invocation takes, hands them to the
+ * batch queue, one message per identity and region. Invoked by the queue, it collects the
+ * messages' activities and reports the messages whose sources failed, so only they are retried.
  */
 export const handler = async (
-  _event?: unknown,
+  event?: unknown,
   context?: RunContext,
-): Promise<{ collected: number; failed: number; skipped: number }> => {
-  const outcome = await collectAll(await stalestFirst(runs, store), {
+): Promise<RunReport | BatchReport> =>
+  isQueueEvent(event) ? collectBatches(event, context) : scheduledRun(context);
+
+/**
+ * Each activity is stored and its metrics published as soon as it is done; sources the time left
+ * cannot fit are skipped (and go first next run). Ends in error if any failed, after the others.
+ */
+async function scheduledRun(context: RunContext | undefined): Promise<RunReport> {
+  const fansOut = queue !== undefined && runs.length > config.batchSize;
+  // Batches are all sent at once, so their order always counts.
+  const ordered = await stalestFirst(runs, store, fansOut ? 0 : config.concurrency);
+  if (mode === 'perKind') await publishStaleCount();
+  if (queue !== undefined && fansOut) {
+    const messages = planBatches(ordered);
+    await queue.send(messages);
+    logger.info('sources handed to the batch queue, stalest first', {
+      sources: runs.length,
+      messages: messages.length,
+    });
+    return { collected: 0, failed: 0, skipped: 0, dispatched: runs.length };
+  }
+  const outcome = await collect(ordered, context);
+  if (outcome.failures.length > 0) {
+    throw new Error(
+      redact(
+        `${outcome.failures.length} of ${runs.length} activities failed: ${outcome.failures.map((f) => f.message).join(' | ')}`,
+      ),
+    );
+  }
+  return { collected: outcome.collected, failed: 0, skipped: outcome.skipped.length };
+}
+
+/**
+ * Collects the activities of every message at once (paced per identity and region as one run),
+ * and names the messages to retry: those with a failed source, or a body that is not a batch.
+ * Skipped sources are not failures: the next scheduled run puts them first.
+ */
+async function collectBatches(
+  event: QueueEvent,
+  context: RunContext | undefined,
+): Promise<BatchReport> {
+  const failed = new Set<string>();
+  const messageOf = new Map<string, string>();
+  const batch: ActivityRun[] = [];
+  for (const record of event.Records) {
+    let names: readonly string[];
+    try {
+      names = parseBatchMessage(record.body);
+    } catch (error) {
+      if (!(error instanceof BatchMessageError)) throw error;
+      logger.error('batch message refused', { messageId: record.messageId, error: error.message });
+      failed.add(record.messageId);
+      continue;
+    }
+    for (const name of names) {
+      const run = runsByName.get(name);
+      // A message sent before a deployment that removed the activity: nothing left to collect.
+      if (run === undefined)
+        logger.warn('batch names an activity the config no longer has', { activity: name });
+      else if (!messageOf.has(name)) {
+        messageOf.set(name, record.messageId);
+        batch.push(run);
+      }
+    }
+  }
+  const outcome = await collect(batch, context);
+  for (const failure of outcome.failures) {
+    const messageId = messageOf.get(failure.activity.name);
+    if (messageId !== undefined) failed.add(messageId);
+  }
+  return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/** Collects `ordered` within the time left, logging what was skipped and what failed. */
+async function collect(
+  ordered: readonly ActivityRun[],
+  context: RunContext | undefined,
+): Promise<CollectOutcome> {
+  const outcome = await collectAll(ordered, {
     clock: systemClock,
     store,
+    concurrency: config.concurrency,
     rawRetentionDays: config.rawRetentionDays,
     remainingMs: context === undefined ? undefined : () => context.getRemainingTimeInMillis(),
     onResult: report,
@@ -58,15 +177,37 @@ export const handler = async (
       activity: failure.activity.name,
       error: redact(failure.message),
     });
-  if (outcome.failures.length > 0) {
-    throw new Error(
-      redact(
-        `${outcome.failures.length} of ${runs.length} activities failed: ${outcome.failures.map((f) => f.message).join(' | ')}`,
-      ),
-    );
-  }
-  return { collected: outcome.collected, failed: 0, skipped: outcome.skipped.length };
-};
+  return outcome;
+}
+
+/**
+ * Once per scheduled run (never per batch): how many statistics datasets no run covered for two
+ * periods, the one metric the per-kind staleness alarm watches; their names go to the log.
+ */
+async function publishStaleCount(): Promise<void> {
+  const stale = staleDatasets(
+    await store.listMeta(),
+    config.activities.map((a) => a.statisticsDataset),
+    Date.now(),
+    2 * config.scheduleMinutes * MINUTE_MS,
+  );
+  metrics.addMetric(METRICS.STALE_DATASETS, MetricUnit.Count, stale.length);
+  metrics.publishStoredMetrics();
+  if (stale.length > 0)
+    logger.warn('datasets not covered for two schedule periods', {
+      count: stale.length,
+      datasets: stale.slice(0, 100),
+    });
+}
+
+function isQueueEvent(event: unknown): event is QueueEvent {
+  const records = (event as { Records?: unknown } | null | undefined)?.Records;
+  return (
+    Array.isArray(records) &&
+    records.length > 0 &&
+    records.every((r) => (r as { eventSource?: unknown } | null)?.eventSource === 'aws:sqs')
+  );
+}
 
 function report(result: ActivityResult): void {
   logger.info('collected', {
@@ -77,7 +218,9 @@ function report(result: ActivityResult): void {
   });
   for (const gap of result.stored?.newGaps ?? [])
     logger.warn('data lost: SES no longer had this span', { dataset: result.statistics.name, gap });
-  publishByDataset(datasetMetrics(result));
+  publishByDataset(
+    datasetMetrics(result, { mode, minDeliveryAttempts: config.alarms.minDeliveryAttempts }),
+  );
 }
 
 /** One EMF document per dataset: its metrics share the dimension set {service, Dataset}. */

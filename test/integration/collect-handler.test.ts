@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -7,6 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENV, METRICS } from '../../lambda/constants.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
+import { DeploymentConfig } from '../../lib/deployment-config.ts';
 import { SesStatsStack } from '../../lib/ses-stats-stack.ts';
 import { freshStore } from '../support/dynamodb.ts';
 import {
@@ -16,6 +17,7 @@ import {
   startFakeSes,
   twoWeekWindow,
 } from '../support/fake-ses.ts';
+import { type FakeSqs, startFakeSqs } from '../support/fake-sqs.ts';
 import { CDK_CONTEXT } from '../support/infra.ts';
 
 let fake: FakeSes;
@@ -28,19 +30,26 @@ beforeAll(async () => {
 afterAll(() => fake.close());
 
 /** The collector exactly as `cdk deploy` ships it: the stack synthesized with real esbuild bundling. */
-function bundleCollectorWithCdk(): string {
+function bundleCollectorWithCdk(config?: DeploymentConfig): string {
   const outdir = mkdtempSync(join(tmpdir(), 'collect-bundle-'));
   const app = new App({ outdir, context: CDK_CONTEXT, builtinCloudFormationValidation: false });
-  const stack = new SesStatsStack(app, 'SesStats');
+  const stack = new SesStatsStack(app, 'SesStats', config === undefined ? {} : { config });
   const [fn] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
   app.synth();
   return join(outdir, `asset.${String(fn?.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
 }
 
+/** A config document written to a file of its own, as the asset would ship it. */
+function configFile(config: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'collect-config-')), 'config.json');
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
 /** The function's environment as the stack sets it, plus the role's credentials Lambda provides. */
 function lambdaEnvironment(config: unknown, tableName: string): Record<string, string> {
   return {
-    [ENV.CONFIG]: JSON.stringify(config),
+    [ENV.CONFIG_FILE]: configFile(config),
     [ENV.TABLE_NAME]: tableName,
     AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
     AWS_REGION: 'us-east-1',
@@ -53,10 +62,11 @@ function lambdaEnvironment(config: unknown, tableName: string): Record<string, s
 function invoke(
   env: Record<string, string>,
   remainingMs = 300_000,
+  { event = {}, code = bundle }: { event?: unknown; code?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // A Lambda context whose deadline is `remainingMs` after the invocation starts.
   const context = `{ getRemainingTimeInMillis: ((end) => () => end - Date.now())(Date.now() + ${remainingMs}) }`;
-  const script = `import(${JSON.stringify(bundle)}).then((m) => m.handler({}, ${context})).then((r) => console.log('RESULT ' + JSON.stringify(r)), (e) => { console.log('ERROR ' + e.message); process.exitCode = 1; });`;
+  const script = `import(${JSON.stringify(code)}).then((m) => m.handler(${JSON.stringify(event)}, ${context})).then((r) => console.log('RESULT ' + JSON.stringify(r)), (e) => { console.log('ERROR ' + e.message); process.exitCode = 1; });`;
   return new Promise((done) => {
     const child = spawn(
       process.execPath,
@@ -187,7 +197,7 @@ describe('the bundled collect handler', () => {
 
   it('fails its cold start naming the field of a bad config', async () => {
     const run = await invoke({
-      [ENV.CONFIG]: JSON.stringify({
+      [ENV.CONFIG_FILE]: configFile({
         activities: [{ usageDataset: 'u', statisticsDataset: 's' }],
         scheduleMinutes: 1,
       }),
@@ -196,5 +206,153 @@ describe('the bundled collect handler', () => {
 
     expect(run.stdout).toContain('ERROR');
     expect(run.stdout).toContain('scheduleMinutes: received 1');
+  });
+});
+
+describe('the bundled collect handler with more sources than one invocation takes', () => {
+  let sqs: FakeSqs;
+  let fanOut: string;
+  // Two activities on one session share a pace key, so they travel in one message; the
+  // assumed roles are two more identities; "down" (another region) answers nothing.
+  const document = () => ({
+    batchSize: 2,
+    sessions: {
+      shared: { serviceUrl: fake.url, region: 'us-east-1' },
+      roleA: {
+        serviceUrl: fake.url,
+        region: 'us-east-1',
+        credentials: {
+          type: 'assumeRole',
+          roleArn: 'arn:aws:iam::111122223333:role/SesStatsReader',
+        },
+      },
+      roleB: {
+        serviceUrl: fake.url,
+        region: 'us-east-1',
+        credentials: {
+          type: 'assumeRole',
+          roleArn: 'arn:aws:iam::444455556666:role/SesStatsReader',
+        },
+      },
+      down: {
+        serviceUrl: 'http://127.0.0.1:9',
+        region: 'eu-west-1',
+        maxErrorRetry: 0,
+        timeoutSeconds: 1,
+      },
+    },
+    activities: [
+      { session: 'shared', usageDataset: 'u1', statisticsDataset: 's1' },
+      { session: 'roleA', usageDataset: 'u2', statisticsDataset: 's2' },
+      { session: 'shared', usageDataset: 'u3', statisticsDataset: 's3' },
+      { session: 'roleB', usageDataset: 'u4', statisticsDataset: 's4' },
+      { session: 'down', usageDataset: 'u5', statisticsDataset: 's5' },
+    ],
+  });
+  const environment = (tableName: string) => ({
+    [ENV.TABLE_NAME]: tableName,
+    [ENV.BATCH_QUEUE_URL]: sqs.queueUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
+    AWS_ENDPOINT_URL_SQS: sqs.url,
+    AWS_ENDPOINT_URL_STS: fake.url,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
+  });
+
+  beforeAll(async () => {
+    sqs = await startFakeSqs();
+    // The config is read from the asset itself: no SES_STATS_CONFIG_FILE below.
+    fanOut = join(
+      bundleCollectorWithCdk(DeploymentConfig.fromDocument(document(), 'fan-out test')),
+      'index.mjs',
+    );
+  }, 120_000);
+  afterAll(() => sqs.close());
+
+  it('hands the sources to the queue, stalest first, one message per identity and region', async () => {
+    const { tableName, store } = await freshStore();
+    fake.points = twoWeekWindow(new Date(), { seed: 5 });
+    // s4 is covered already, the others never were: it goes last.
+    await invoke(environment(tableName), 300_000, {
+      code: fanOut,
+      event: sqs.eventOf([{ messageId: 'first', body: '{"v":1,"activities":["s4"]}' }]),
+    });
+    const before = sqs.messages.length;
+
+    const run = await invoke(environment(tableName), 300_000, { code: fanOut });
+
+    expect(run.stdout).toContain('RESULT {"collected":0,"failed":0,"skipped":0,"dispatched":5}');
+    expect(sqs.messages.slice(before).map((m) => JSON.parse(m.body))).toEqual([
+      { v: 1, activities: ['s1', 's3'] },
+      { v: 1, activities: ['s2'] },
+      { v: 1, activities: ['s5'] },
+      { v: 1, activities: ['s4'] },
+    ]);
+    // Handing over stores nothing.
+    expect((await store.listMeta()).map((m) => m.name)).toEqual(['s4']);
+  });
+
+  it('collects the batches it is given and names only the message whose source failed', async () => {
+    const { tableName, store } = await freshStore();
+    fake.points = twoWeekWindow(new Date(), { seed: 6 });
+    const before = sqs.messages.length;
+    await invoke(environment(tableName), 300_000, { code: fanOut });
+    const sent = sqs.messages.slice(before);
+    const failing = sent.find((m) => m.body.includes('"s5"'));
+
+    const run = await invoke(environment(tableName), 300_000, {
+      code: fanOut,
+      event: sqs.eventOf(sent),
+    });
+
+    expect(run.stdout).toContain(
+      `RESULT {"batchItemFailures":[{"itemIdentifier":"${failing?.messageId}"}]}`,
+    );
+    for (const name of ['s1', 's2', 's3', 's4'])
+      expect(await store.readPoints(name, ALL_TIME)).toHaveLength(fake.points.length);
+    expect(await store.getMeta('s5')).toBeUndefined();
+    expect(run.stdout + run.stderr).toContain('activity failed');
+  });
+
+  it('collects a batch again to the same stored state (a retried message changes nothing)', async () => {
+    const { tableName, store } = await freshStore();
+    fake.points = twoWeekWindow(new Date(), { seed: 7 });
+    const event = sqs.eventOf([{ messageId: 'again', body: '{"v":1,"activities":["s1","s3"]}' }]);
+    await invoke(environment(tableName), 300_000, { code: fanOut, event });
+    const first = await store.readPoints('s3', ALL_TIME);
+
+    const run = await invoke(environment(tableName), 300_000, { code: fanOut, event });
+
+    expect(run.stdout).toContain('RESULT {"batchItemFailures":[]}');
+    expect(await store.readPoints('s3', ALL_TIME)).toEqual(first);
+    expect(first).toHaveLength(fake.points.length);
+  });
+
+  it('refuses a message that is not a batch and still collects the others of the event', async () => {
+    const { tableName, store } = await freshStore();
+    fake.points = twoWeekWindow(new Date(), { seed: 8 });
+    const event = sqs.eventOf([
+      { messageId: 'bad', body: '{"activities":"s1"}' },
+      { messageId: 'gone', body: '{"v":1,"activities":["removed-since"]}' },
+      { messageId: 'good', body: '{"v":1,"activities":["s2"]}' },
+    ]);
+
+    const run = await invoke(environment(tableName), 300_000, { code: fanOut, event });
+
+    expect(run.stdout).toContain('RESULT {"batchItemFailures":[{"itemIdentifier":"bad"}]}');
+    expect(run.stdout + run.stderr).toContain('batch message refused');
+    expect(run.stdout + run.stderr).toContain('batch names an activity the config no longer has');
+    expect(await store.readPoints('s2', ALL_TIME)).toHaveLength(fake.points.length);
+  });
+
+  it('fails the scheduled run naming the activities SQS did not take', async () => {
+    const { tableName } = await freshStore();
+    sqs.failEntries(1, { senderFault: true });
+
+    const run = await invoke(environment(tableName), 300_000, { code: fanOut });
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/ERROR SQS refused the batch of activities "s1", "s3"/);
   });
 });
