@@ -1,8 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { Duration } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_READER_ROLE_NAME } from '../../lambda/config/defaults.ts';
 import { MAX_LISTED_COLLISIONS, partitionOf } from '../../lambda/config/expand.ts';
 import { type ConfigInput, parseConfig } from '../../lambda/config/schema.ts';
+import { ConfigError } from '../../lambda/core/errors.ts';
+import { DeploymentConfig } from '../../lib/deployment-config.ts';
+import { assertSourcesFitTimeout } from '../../lib/time-budget.ts';
 import { problemsOf } from '../support/config-problems.ts';
 
 const A = '111122223333';
@@ -493,6 +497,36 @@ describe('name collisions after expansion', () => {
     expect(problems.at(-1)).toBe(
       `activities: and ${198 - MAX_LISTED_COLLISIONS} more name collisions like these (only the first ${MAX_LISTED_COLLISIONS} are listed)`,
     );
+  });
+});
+
+describe("synth's time budget over expanded sources", () => {
+  it('names the session once, with five of its activities and how many more', () => {
+    const accounts = Array.from({ length: 4 }, (_, i) => ({ id: String(100000000000 + i) }));
+    const config = DeploymentConfig.fromDocument({
+      sessions: {
+        plain: {},
+        org: { regions: ['us-east-1', 'eu-west-1'], accounts, timeoutSeconds: 120 },
+      },
+      activities: [
+        { session: 'plain', usageDataset: 'u', statisticsDataset: 's' },
+        { session: 'org' },
+      ],
+    });
+
+    let problems: readonly string[] = [];
+    try {
+      assertSourcesFitTimeout(config, Duration.minutes(5));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems = error.lines;
+    }
+
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^sessions\.org: for activity "100000000000-us-east-1-stats", "100000000000-eu-west-1-stats", "100000000001-us-east-1-stats", "100000000001-eu-west-1-stats", "100000000002-us-east-1-stats" and 3 more, maxErrorRetry 2 and timeoutSeconds 120 make a worst case of 394 s/,
+      ),
+    ]);
   });
 });
 
