@@ -3,7 +3,11 @@
  * 1. write units per steady-state hourly run for a busy account (~1,300 points in the SES
  *    window), against the naive approach (rewrite every point each run) and against the minimum
  *    (changed points + affected hourly/daily rollups + fixed overhead), computed independently;
- * 2. read units for a one-year daily query against summing the year's raw points.
+ * 2. read units for a one-year daily query against summing the year's raw points;
+ * 3. the first fetch of a new dataset (the backfill of the whole SES window): write requests and
+ *    write units, against writing its points with one conditional PutItem each (the per-item
+ *    path every fetch took before). DynamoDB Local reports 2 units per TransactWriteItems call
+ *    whatever its size; AWS bills 2 per item of up to 1 KB, so transactions are counted that way.
  */
 import {
   BatchWriteItemCommand,
@@ -18,6 +22,7 @@ import type { StatisticsRow } from '../lambda/core/datasets.ts';
 import { storeActivityResult } from '../lambda/core/persist.ts';
 import { queryDataset } from '../lambda/core/query.ts';
 import type { FetchedDatasets } from '../lambda/core/results.ts';
+import type { DatasetStore } from '../lambda/core/store.ts';
 import { dayStart, hourStart } from '../lambda/core/time.ts';
 import { SesWorld } from '../test/support/ses-world.ts';
 
@@ -57,19 +62,56 @@ function resultAt(now: number): FetchedDatasets {
 /** Sums consumed capacity, writes and reads apart. */
 class Meter {
   private units = { write: 0, read: 0 };
+  /** What TransactWriteItems calls reported, within `write` (see the file's comment). */
+  transactionUnits = 0;
   readonly record = (
     operation: string,
     capacity: ConsumedCapacity | ConsumedCapacity[] | undefined,
   ) => {
     const kind = operation === 'GetItem' || operation === 'Query' ? 'read' : 'write';
-    for (const c of [capacity ?? []].flat()) this.units[kind] += c.CapacityUnits ?? 0;
+    for (const c of [capacity ?? []].flat()) {
+      this.units[kind] += c.CapacityUnits ?? 0;
+      if (operation === 'TransactWriteItems') this.transactionUnits += c.CapacityUnits ?? 0;
+    }
   };
   take(): { write: number; read: number } {
     const u = this.units;
     this.units = { write: 0, read: 0 };
+    this.transactionUnits = 0;
     return u;
   }
 }
+
+/** Write requests sent (every attempt), and the items of the transactions that succeeded. */
+class RequestCounter {
+  private requests = 0;
+  private transacted = 0;
+  constructor(target: DynamoDBClient) {
+    target.middlewareStack.add(
+      (next, context) => async (args) => {
+        const write = WRITE_COMMANDS.has(context.commandName ?? '');
+        if (write) this.requests++;
+        const out = await next(args);
+        const items = (args.input as { TransactItems?: unknown[] }).TransactItems;
+        if (items !== undefined) this.transacted += items.length;
+        return out;
+      },
+      { step: 'finalizeRequest', name: 'benchRequestCounter', priority: 'low' },
+    );
+  }
+  take(): { requests: number; transacted: number } {
+    const taken = { requests: this.requests, transacted: this.transacted };
+    this.requests = 0;
+    this.transacted = 0;
+    return taken;
+  }
+}
+
+const WRITE_COMMANDS = new Set([
+  'PutItemCommand',
+  'BatchWriteItemCommand',
+  'TransactWriteItemsCommand',
+]);
 
 const db = await startEmbeddedDynamoDb(undefined);
 const client = new DynamoDBClient({
@@ -77,10 +119,12 @@ const client = new DynamoDBClient({
   region: 'us-east-1',
   credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
 });
+const counter = new RequestCounter(client);
 try {
+  const backfill = await backfillBench();
   const writes = await writeBench();
   const reads = await readBench();
-  print(writes, reads);
+  print(writes, reads, backfill);
 } finally {
   client.destroy();
   await db.stop();
@@ -142,6 +186,40 @@ async function writeBench() {
     reads: reads / STEADY_RUNS,
     changed: points / STEADY_RUNS,
   };
+}
+
+/**
+ * The first fetch into an empty table, twice: as ses-stats stores it (points in transactions of
+ * 100, rollups in batches of 25) and with one conditional PutItem per point (the store without
+ * `writePoints`, the per-item path), counting write requests and write units of each.
+ */
+async function backfillBench() {
+  const start = Date.parse('2026-11-01T00:13:00Z');
+  const measure = async (perItem: boolean) => {
+    const meter = new Meter();
+    const { store } = await newStore(meter);
+    const target: DatasetStore = perItem
+      ? new Proxy(store, {
+          get: (t, key, receiver) =>
+            key === 'writePoints' ? undefined : Reflect.get(t, key, receiver),
+        })
+      : store;
+    counter.take();
+    const report = await storeActivityResult(target, resultAt(start), {
+      fetchedAt: new Date(start),
+    });
+    const { requests, transacted } = counter.take();
+    // DynamoDB Local's figure for a transaction (2 units per call) is replaced by AWS's rule.
+    const reported = meter.take().write - (transacted > 0 ? meter.transactionUnits : 0);
+    return {
+      requests,
+      units: reported + 2 * transacted,
+      items: report.pointsWritten + report.hourlyWritten + report.dailyWritten + 4,
+    };
+  };
+  const batched = await measure(false);
+  const perItem = await measure(true);
+  return { batched, perItem };
 }
 
 /** The naive collector: BatchWriteItem of every point in the window, every run. */
@@ -253,6 +331,7 @@ async function readBench() {
 function print(
   w: Awaited<ReturnType<typeof writeBench>>,
   r: Awaited<ReturnType<typeof readBench>>,
+  b: Awaited<ReturnType<typeof backfillBench>>,
 ): void {
   const f = (n: number) => n.toFixed(1);
   console.log(
@@ -275,6 +354,19 @@ function print(
     `                         ${f(r.dailyUnits).padStart(24)}   ${f(r.rawUnits).padStart(30)}`,
   );
   console.log(`  daily / raw: 1/${(r.rawUnits / r.dailyUnits).toFixed(0)} (target <= 1/50)`);
+  const requestRatio = b.batched.requests / b.perItem.requests;
+  console.log(
+    `first fetch (backfill)   ses-stats   one PutItem per point   (${b.batched.items} items: points, rollups, usage, metadata)`,
+  );
+  console.log(
+    `  write requests         ${String(b.batched.requests).padStart(9)}   ${String(b.perItem.requests).padStart(21)}`,
+  );
+  console.log(
+    `  write units            ${f(b.batched.units).padStart(9)}   ${f(b.perItem.units).padStart(21)}`,
+  );
+  console.log(
+    `  requests ses-stats / per item: ${requestRatio.toFixed(3)}x (1/${(1 / requestRatio).toFixed(0)}; unconditional BatchWriteItem of every item: ${Math.ceil(b.batched.items / 25)}); write units ${(b.batched.units / b.perItem.units).toFixed(2)}x (transactions bill 2 per point)`,
+  );
   console.log(
     JSON.stringify({
       bench: 'storage',
@@ -287,6 +379,14 @@ function print(
         naiveOverSesStats: +(w.naive / w.ours).toFixed(1),
       },
       readUnitsPerRun: +f(w.reads),
+      firstFetch: {
+        items: b.batched.items,
+        writeRequests: b.batched.requests,
+        perItemWriteRequests: b.perItem.requests,
+        requestRatio: +requestRatio.toFixed(4),
+        writeUnits: +f(b.batched.units),
+        perItemWriteUnits: +f(b.perItem.units),
+      },
       oneYearDailyQuery: {
         readUnits: r.dailyUnits,
         rawReadUnits: r.rawUnits,
