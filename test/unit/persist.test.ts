@@ -520,3 +520,49 @@ describe('stale days and raw retention', () => {
 
 const FIRST_OCTOBER = [row('2026-10-01T10:07:00Z', 10), row('2026-10-01T10:22:00Z', 20)];
 const REVISED_OCTOBER = [row('2026-10-01T10:07:00Z', 11), row('2026-10-01T10:22:00Z', 25)];
+
+describe('backfill (the first fetch of a dataset)', () => {
+  // 17 points: one more than the per-item path writes in one round trip.
+  const seventeen = Array.from({ length: 17 }, (_, i) =>
+    row(new Date(Date.parse('2026-11-28T07:07:00Z') + i * 15 * 60_000).toISOString(), i + 1),
+  );
+
+  it('writes more than 16 points of a dataset without coverage in one writePoints call', async () => {
+    const store = new MemoryDatasetStore();
+
+    const report = await fetchAt(store, '2026-11-28T12:00:00Z', seventeen);
+
+    expect(store.pointCalls).toEqual({ writePoint: 0, writePoints: 1 });
+    expect(report.pointsWritten).toBe(17);
+    expect(await store.readPoints('stats', ALL_TIME)).toHaveLength(17);
+  });
+
+  it('writes 16 points, or any number once the dataset has coverage, one writePoint each', async () => {
+    const small = new MemoryDatasetStore();
+    await fetchAt(small, '2026-11-28T12:00:00Z', seventeen.slice(0, 16));
+    const covered = new MemoryDatasetStore();
+    await fetchAt(covered, '2026-11-28T12:00:00Z', FIRST);
+
+    await fetchAt(
+      covered,
+      '2026-11-28T12:15:00Z',
+      seventeen.map((r) => ({ ...r, Bounces: 1 })),
+    );
+
+    expect(small.pointCalls).toEqual({ writePoint: 16, writePoints: 0 });
+    expect(covered.pointCalls).toEqual({ writePoint: FIRST.length + 17, writePoints: 0 });
+  });
+
+  it('is a backfill again when the first fetch stopped before its coverage was recorded', async () => {
+    const store = new MemoryDatasetStore();
+    store.failNextWritePoint();
+    await expect(fetchAt(store, '2026-11-28T12:00:00Z', seventeen)).rejects.toThrow();
+    expect((await store.getMeta('stats'))?.coverage).toBeUndefined();
+
+    await fetchAt(store, '2026-11-28T12:00:00Z', seventeen);
+
+    expect(store.pointCalls).toEqual({ writePoint: 0, writePoints: 2 });
+    expect((await store.getMeta('stats'))?.count).toBe(17);
+    expect((await store.getMeta('stats'))?.staleRollups).toBeUndefined();
+  });
+});
