@@ -7,6 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../lambda/config/schema.ts';
+import { CONFIG_FILE_NAME } from '../../lambda/constants.ts';
 import { COLLECT_HANDLER_ENTRY } from '../../lib/collector.ts';
 import { API_HANDLER_ENTRY } from '../../lib/read-api.ts';
 import { SesStatsStack } from '../../lib/ses-stats-stack.ts';
@@ -48,8 +49,11 @@ describe('collector bundle', () => {
     asset = assets.collector;
   });
 
-  it('holds one ES module and its source map', () => {
-    expect(readdirSync(asset).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+  it('holds one ES module, its source map and the config document', () => {
+    expect(readdirSync(asset).sort()).toEqual(['index.mjs', 'index.mjs.map', CONFIG_FILE_NAME]);
+    expect(readFileSync(join(asset, CONFIG_FILE_NAME), 'utf8')).toBe(
+      JSON.stringify(DEFAULT_CONFIG),
+    );
   });
 
   it('is minified and points at its source map', () => {
@@ -59,7 +63,7 @@ describe('collector bundle', () => {
     expect(code.length / lines.length).toBeGreaterThan(1000);
     // Minification drops JSDoc blocks and renames locals.
     expect(code).not.toMatch(/\/\*\*\s*\n\s*\*/);
-    expect(code).toContain('SES_STATS_CONFIG');
+    expect(code).toContain(CONFIG_FILE_NAME);
     expect(code).not.toContain('function parseConfig(');
     expect(code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
   });
@@ -78,8 +82,8 @@ describe('collector bundle', () => {
     expect(map.sourcesContent).toBeUndefined();
   });
 
-  it('loads as an ES module and exports the handler', async () => {
-    process.env.SES_STATS_CONFIG = JSON.stringify(DEFAULT_CONFIG);
+  it('loads as an ES module, reading the config shipped next to it, and exports the handler', async () => {
+    delete process.env.SES_STATS_CONFIG_FILE;
     process.env.SES_STATS_TABLE_NAME = 'ses-stats-bundle-test';
     process.env.AWS_REGION ??= 'us-east-1';
 

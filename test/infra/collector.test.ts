@@ -1,9 +1,12 @@
-import { Duration, type Stack } from 'aws-cdk-lib';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, type Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { type ConfigInput, DEFAULT_CONFIG } from '../../lambda/config/schema.ts';
+import type { ConfigInput } from '../../lambda/config/schema.ts';
 import { Collector, type CollectorProps } from '../../lib/collector.ts';
 import { ConfigError } from '../../lib/deployment-config.ts';
 import {
@@ -101,14 +104,13 @@ describe('Collector', () => {
       });
     });
 
-    it('passes the table name, the config document and source maps in its environment', () => {
+    it('passes the table name and source maps in its environment, never the config', () => {
       const { stack, template } = collector();
 
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: {
             SES_STATS_TABLE_NAME: { Ref: logicalId(stack.node.findChild('Table')) },
-            SES_STATS_CONFIG: JSON.stringify(DEFAULT_CONFIG),
             NODE_OPTIONS: '--enable-source-maps',
             POWERTOOLS_SERVICE_NAME: 'ses-stats',
             POWERTOOLS_METRICS_NAMESPACE: 'SesStats',
@@ -117,14 +119,16 @@ describe('Collector', () => {
       });
     });
 
-    it('puts the given config document in the environment as compact JSON', () => {
+    it('writes the config document where the bundling copies it into the asset', () => {
       const input = document({ scheduleMinutes: 15 });
+      const { stack } = collector({}, input);
 
-      const { template } = collector({}, input);
-
-      template.hasResourceProperties('AWS::Lambda::Function', {
-        Environment: { Variables: Match.objectLike({ SES_STATS_CONFIG: JSON.stringify(input) }) },
-      });
+      const file = join(
+        stack.node.root instanceof Stage ? (stack.node.root.outdir ?? '') : '',
+        'ses-stats-config',
+      );
+      const written = readdirSync(file).map((f) => readFileSync(join(file, f), 'utf8'));
+      expect(written).toContain(JSON.stringify(input));
     });
 
     it('merges the caller environment with its own', () => {
@@ -135,28 +139,32 @@ describe('Collector', () => {
           Variables: Match.objectLike({
             POWERTOOLS_LOG_LEVEL: 'DEBUG',
             SES_STATS_TABLE_NAME: Match.anyValue(),
-            SES_STATS_CONFIG: Match.anyValue(),
           }),
         },
       });
     });
 
-    it('rejects a caller environment that overrides its own variables', () => {
-      expect(build({ environment: { SES_STATS_CONFIG: '{}' } })).toThrow(
-        /Collector environment: received SES_STATS_CONFIG; these variables are set by the collector itself/,
-      );
-    });
+    it.each(['SES_STATS_TABLE_NAME', 'SES_STATS_CONFIG_FILE', 'SES_STATS_BATCH_QUEUE_URL'])(
+      'rejects a caller environment that overrides %s',
+      (name) => {
+        expect(build({ environment: { [name]: 'x' } })).toThrow(
+          new RegExp(
+            `Collector environment: received ${name}; these variables are set by the collector itself`,
+          ),
+        );
+      },
+    );
 
-    it('rejects a config document too large for the 4 KB Lambda environment', () => {
-      const activities = Array.from({ length: 60 }, (_, i) => ({
+    it('takes a config far beyond the 4 KB environment: it travels in the asset', () => {
+      const activities = Array.from({ length: 600 }, (_, i) => ({
         session: DEFAULT_SESSION,
         usageDataset: `usage-dataset-number-${i}`,
         statisticsDataset: `statistics-dataset-number-${i}`,
       }));
 
-      expect(() => collector({}, document({ activities }))).toThrow(
-        /the config document is \d+ bytes as JSON, which with the other variables makes the collector's environment \d+ bytes; Lambda allows 4096 bytes \(4 KB\)/,
-      );
+      const { template } = collector({}, document({ activities, batchSize: 1000 }));
+
+      template.resourceCountIs('AWS::Lambda::Function', 1);
     });
 
     it.each([
@@ -409,6 +417,84 @@ describe('Collector', () => {
           ],
         },
       });
+    });
+  });
+
+  describe('fan-out', () => {
+    const many = (count: number, extra: Partial<ConfigInput> = {}) =>
+      document({
+        activities: Array.from({ length: count }, (_, i) => ({
+          session: DEFAULT_SESSION,
+          usageDataset: `u${i}`,
+          statisticsDataset: `s${i}`,
+        })),
+        ...extra,
+      });
+
+    it('has no queue while one invocation takes every source', () => {
+      const { collector: created, template } = collector({}, many(50));
+
+      expect(created.batchQueue).toBeUndefined();
+      template.resourceCountIs('AWS::SQS::Queue', 1);
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+      template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1 });
+    });
+
+    it('hands batches to an encrypted queue consumed with bounded concurrency above batchSize', () => {
+      const { collector: created, template } = collector({}, many(51, { fanOutConcurrency: 7 }));
+
+      expect(created.batchQueue).toBeDefined();
+      template.resourceCountIs('AWS::SQS::Queue', 2);
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: 1800,
+        MessageRetentionPeriod: 86400,
+        RedrivePolicy: {
+          deadLetterTargetArn: {
+            'Fn::GetAtt': [logicalId(created.deadLetterQueue), 'Arn'],
+          },
+          maxReceiveCount: 3,
+        },
+      });
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        BatchSize: 50,
+        MaximumBatchingWindowInSeconds: 1,
+        ScalingConfig: { MaximumConcurrency: 7 },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      // One scheduled run plus the batch invocations.
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        ReservedConcurrentExecutions: 8,
+        Environment: {
+          Variables: Match.objectLike({
+            SES_STATS_BATCH_QUEUE_URL: { Ref: logicalId(created.batchQueue as IConstruct) },
+          }),
+        },
+      });
+    });
+
+    it('lets the function send to the batch queue and consume it, nothing more', () => {
+      const { collector: created, template } = collector({}, many(51));
+      const queueArn = { 'Fn::GetAtt': [logicalId(created.batchQueue as IConstruct), 'Arn'] };
+
+      const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+        (p) =>
+          p.Properties.PolicyDocument.Statement as {
+            Action: string | string[];
+            Resource: unknown;
+          }[],
+      );
+      const onQueue = statements.filter(
+        (st) => JSON.stringify(st.Resource) === JSON.stringify(queueArn),
+      );
+      expect(onQueue.flatMap((st) => [st.Action].flat()).sort()).toEqual([
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+      ]);
     });
   });
 });
