@@ -89,3 +89,18 @@ export function oneOf<T extends string>(
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new UsageError(`${flag}: received ${describe(value)}; allowed: ${allowed.join(', ')}`);
 }
+
+/** A whole-number flag from `min` to `max`; `what` says what it counts, in the refusal too. */
+export function wholeNumberFlag(
+  flag: string,
+  value: string | undefined,
+  range: { readonly min: number; readonly max: number; readonly what: string },
+): number | undefined {
+  if (value === undefined) return undefined;
+  const number = /^\d{1,9}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(number >= range.min && number <= range.max))
+    throw new UsageError(
+      `${flag}: received ${describe(value)}; expected ${range.what}: a whole number from ${range.min} to ${range.max}`,
+    );
+  return number;
+}

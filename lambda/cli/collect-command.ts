@@ -8,6 +8,7 @@ import {
   DEFAULT_SESSION,
   DEFAULT_STATISTICS_DATASET,
   DEFAULT_USAGE_DATASET,
+  MAX_CONCURRENCY,
 } from '../config/defaults.ts';
 import { NAME_PATTERN, NAME_RULE } from '../config/fields.ts';
 import { readJsonFile, shownPath } from '../config/file.ts';
@@ -26,17 +27,17 @@ import { collectAll } from '../core/activity.ts';
 import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
 import { ConfigError, type Problem, problemText, UsageError } from '../core/errors.ts';
 import type { ActivityResult } from '../core/results.ts';
-import { oneOf, parseFlags } from './args.ts';
+import { oneOf, parseFlags, wholeNumberFlag } from './args.ts';
 import { EXIT_FAILED, EXIT_OK, type Io } from './io.ts';
 import {
   csvOnlyOne,
   datasetFileText,
   type Format,
   formatOf,
-  formatTables,
   OUT_FORMATS,
   type OutFormat,
   type Table,
+  TableStream,
   writeFileAtomically,
 } from './output.ts';
 import {
@@ -63,6 +64,9 @@ Options:
                                created if missing; each file is replaced whole)
   --out-format csv|json|ndjson with --out: the files' format (default: csv)
   --no-store                   print only, do not store
+  --concurrency N              sources collected at once, 1-256 (default: the config's
+                               concurrency, 32); sources on one account and region still
+                               call SES at most once per second per action
   --verbose                    stack traces with errors
 
 One activity from flags (most map to an AMAWSSES attribute; flags override a --config session):
@@ -84,6 +88,7 @@ const FLAGS = {
   out: { type: 'string' },
   'out-format': { type: 'string' },
   'no-store': { type: 'boolean' },
+  concurrency: { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...PARAMETER_FLAGS,
@@ -108,30 +113,38 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
   // Every flag is checked before a store or SES is touched.
   const spec = checkStoreFlags(values, io);
   const output = outputOf(values, io);
+  const concurrency = wholeNumberFlag('--concurrency', values.concurrency, {
+    min: 1,
+    max: MAX_CONCURRENCY,
+    what: 'sources collected at once',
+  });
   const config = loadConfig(values, io.cwd);
   const secrets = createSecretReader({ env: io.env, secretsManager: powertoolsSecretsManager });
   const runs = sourcesFor(config.activities, { secrets });
   const target: OpenStore | undefined =
     spec === undefined ? undefined : await openStore(spec, { readOnly: false, io });
   const progress = io.stderr.isTTY === true && runs.length > 1;
+  const stream = output.kind === 'stdout' ? new TableStream(output.format) : undefined;
+  let written = true;
   try {
-    const results: ActivityResult[] = [];
     const outcome = await collectAll(runs, {
       clock: systemClock,
       store: target?.store,
-      onResult: (result) => {
-        results.push(result);
+      concurrency: concurrency ?? config.concurrency,
+      // Each activity's datasets are written as they arrive (completion order) and then dropped.
+      onResult: async (result) => {
+        const tables = tablesOf(result);
+        if (stream !== undefined)
+          for (const table of tables) await writeOut(io.stdout, stream.next(table));
+        else if (output.kind === 'files') written = writeFiles(tables, output, io) && written;
+        reportStored(result, target?.where ?? '', io);
       },
       onProgress: progress
         ? (done, total) =>
             io.stderr.write(`\rcollected ${done}/${total} activities${done === total ? '\n' : ''}`)
         : undefined,
     });
-    const tables = results.flatMap(tablesOf);
-    let written = true;
-    if (output.kind === 'stdout') io.stdout.write(formatTables(tables, output.format));
-    else written = writeFiles(tables, output, io);
-    for (const result of results) reportStored(result, target?.where ?? '', io);
+    if (stream !== undefined) await writeOut(io.stdout, stream.end());
     for (const failure of outcome.failures) {
       io.stderr.write(`error: ${redact(failure.message)}\n`);
       if (values.verbose && failure.cause instanceof Error)
@@ -144,9 +157,20 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
   }
 }
 
+/**
+ * Writes `text` and, when the stream's buffer is full (a slow reader of the pipe), waits for it
+ * to drain: the collector holds no more output than one activity's.
+ */
+async function writeOut(stream: Io['stdout'], text: string): Promise<void> {
+  if (text === '' || stream.write(text) !== false) return;
+  const emitter = stream as { once?: (event: 'drain', listener: () => void) => unknown };
+  if (typeof emitter.once === 'function')
+    await new Promise<void>((resolve) => emitter.once?.('drain', resolve));
+}
+
 /** Where the datasets go: stdout in a --format, or one file each in --out. */
 type Output =
-  | { readonly kind: 'stdout'; readonly format: Format }
+  | { readonly kind: 'stdout'; readonly format: Exclude<Format, 'csv'> }
   | {
       readonly kind: 'files';
       readonly dir: string;

@@ -186,3 +186,27 @@ export function writeFileAtomically(path: string, text: string): void {
     throw error;
   }
 }
+
+/**
+ * `formatTables` a table at a time, for tables that arrive one after another: the texts of
+ * `next` for each table, then `end()`, join into exactly what `formatTables` prints for them all
+ * (JSON: one object, each dataset's rows under its name, written as it comes).
+ */
+export class TableStream {
+  private written = 0;
+
+  constructor(private readonly format: Exclude<Format, 'csv'>) {}
+
+  next(table: Table): string {
+    const first = this.written++ === 0;
+    if (this.format === 'table') return first ? textSection(table) : `\n${textSection(table)}`;
+    // JSON.stringify escapes line breaks inside strings: each raw one starts a nested line.
+    const rows = JSON.stringify(table.rows, null, 2).replaceAll('\n', '\n  ');
+    return `${first ? '{\n' : ',\n'}  ${JSON.stringify(table.name)}: ${rows}`;
+  }
+
+  end(): string {
+    if (this.format === 'table') return '';
+    return this.written === 0 ? '{}\n' : '\n}\n';
+  }
+}

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, scratchDir } from '../support/cli.ts';
+import { runCli, scratchDir, startCli } from '../support/cli.ts';
 import {
   FAKE_ACCESS_KEY_ID,
   FAKE_SECRET_ACCESS_KEY,
@@ -458,5 +458,78 @@ describe('ses-stats collect', () => {
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('environment variable NOPE is not set');
     });
+  });
+});
+
+describe('ses-stats collect of many sources', () => {
+  it('streams each source’s datasets as it arrives, 50 accounts at once, pacing each account', async () => {
+    const busy = await startFakeSes({
+      latencyMs: 50,
+      points: twoWeekWindow(new Date(), { emptyEvery: 0 }),
+    });
+    try {
+      const key = (i: number) => `AKIASTREAM${String(i).padStart(10, '0')}`;
+      const sessions: Record<string, object> = {};
+      const activities: object[] = [];
+      for (let i = 0; i < 50; i++) {
+        busy.addKey(key(i), FAKE_SECRET_ACCESS_KEY);
+        sessions[`s${i}`] = {
+          serviceUrl: busy.url,
+          region: 'us-east-1',
+          credentials: { type: 'keys', accessKeyId: key(i), secretAccessKey: { env: 'KEY' } },
+        };
+        activities.push({ session: `s${i}`, usageDataset: `u${i}`, statisticsDataset: `t${i}` });
+      }
+      // Three more activities on account 0: its calls must stay a second apart.
+      for (const i of [50, 51, 52])
+        activities.push({ session: 's0', usageDataset: `u${i}`, statisticsDataset: `t${i}` });
+      const dir = scratchDir();
+      writeFileSync(join(dir, 'c.json'), JSON.stringify({ sessions, activities }));
+      // The last account is answered only once the first dataset has been printed.
+      const releaseLast = busy.hold(key(49));
+
+      const { child, done } = startCli(
+        ['collect', '--no-store', '--config', 'c.json', '--format', 'json', '--concurrency', '16'],
+        { KEY: FAKE_SECRET_ACCESS_KEY },
+        dir,
+      );
+      let early = '';
+      await new Promise<void>((resolve) => {
+        child.stdout?.on('data', (chunk: Buffer) => {
+          early += chunk.toString();
+          if (/"\w+": \[/.test(early)) resolve();
+        });
+      });
+      // Had the output waited for the end, the held account would have kept it from coming at all.
+      releaseLast();
+      const run = await done;
+
+      expect(early.startsWith('{\n  "')).toBe(true);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const out = JSON.parse(run.stdout) as Record<string, unknown[]>;
+      expect(Object.keys(out).sort()).toEqual(
+        Array.from({ length: 53 }, (_, i) => [`u${i}`, `t${i}`])
+          .flat()
+          .sort(),
+      );
+      expect(out.t49).toHaveLength(1344);
+      expect(out.t52).toHaveLength(1344);
+      expect(busy.pacingViolations).toEqual([]);
+    } finally {
+      await busy.close();
+    }
+  });
+
+  it('refuses a --concurrency that is not a whole number from 1 to 256 before touching SES', async () => {
+    for (const value of ['0', '257', '1.5', 'many']) {
+      const run = await runCli(['collect', '--no-store', ...target, '--concurrency', value], keys);
+
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(
+        `--concurrency: received "${value}"; expected sources collected at once: a whole number from 1 to 256`,
+      );
+    }
+    expect(fake.requests).toEqual([]);
   });
 });

@@ -400,3 +400,135 @@ describe('collectAll and the clock', () => {
     expect(results[0]?.clockSkewMs).toBe(89_000);
   });
 });
+
+describe('collectAll with concurrency', () => {
+  const t0 = Date.parse('2026-11-28T12:00:00Z');
+
+  /** A source whose calls take `ms` of clock time; `inFlight` counts the activities under way. */
+  function slowSource(
+    clock: FakeClock,
+    key: string,
+    ms: number,
+    gauge: { now: number; max: number },
+  ) {
+    const source = new FakeSource(clock, key);
+    const answer = source.getSendStatistics.bind(source);
+    source.getSendStatistics = async () => {
+      gauge.now++;
+      gauge.max = Math.max(gauge.max, gauge.now);
+      await clock.sleep(ms);
+      gauge.now--;
+      return answer();
+    };
+    return source;
+  }
+
+  it('runs exactly `concurrency` sources at once', async () => {
+    const clock = new FakeClock();
+    const gauge = { now: 0, max: 0 };
+    const runs = Array.from({ length: 10 }, (_, i) => ({
+      activity: spec(`a${i}`),
+      source: slowSource(clock, `k${i}@us-east-1`, 100, gauge),
+    }));
+
+    const outcome = await collectAll(runs, { clock, concurrency: 3 });
+
+    expect(outcome.collected).toBe(10);
+    expect(gauge.max).toBe(3);
+    // Four waves of 100 ms: nothing ran one after another that could run side by side.
+    expect(clock.now().getTime() - t0).toBe(400);
+  });
+
+  it('keeps one pace key’s calls a second apart while other keys run', async () => {
+    const clock = new FakeClock();
+    const gauge = { now: 0, max: 0 };
+    const runs = [
+      ...[0, 1, 2, 3].map((i) => ({
+        activity: spec(`same${i}`),
+        source: new FakeSource(clock, 'same'),
+      })),
+      ...[0, 1, 2, 3].map((i) => ({
+        activity: spec(`other${i}`),
+        source: slowSource(clock, `o${i}`, 50, gauge),
+      })),
+    ];
+
+    await collectAll(runs, { clock, concurrency: 4 });
+
+    for (const action of ['GetSendQuota', 'GetSendStatistics'] as const) {
+      const starts = runs
+        .slice(0, 4)
+        .map((r) => (r.source as FakeSource).calls.find((c) => c.action === action)?.at ?? 0)
+        .sort((a, b) => a - b);
+      expect(starts.slice(1).map((t, i) => t - (starts[i] ?? 0))).toEqual([1000, 1000, 1000]);
+    }
+  });
+
+  it('does not let activities waiting for their pace turn hold the slots other keys need', async () => {
+    const clock = new FakeClock();
+    const gauge = { now: 0, max: 0 };
+    const paced = [0, 1, 2, 3].map((i) => ({
+      activity: spec(`same${i}`),
+      source: new FakeSource(clock, 'same'),
+    }));
+    const others = [0, 1, 2, 3].map((i) => ({
+      activity: spec(`other${i}`),
+      source: slowSource(clock, `o${i}`, 10, gauge),
+    }));
+    const ended = new Map<string, number>();
+
+    await collectAll([...paced, ...others], {
+      clock,
+      concurrency: 2,
+      onResult: (r) => {
+        ended.set(r.activity.name, clock.now().getTime() - t0);
+      },
+    });
+
+    // The other keys run while 'same' waits for its turns (a slot each would wait 1 s otherwise).
+    for (const other of others) expect(ended.get(other.activity.name)).toBeLessThan(1000);
+    expect(ended.get('same3')).toBe(3000);
+  });
+
+  it('awaits onResult before the slot takes another source (backpressure)', async () => {
+    const clock = new FakeClock();
+    const runs = ['a', 'b'].map((name) => ({
+      activity: spec(name),
+      source: new FakeSource(clock, name),
+    }));
+    let release: () => void = () => undefined;
+    const written = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+
+    const run = collectAll(runs, {
+      clock,
+      concurrency: 1,
+      onResult: (r) => (r.activity.name === 'a' ? written : undefined),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(runs[1]?.source.calls).toEqual([]);
+    release();
+
+    expect(await run).toEqual({ collected: 2, failures: [], skipped: [] });
+    expect(runs[1]?.source.calls).toHaveLength(2);
+  });
+
+  it('releases each source once its last activity ends', async () => {
+    const clock = new FakeClock();
+    const released: string[] = [];
+    const releasing = (key: string) =>
+      Object.assign(new FakeSource(clock, key), { release: () => released.push(key) });
+    const shared = releasing('shared');
+    const alone = releasing('alone');
+    const runs = [
+      { activity: spec('s1'), source: shared },
+      { activity: spec('alone'), source: alone },
+      { activity: spec('s2'), source: shared },
+    ];
+
+    await collectAll(runs, { clock, concurrency: 3 });
+
+    expect(released.sort()).toEqual(['alone', 'shared']);
+  });
+});
