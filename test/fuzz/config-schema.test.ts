@@ -14,7 +14,7 @@ import {
   userInfoUrl,
 } from '../support/planted.ts';
 
-const RUNS = { documents: 1000, mutations: 1000, json: 1000 };
+const RUNS = { documents: 1000, mutations: 1000, json: 1000, shorthand: 500 };
 
 /** A problem line starts with the field it is about: `config`, or a path from a top-level field. */
 const NAMES_A_FIELD = /^(config|[a-z][A-Za-z]*)([.[][^\n]*)?: \S/;
@@ -50,6 +50,9 @@ const SESSION_FIELDS = [
   'proxy',
   'signatureMethod',
   'signatureVersion',
+  'regions',
+  'accounts',
+  'externalId',
 ];
 
 const key = fc.oneof(
@@ -204,7 +207,100 @@ function mutate(config: unknown, mutations: readonly Mutation[]): unknown {
   return doc;
 }
 
+/** Mostly `valid`, sometimes `broken`: both sides of the schema get exercised. */
+const mostly = <T, U>(valid: fc.Arbitrary<T>, broken: fc.Arbitrary<U>) =>
+  fc.oneof({ arbitrary: valid, weight: 6 }, { arbitrary: broken, weight: 1 });
+
+/** A session shorthand: regions and accounts, sometimes broken, with templates that may not fit. */
+const shorthand = fc
+  .record({
+    regions: mostly(
+      fc.uniqueArray(
+        fc.constantFrom('us-east-1', 'eu-west-1', 'cn-north-1', 'us-gov-west-1', 'ap-south-2'),
+        { minLength: 1, maxLength: 4 },
+      ),
+      fc.array(fc.oneof(fc.constantFrom('us-east-1'), nastyString), { maxLength: 3 }),
+    ),
+    accounts: mostly(
+      fc.uniqueArray(
+        fc.record(
+          { id: fc.stringMatching(/^\d{12}$/), roleName: fc.constantFrom('SesStatsReader', 'R.1') },
+          { requiredKeys: ['id'] },
+        ),
+        { minLength: 1, maxLength: 5, selector: (a) => a.id },
+      ),
+      fc.array(fc.record({ id: fc.oneof(fc.constantFrom(111122223333, '0123'), nastyString) }), {
+        maxLength: 3,
+      }),
+    ),
+    externalId: mostly(fc.constantFrom('ext-1', 'org:ses/stats'), nastyString),
+    extra: fc.constantFrom(
+      {},
+      {},
+      { region: 'us-east-1' },
+      { credentials: { type: 'assumeRole', roleArn: 'arn:aws:iam::111122223333:role/r' } },
+      { serviceUrl: 'http://127.0.0.1:4566' },
+      { serviceUrl: 'email.us-east-1.amazonaws.com' },
+    ),
+  })
+  .chain(({ extra, ...fields }) =>
+    fc
+      .subarray(Object.keys(fields) as Array<keyof typeof fields>)
+      .map((keys) => ({ ...extra, ...Object.fromEntries(keys.map((k) => [k, fields[k]])) })),
+  );
+const template = mostly(
+  fc.constantFrom(
+    '{account}-{region}-stats',
+    '{region}-{account}-usage',
+    '{session}.{account}.{region}',
+    '{region}-stats',
+    'plain',
+  ),
+  fc.oneof(fc.constantFrom('{acount}-x', '{}', '{region', '{account} {region}'), nastyString),
+);
+/** Default names half the time; given ones (often colliding) otherwise. */
+const shorthandActivity = fc.oneof(
+  fc.constant({}),
+  fc.record(
+    { name: template, usageDataset: template, statisticsDataset: template },
+    { requiredKeys: [] },
+  ),
+);
+
 describe('parseConfig under fuzzing', () => {
+  it(`expands or refuses ${RUNS.shorthand} session shorthands, one source per account × region`, () => {
+    const outcomes = { accepted: 0, refused: 0 };
+    fc.assert(
+      fc.property(
+        shorthand,
+        fc.array(shorthandActivity, { minLength: 1, maxLength: 2 }),
+        (org, acts) => {
+          const input = {
+            sessions: { org },
+            activities: acts.map((a) => ({ ...a, session: 'org' })),
+          };
+          const outcome = checkParse(input);
+          outcomes[outcome]++;
+          if (outcome === 'refused') return;
+          const listed = org as { regions?: unknown[]; accounts?: unknown[] };
+          const sources = (listed.regions?.length ?? 1) * (listed.accounts?.length ?? 1);
+          const { activities } = parseConfig(input);
+          expect(activities).toHaveLength(acts.length * sources);
+          expect(new Set(activities.map((a) => a.statisticsDataset)).size).toBe(activities.length);
+          if ('accounts' in org)
+            for (const a of activities)
+              expect(a.connection.credentials).toMatchObject({
+                type: 'assumeRole',
+                roleArn: expect.stringMatching(/^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\//),
+              });
+        },
+      ),
+      { seed: SEED, numRuns: RUNS.shorthand },
+    );
+    expect(outcomes.accepted).toBeGreaterThan(0);
+    console.info(`config shorthands: ${JSON.stringify(outcomes)}`);
+  });
+
   it(`accepts or refuses naming the field for ${RUNS.documents} arbitrary documents`, () => {
     const outcomes = { accepted: 0, refused: 0 };
     fc.assert(
