@@ -51,6 +51,37 @@ afterEach(() => {
 afterAll(() => fake.close());
 
 describe('SesStatisticsSource', () => {
+  it('builds a client again after release from the secret already read, and still answers', async () => {
+    let reads = 0;
+    const counted = {
+      read: (
+        ref: Parameters<typeof secrets.read>[0],
+        options?: Parameters<typeof secrets.read>[1],
+      ) => {
+        reads++;
+        return secrets.read(ref, options);
+      },
+    };
+    const connection = connectionSchema.parse({
+      serviceUrl: fake.url,
+      region: 'us-east-1',
+      credentials: {
+        type: 'keys',
+        accessKeyId: FAKE_ACCESS_KEY_ID,
+        secretAccessKey: { env: 'SES_SECRET' },
+      },
+    });
+    const source = new SesStatisticsSource(connection, { secrets: counted as typeof secrets });
+    sources.push(source);
+
+    await source.getSendQuota();
+    source.release();
+    const quota = await source.getSendQuota();
+
+    expect(quota.value).toEqual({ max24HourSend: 50000, maxSendRate: 14, sentLast24Hours: 1234 });
+    expect(reads).toBe(1);
+  });
+
   it('returns the quota and every point of the window, signed with the configured keys', async () => {
     fake.points = twoWeekWindow(new Date('2026-11-28T12:00:00Z'));
     fake.quota = { max24HourSend: -1, maxSendRate: 14, sentLast24Hours: 987 };
@@ -417,6 +448,23 @@ describe('SesStatisticsSource', () => {
         accessKeyId: issued,
         sessionToken: expect.any(String),
       });
+    });
+
+    it('keeps the role’s credentials across a release: the next client assumes the role no more', async () => {
+      const roleArn = 'arn:aws:iam::123456789012:role/released';
+      const source = sourceFor({ credentials: { type: 'assumeRole', roleArn } });
+
+      await source.getSendQuota();
+      source.release();
+      const again = await source.getSendStatistics();
+
+      expect(again.value).toHaveLength(fake.points.length);
+      expect(fake.assumeRoleCalls).toHaveLength(1);
+      const issued = fake.assumeRoleCalls[0]?.issuedAccessKeyId;
+      expect(fake.requests.filter((r) => r.action.startsWith('GetSend'))).toEqual([
+        expect.objectContaining({ accessKeyId: issued }),
+        expect.objectContaining({ accessKeyId: issued }),
+      ]);
     });
 
     it('reports a refused AssumeRole clearly', async () => {
