@@ -42,11 +42,19 @@ export const METRICS = {
   /** 1 per activity collected and stored successfully (dimension: its statistics dataset). */
   COLLECTION_SUCCEEDED: 'CollectionSucceeded',
   /**
-   * Per-kind alarm mode only (lambda/core/metrics.ts alarmRate): the higher of the last-24-hour
-   * and window rate over the minimum volume, 0 below it (fraction; statistics datasets).
+   * Per-kind alarm mode only, one EMF document per invocation with the `service` dimension alone
+   * (lambda/core/metrics.ts RunTally): how many of the datasets it collected are at or over each
+   * level (rates: the higher of the last-24-hour and window rate, over the minimum volume).
    */
-  ALARM_BOUNCE_RATE: 'AlarmBounceRate',
-  ALARM_COMPLAINT_RATE: 'AlarmComplaintRate',
+  DATASETS_OVER_BOUNCE_WARNING: 'DatasetsOverBounceWarning',
+  DATASETS_OVER_BOUNCE_REVIEW: 'DatasetsOverBounceReview',
+  DATASETS_OVER_COMPLAINT_WARNING: 'DatasetsOverComplaintWarning',
+  DATASETS_OVER_COMPLAINT_REVIEW: 'DatasetsOverComplaintReview',
+  DATASETS_OVER_QUOTA: 'DatasetsOverQuota',
+  /** Per-kind mode only, in the same document: the invocation's sources by outcome. */
+  SOURCES_COLLECTED: 'SourcesCollected',
+  SOURCES_FAILED: 'SourcesFailed',
+  SOURCES_SKIPPED: 'SourcesSkipped',
   /**
    * Per-kind alarm mode only: how many statistics datasets no success covered for 2 × the rate,
    * published once per scheduled run without a Dataset dimension (lambda/core/metrics.ts staleDatasets).

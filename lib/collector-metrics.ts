@@ -45,13 +45,3 @@ export function fleetMetric(metricName: string, options: MetricOptions = {}): Me
     ...options,
   });
 }
-
-/**
- * The largest series of one per-dataset metric, one series per dataset, as a CloudWatch Metrics
- * Insights query. `SCHEMA` matches exactly the metrics with the dimensions {Dataset, service} the
- * collector publishes; `ORDER BY MAX() DESC` keeps the highest when there are more datasets than
- * the query may return (500 at most).
- */
-export function topDatasetsQuery(metricName: string, limit: number): string {
-  return `SELECT MAX(${metricName}) FROM SCHEMA("${METRICS.NAMESPACE}", ${METRICS.DATASET_DIMENSION}, ${POWERTOOLS_SERVICE_DIMENSION}) GROUP BY ${METRICS.DATASET_DIMENSION} ORDER BY MAX() DESC LIMIT ${limit}`;
-}

@@ -17,6 +17,7 @@ import {
   type HorizontalAnnotation,
   type IMetric,
   type IWidget,
+  LogQueryWidget,
   MathExpression,
   TextWidget,
   TreatMissingData,
@@ -24,7 +25,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Subscription, SubscriptionProtocol, Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -36,32 +37,33 @@ import {
   REVIEW_COMPLAINT_RATE,
 } from '../lambda/config/defaults.ts';
 import { METRICS } from '../lambda/constants.ts';
-import { type AlarmMode, alarmMode } from '../lambda/core/metrics.ts';
-import { type AlarmWindow, alarmWindow } from './alarm-window.ts';
 import {
-  COUNT_METRICS,
-  datasetMetric,
-  fleetMetric,
-  topDatasetsQuery,
-} from './collector-metrics.ts';
+  type AlarmMode,
+  alarmMode,
+  BREACH_LOG_MESSAGE,
+  BREACH_NAMES_LIMIT,
+  COLLECTED_LOG_MESSAGE,
+  STALE_LOG_MESSAGE,
+} from '../lambda/core/metrics.ts';
+import { type AlarmWindow, alarmWindow } from './alarm-window.ts';
+import { COUNT_METRICS, datasetMetric, fleetMetric } from './collector-metrics.ts';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX_GRAPH_PERIOD = Duration.days(1);
 /** The Duration alarm fires when a run takes this fraction of the function's timeout. */
 export const DURATION_ALARM_FRACTION = 0.8;
 const CLOUDWATCH = 'cloudwatch.amazonaws.com';
-/** A Metrics Insights alarm evaluates only the latest 3 hours of data. */
-export const INSIGHTS_ALARM_MAX_PERIOD = Duration.hours(3);
-/** A Metrics Insights query returns at most 500 series (the highest, with ORDER BY … DESC). */
-export const INSIGHTS_MAX_SERIES = 500;
-/** A Metrics Insights query analyzes at most 10,000 metrics; beyond, an alarm has PARTIAL_DATA. */
-export const INSIGHTS_MAX_METRICS = 10_000;
-/** The per-kind dashboard graphs this many datasets of each kind, the highest first. */
+/** The per-kind dashboard ranks this many datasets of each kind, the highest first. */
 export const DASHBOARD_TOP_DATASETS = 10;
+/** The per-kind dashboard lists at most this many datasets (or log lines) over a level. */
+const BREACH_NAMES_SHOWN = 100;
 
 export interface MonitoringProps {
-  /** The collector function whose errors, throttles, duration and dropped runs are watched. */
-  readonly collectorFunction: IFunction;
+  /**
+   * The collector function whose errors, throttles, duration and dropped runs are watched; the
+   * per-kind dashboard queries its log group (`logGroup`) for the datasets' names and numbers.
+   */
+  readonly collectorFunction: LambdaFunction;
   /** The collector function's timeout: the Duration alarm fires at 80 % of it. */
   readonly collectorTimeout: Duration;
   /** The collector's dead-letter queue: any message in it is a run that never happened. */
@@ -129,8 +131,10 @@ interface SendingRateSpec {
   /** The rate at which AWS reviews an account. */
   readonly awsReview: number;
   readonly events: Record<RateWindowSpec['id'], string>;
-  /** The per-kind mode's metric: the higher window's rate over the minimum volume. */
-  readonly alarmRate: string;
+  /** Per kind: the count of datasets at or over each level (lambda/core/metrics.ts RunTally). */
+  readonly over: Record<Level, string>;
+  /** Per kind: the `collected` log line's field with the rate the levels are compared with. */
+  readonly logField: string;
 }
 
 /** A span the rates are computed over, each from its own pair of counts. */
@@ -146,14 +150,22 @@ const SENDING_RATES: readonly SendingRateSpec[] = [
     noun: 'bounce',
     awsReview: REVIEW_BOUNCE_RATE,
     events: { Last24Hours: METRICS.BOUNCES, Window: METRICS.WINDOW_BOUNCES },
-    alarmRate: METRICS.ALARM_BOUNCE_RATE,
+    over: {
+      Warning: METRICS.DATASETS_OVER_BOUNCE_WARNING,
+      Review: METRICS.DATASETS_OVER_BOUNCE_REVIEW,
+    },
+    logField: 'alarmBounceRate',
   },
   {
     id: 'ComplaintRate',
     noun: 'complaint',
     awsReview: REVIEW_COMPLAINT_RATE,
     events: { Last24Hours: METRICS.COMPLAINTS, Window: METRICS.WINDOW_COMPLAINTS },
-    alarmRate: METRICS.ALARM_COMPLAINT_RATE,
+    over: {
+      Warning: METRICS.DATASETS_OVER_COMPLAINT_WARNING,
+      Review: METRICS.DATASETS_OVER_COMPLAINT_REVIEW,
+    },
+    logField: 'alarmComplaintRate',
   },
 ];
 
@@ -170,10 +182,10 @@ type Level = (typeof LEVELS)[number];
  * collected or the account is heading for an SES review, and a dashboard of the datasets.
  *
  * Up to PER_DATASET_ALARM_LIMIT statistics datasets (lambda/core/metrics.ts `alarmMode`), each
- * dataset has its own alarms and graphs; beyond, a constant set of alarms covers all datasets:
- * one Metrics Insights alarm per kind and level, each dataset a contributor, and one alarm on the
- * number of stale datasets the collector counts. The collector publishes the metrics of the same
- * mode, decided by the same function.
+ * dataset has its own alarms and graphs; beyond, a constant set of standard alarms covers all
+ * datasets: one per count the collector publishes per invocation (datasets over each level, failed
+ * sources, stale datasets), and the dashboard names the datasets from the collector's log with
+ * Logs Insights. The collector publishes the metrics of the same mode, decided by the same function.
  */
 export class Monitoring extends Construct {
   readonly topic: Topic;
@@ -406,40 +418,40 @@ export class Monitoring extends Construct {
   }
 
   /**
-   * The per-kind alarms: a constant number, whatever the number of datasets. Each rate and level,
-   * and the quota, is one Metrics Insights alarm over the per-dataset metric, one series (a
-   * contributor, named by its Dataset in the notification) per dataset. A dataset that stops being
-   * collected publishes nothing and would silently leave such a query, so staleness is the number
-   * of stale datasets the collector counts from the store every scheduled run.
+   * The per-kind alarms: a constant number, whatever the number of datasets. Each invocation of
+   * the collector publishes how many of its datasets are at or over each level, and how many
+   * sources failed; each count is one standard alarm on its sum over the schedule period. Batch
+   * invocations report failed sources to the queue, not as function errors, so `SourcesFailed`
+   * sees them before the dead-letter queue does. A dataset that stops being collected is counted
+   * by the scheduled run (`StaleDatasets`).
    */
   private addKindAlarms(props: MonitoringProps): void {
     this.addStaleDatasetsAlarm(props);
-    const window = this.insightsWindow(props);
+    const window = alarmWindow(props.rate);
+    const every = props.rate.toHumanString();
+    const sum = (metricName: string) =>
+      fleetMetric(metricName, { statistic: 'Sum', period: window.period });
     const minAttempts = props.minDeliveryAttempts ?? DEFAULT_MIN_DELIVERY_ATTEMPTS;
     for (const sendingRate of SENDING_RATES)
       for (const level of LEVELS) {
-        const threshold = rateLevel(props, sendingRate, level);
-        this.addAlarm(`${sendingRate.id}${level}`, {
-          metric: insightsQuery(sendingRate.alarmRate, window.period, `${sendingRate.noun} rate`),
-          ...this.anyInWindow(window, threshold),
-          alarmDescription: `ses-stats: a dataset's ${sendingRate.noun} rate is at or above ${percent(threshold)}, the ${level.toLowerCase()} level (review level ${percent(rateLevel(props, sendingRate, 'Review'))}; AWS reviews accounts at ${percent(sendingRate.awsReview)}), over the last 24 hours or the 14-day SES window; each dataset is a contributor named by its Dataset dimension; rates over fewer than ${minAttempts} delivery attempts are ignored`,
+        const metricName = sendingRate.over[level];
+        this.addAlarm(metricName, {
+          metric: sum(metricName),
+          ...this.anyInWindow(window, 1),
+          alarmDescription: `ses-stats: in the last ${every}, datasets had a ${sendingRate.noun} rate at or above ${percent(rateLevel(props, sendingRate, level))}, the ${level.toLowerCase()} level (review level ${percent(rateLevel(props, sendingRate, 'Review'))}; AWS reviews accounts at ${percent(sendingRate.awsReview)}), over the last 24 hours or the 14-day SES window; rates over fewer than ${minAttempts} delivery attempts are ignored. ${whereNamed(metricName)}`,
         });
       }
     const quota = props.quotaUtilisationThreshold ?? DEFAULT_QUOTA_UTILISATION;
-    this.addAlarm(METRICS.QUOTA_UTILISATION, {
-      metric: insightsQuery(METRICS.QUOTA_UTILISATION, window.period, 'quota utilisation'),
-      ...this.anyInWindow(window, quota),
-      alarmDescription: `ses-stats: a dataset has used ${percent(quota)} or more of its 24-hour sending quota; each dataset is a contributor named by its Dataset dimension`,
+    this.addAlarm(METRICS.DATASETS_OVER_QUOTA, {
+      metric: sum(METRICS.DATASETS_OVER_QUOTA),
+      ...this.anyInWindow(window, 1),
+      alarmDescription: `ses-stats: in the last ${every}, datasets had used ${percent(quota)} or more of their 24-hour sending quota. ${whereNamed(METRICS.DATASETS_OVER_QUOTA)}`,
     });
-    for (const [kind, count] of [
-      ['statistics', props.statisticsDatasets.length],
-      ['usage', props.usageDatasets.length],
-    ] as const)
-      if (count > INSIGHTS_MAX_METRICS)
-        Annotations.of(this).addWarningV2(
-          `@ses-stats/monitoring:insightsMetricsLimit${kind}`,
-          `${count} ${kind} datasets: a Metrics Insights alarm analyzes at most ${INSIGHTS_MAX_METRICS} metrics, so the per-kind alarms evaluate only part of them (PARTIAL_DATA)`,
-        );
+    this.addAlarm(METRICS.SOURCES_FAILED, {
+      metric: sum(METRICS.SOURCES_FAILED),
+      ...this.anyInWindow(window, 1),
+      alarmDescription: `ses-stats: sources failed in the last ${every} (a batch's are retried, then go to the dead-letter queue); the collector's log names each ("activity failed")`,
+    });
   }
 
   /**
@@ -456,20 +468,8 @@ export class Monitoring extends Construct {
       metric: fleetMetric(METRICS.STALE_DATASETS, { statistic: 'Maximum', period: window.period }),
       ...this.anyInWindow(window, 1),
       treatMissingData: onePeriod ? TreatMissingData.BREACHING : TreatMissingData.NOT_BREACHING,
-      alarmDescription: `ses-stats: datasets had no successful collection in ${staleAfter.toHumanString()} (2 × the rate)${onePeriod ? ', or no scheduled run counted them' : ''}; the collector's log names them ("stale datasets"); SES keeps only 14 days`,
+      alarmDescription: `ses-stats: datasets had no successful collection in ${staleAfter.toHumanString()} (2 × the rate)${onePeriod ? ', or no scheduled run counted them' : ''}; the collector's log line "${STALE_LOG_MESSAGE}" names them (the dashboard lists them); SES keeps only 14 days`,
     });
-  }
-
-  /** One period of the rate, at most the 3 hours a Metrics Insights alarm can evaluate. */
-  private insightsWindow(props: MonitoringProps): AlarmWindow {
-    const window = alarmWindow(props.rate);
-    const max = INSIGHTS_ALARM_MAX_PERIOD.toSeconds();
-    if (props.rate.isUnresolved() || window.period.toSeconds() <= max) return window;
-    Annotations.of(this).addWarningV2(
-      '@ses-stats/monitoring:insightsWindowCapped',
-      `the per-kind alarms look at the last 3 hours, the longest a Metrics Insights alarm can evaluate, not one period of the rate (${props.rate.toHumanString()}): each run's values alarm for 3 hours, then the alarm returns to OK until the next run`,
-    );
-    return { period: INSIGHTS_ALARM_MAX_PERIOD, evaluationPeriods: 1, capped: true };
   }
 
   private widgets(props: MonitoringProps): IWidget[] {
@@ -522,56 +522,95 @@ export class Monitoring extends Construct {
   }
 }
 
-/** A Metrics Insights query over one per-dataset metric: the alarms' series, one per dataset. */
-function insightsQuery(metricName: string, period: Duration, noun: string): MathExpression {
-  return new MathExpression({
-    expression: topDatasetsQuery(metricName, INSIGHTS_MAX_SERIES),
-    usingMetrics: {},
-    label: `${noun} by dataset`,
-    period,
-  });
-}
-
-/** The per-kind dashboard: stale datasets, then the highest datasets of each kind. */
+/**
+ * The per-kind dashboard: the counts each invocation publishes, then the datasets behind them,
+ * read with Logs Insights from the collector's log (its `collected` lines carry each dataset's
+ * alarm numbers), so no widget names a dataset and the dashboard does not grow with them.
+ */
 function kindWidgets(period: Duration, props: MonitoringProps): IWidget[] {
-  const top = (title: string, metricName: string, annotations: HorizontalAnnotation[]) =>
-    new GraphWidget({
-      title: `${title} (top ${DASHBOARD_TOP_DATASETS} datasets)`,
-      left: [
-        new MathExpression({
-          expression: topDatasetsQuery(metricName, DASHBOARD_TOP_DATASETS),
-          usingMetrics: {},
-          label: '',
-          period,
-        }),
-      ],
-      leftAnnotations: annotations,
-      leftYAxis: { min: 0 },
-      width: 12,
-    });
-  const levels = (sendingRate: SendingRateSpec) =>
-    LEVELS.map(
-      (level): HorizontalAnnotation => ({
-        value: rateLevel(props, sendingRate, level),
-        label: `${sendingRate.noun} ${level.toLowerCase()}`,
-      }),
+  const sum = (metricName: string) => fleetMetric(metricName, { statistic: 'Sum', period });
+  const logGroupNames = [props.collectorFunction.logGroup.logGroupName];
+  const logs = (title: string, queryLines: string[]) =>
+    new LogQueryWidget({ title, logGroupNames, queryLines, width: 12, height: 6 });
+  const quota = props.quotaUtilisationThreshold ?? DEFAULT_QUOTA_UTILISATION;
+  const overLevels = SENDING_RATES.map((sendingRate) => {
+    const warning = rateLevel(props, sendingRate, 'Warning');
+    return logs(
+      `Datasets at or over the ${sendingRate.noun} warning level (${percent(warning)}; review ${percent(rateLevel(props, sendingRate, 'Review'))})`,
+      datasetsQuery(sendingRate.logField, 'dataset', BREACH_NAMES_SHOWN, warning),
     );
-  const [bounce, complaint] = SENDING_RATES as [SendingRateSpec, SendingRateSpec];
+  });
+  const tops = SENDING_RATES.map((sendingRate) =>
+    logs(
+      `Top ${DASHBOARD_TOP_DATASETS} datasets by ${sendingRate.noun} rate (higher window)`,
+      datasetsQuery(sendingRate.logField, 'dataset', DASHBOARD_TOP_DATASETS),
+    ),
+  );
   return [
     new GraphWidget({
-      title: 'Datasets not collected in 2 × the rate',
-      left: [fleetMetric(METRICS.STALE_DATASETS, { statistic: 'Maximum', period })],
-      leftAnnotations: [{ value: 1, label: 'alarm' }],
+      title: 'Datasets at or over an alarm level',
+      left: [
+        ...SENDING_RATES.flatMap((sendingRate) => LEVELS.map((l) => sum(sendingRate.over[l]))),
+        sum(METRICS.DATASETS_OVER_QUOTA),
+      ],
       leftYAxis: { min: 0 },
       width: 12,
     }),
-    top('Bounce rate, higher window', bounce.alarmRate, levels(bounce)),
-    top('Complaint rate, higher window', complaint.alarmRate, levels(complaint)),
-    top('Quota utilisation', METRICS.QUOTA_UTILISATION, [
-      { value: props.quotaUtilisationThreshold ?? DEFAULT_QUOTA_UTILISATION, label: 'alarm' },
+    new GraphWidget({
+      title: 'Sources',
+      left: [METRICS.SOURCES_COLLECTED, METRICS.SOURCES_FAILED, METRICS.SOURCES_SKIPPED].map(sum),
+      right: [fleetMetric(METRICS.STALE_DATASETS, { statistic: 'Maximum', period })],
+      leftYAxis: { min: 0 },
+      rightYAxis: { min: 0 },
+      width: 12,
+    }),
+    logs('Datasets over an alarm level, per collector invocation', [
+      'fields @timestamp, metric, threshold, count, @message',
+      `filter message = "${BREACH_LOG_MESSAGE}"`,
+      'sort @timestamp desc',
+      `limit ${BREACH_NAMES_SHOWN}`,
     ]),
-    top('Delivery attempts, last 24 hours', METRICS.DELIVERY_ATTEMPTS, []),
+    logs('Stale datasets, per scheduled run', [
+      'fields @timestamp, count, @message',
+      `filter message = "${STALE_LOG_MESSAGE}"`,
+      'sort @timestamp desc',
+      'limit 20',
+    ]),
+    ...overLevels,
+    logs(
+      `Datasets at or over the quota level (${percent(quota)})`,
+      datasetsQuery('quotaUtilisation', 'usageDataset', BREACH_NAMES_SHOWN, quota),
+    ),
+    ...tops,
+    logs(
+      `Top ${DASHBOARD_TOP_DATASETS} datasets by quota utilisation`,
+      datasetsQuery('quotaUtilisation', 'usageDataset', DASHBOARD_TOP_DATASETS),
+    ),
   ];
+}
+
+/**
+ * A Logs Insights query over the `collected` lines: each dataset's highest value of `field` in the
+ * dashboard's time range, the highest first, optionally only those at or over `atLeast`.
+ */
+export function datasetsQuery(
+  field: string,
+  datasetField: 'dataset' | 'usageDataset',
+  limit: number,
+  atLeast?: number,
+): string[] {
+  return [
+    `fields ${datasetField}, ${field}`,
+    `filter message = "${COLLECTED_LOG_MESSAGE}" and ispresent(${field})${atLeast === undefined ? '' : ` and ${field} >= ${atLeast}`}`,
+    `stats max(${field}) as highest, latest(${field}) as latest by ${datasetField}`,
+    'sort highest desc',
+    `limit ${limit}`,
+  ];
+}
+
+/** Where a per-kind alarm's datasets are named: its log line, the dashboard and the CLI. */
+function whereNamed(metricName: string): string {
+  return `The collector's log line "${BREACH_LOG_MESSAGE}" with metric ${metricName} names them (at most ${BREACH_NAMES_LIMIT} per invocation, with the count), as does the dashboard's Logs Insights widget; \`ses-stats check DATASET\` checks one`;
 }
 
 /** The alarm level of a sending rate: the configured review level, and a warning at a fraction of it unless set. */

@@ -14,20 +14,17 @@ export interface DatasetMetric {
 
 /**
  * How the deployment alarms on its datasets. `perDataset`: every dataset has its own staleness,
- * rate and quota alarms and graphs, over 11 metrics per activity. `perKind`: one Metrics Insights
- * alarm per kind and level over all datasets (each dataset a contributor the notification names),
- * one alarm on the number of stale datasets, and 4 metrics per activity.
+ * rate and quota alarms and graphs, over 11 metrics per activity. `perKind`: a fixed set of
+ * standard alarms on counts of datasets over each level ({@link RunTally}), published once per
+ * invocation, and no per-dataset metric at all: the CloudWatch bill does not grow per source.
  */
 export type AlarmMode = 'perDataset' | 'perKind';
 
 /**
- * Up to this many statistics datasets a deployment keeps per-dataset alarms. At list prices
- * (us-east-1) per-kind alarms are never dearer: an activity costs 18 alarm metrics ($1.80) and 11
- * custom metrics ($3.30) a month per dataset, against 5 metrics analyzed by Metrics Insights
- * alarms ($0.50) and 4 custom metrics ($1.20) per kind. Small deployments keep per-dataset alarms
- * for what only they give (each window alarmed on its own, the dataset named by staleness too,
- * one graph per dataset) while that costs at most about $34 a month more; beyond, the stack would
- * also approach CloudFormation's 500 resources (10 alarms per activity). See docs/deploy.md#cost.
+ * Up to this many statistics datasets a deployment keeps per-dataset alarms, for what only they
+ * give (each window alarmed on its own, staleness named per dataset, one graph per dataset);
+ * beyond, the stack would also approach CloudFormation's 500 resources (10 alarms per activity)
+ * and per-dataset metrics cost $0.30 each a month. See docs/deploy.md#cost.
  */
 export const PER_DATASET_ALARM_LIMIT = 10;
 
@@ -40,104 +37,237 @@ export function alarmMode(statisticsDatasets: number): AlarmMode {
   return statisticsDatasets <= PER_DATASET_ALARM_LIMIT ? 'perDataset' : 'perKind';
 }
 
-export interface DatasetMetricOptions {
-  /** @default 'perDataset' - the 11 metrics per activity every deployment had */
-  readonly mode?: AlarmMode;
-  /**
-   * `perKind` only: a window's rate counts in the alarm rates only over at least this many
-   * delivery attempts (the config's `alarms.minDeliveryAttempts`).
-   */
-  readonly minDeliveryAttempts?: number;
+/**
+ * The numbers the per-dataset alarms and graphs use for one collected activity: last-24-hour
+ * counts, the same counts summed over the whole fetched SES window (the alarms divide them in
+ * metric math and ignore volumes below a minimum), window rates, quota utilisation (never for an
+ * unlimited quota), and a success mark. Counts are emitted even when 0, so a quiet day is a data
+ * point. The per-kind mode publishes none of these (see {@link RunTally}).
+ */
+export function datasetMetrics(result: ActivityResult): DatasetMetric[] {
+  const { lastDay, window } = windows(result);
+  const metric = (name: string, value: number, unit: DatasetMetric['unit']): DatasetMetric => ({
+    dataset: result.statistics.name,
+    name,
+    value,
+    unit,
+  });
+  const metrics = [
+    metric(METRICS.DELIVERY_ATTEMPTS, lastDay.DeliveryAttempts, 'Count'),
+    metric(METRICS.BOUNCES, lastDay.Bounces, 'Count'),
+    metric(METRICS.COMPLAINTS, lastDay.Complaints, 'Count'),
+    metric(METRICS.REJECTS, lastDay.Rejects, 'Count'),
+    metric(METRICS.WINDOW_DELIVERY_ATTEMPTS, window.DeliveryAttempts, 'Count'),
+    metric(METRICS.WINDOW_BOUNCES, window.Bounces, 'Count'),
+    metric(METRICS.WINDOW_COMPLAINTS, window.Complaints, 'Count'),
+    metric(METRICS.COLLECTION_SUCCEEDED, 1, 'Count'),
+  ];
+  if (window.DeliveryAttempts > 0) {
+    metrics.push(metric(METRICS.BOUNCE_RATE, window.Bounces / window.DeliveryAttempts, 'None'));
+    metrics.push(
+      metric(METRICS.COMPLAINT_RATE, window.Complaints / window.DeliveryAttempts, 'None'),
+    );
+  }
+  const used = quotaUtilisation(result);
+  if (used !== null)
+    metrics.push({
+      dataset: result.usage.name,
+      name: METRICS.QUOTA_UTILISATION,
+      value: used,
+      unit: 'None',
+    });
+  return metrics;
+}
+
+/** The last 24 hours before the statistics fetch (by the server's clock) and the whole window. */
+function windows(result: ActivityResult): { lastDay: Counts; window: Counts } {
+  const rows = result.statistics.rows;
+  const fetchedAt = result.fetchedAt.getTime();
+  return {
+    lastDay: sumCounts(rows.filter((r) => Date.parse(r.Timestamp) >= fetchedAt - DAY_MS)),
+    window: sumCounts(rows),
+  };
+}
+
+function quotaUtilisation(result: ActivityResult): number | null {
+  const usage = result.usage.rows[0];
+  return usage === undefined ? null : utilisation(usage);
 }
 
 /**
- * The numbers the alarms and the dashboard use for one collected activity.
- *
- * `perDataset` (the default): last-24-hour counts, the same counts summed over the whole fetched
- * SES window (the alarms divide them in metric math and ignore volumes below a minimum), window
- * rates, quota utilisation (never for an unlimited quota), and a success mark. Counts are emitted
- * even when 0, so a quiet day is a data point.
- *
- * `perKind`: only what the per-kind alarms and the top-N dashboard read: last-24-hour delivery
- * attempts, the two alarm rates (see {@link alarmRate}) and quota utilisation; 4 metrics instead
- * of 11. Staleness is counted over all datasets by {@link staleDatasets}, not marked per dataset.
+ * The levels a dataset is compared with in the per-kind mode: the config's `alarms` (the same
+ * values the per-dataset alarms use). Rates and utilisation are fractions; a rate counts only
+ * over at least `minDeliveryAttempts` delivery attempts.
  */
-export function datasetMetrics(
+export interface AlarmLevels {
+  readonly bounceRateWarning: number;
+  readonly bounceRate: number;
+  readonly complaintRateWarning: number;
+  readonly complaintRate: number;
+  readonly quotaUtilisation: number;
+  readonly minDeliveryAttempts: number;
+}
+
+/**
+ * What the per-kind mode knows of one collected activity, written on its `collected` log line so
+ * the dashboard's Logs Insights widgets can name and rank datasets without a metric per dataset.
+ */
+export interface DatasetAlarmNumbers {
+  /** Last-24-hour delivery attempts. */
+  readonly deliveryAttempts: number;
+  /** {@link alarmRate} of bounces and of complaints: what the levels are compared with. */
+  readonly alarmBounceRate: number;
+  readonly alarmComplaintRate: number;
+  /** SentLast24Hours / Max24HourSend; absent for an unlimited quota. */
+  readonly quotaUtilisation?: number;
+}
+
+/** The numbers {@link RunTally} compares with the levels, for one collected activity. */
+export function datasetAlarmNumbers(
   result: ActivityResult,
-  options: DatasetMetricOptions = {},
-): DatasetMetric[] {
-  const stats = result.statistics;
-  const usage = result.usage.rows[0];
-  // The last 24 hours before the statistics fetch, by the server's clock.
-  const fetchedAt = result.fetchedAt.getTime();
-  const lastDay = sumCounts(
-    stats.rows.filter((r) => Date.parse(r.Timestamp) >= fetchedAt - DAY_MS),
+  minDeliveryAttempts: number,
+): DatasetAlarmNumbers {
+  const { lastDay, window } = windows(result);
+  const used = quotaUtilisation(result);
+  return {
+    deliveryAttempts: lastDay.DeliveryAttempts,
+    alarmBounceRate: alarmRate('Bounces', [lastDay, window], minDeliveryAttempts),
+    alarmComplaintRate: alarmRate('Complaints', [lastDay, window], minDeliveryAttempts),
+    ...(used === null ? {} : { quotaUtilisation: used }),
+  };
+}
+
+/** One count the per-kind mode publishes per invocation (dimension `service` only). */
+export interface RunMetric {
+  readonly name: string;
+  readonly value: number;
+}
+
+/** The datasets over one level in one invocation: at most {@link BREACH_NAMES_LIMIT} names. */
+export interface Breach {
+  /** The level's count metric (`DatasetsOverBounceWarning`, …), as its alarm names it. */
+  readonly metric: string;
+  /** The level's value (a fraction). */
+  readonly threshold: number;
+  /** How many datasets were over it; may exceed `datasets.length`. */
+  readonly count: number;
+  readonly datasets: readonly string[];
+}
+
+/** A log line names at most this many datasets per level; the count says how many there were. */
+export const BREACH_NAMES_LIMIT = 100;
+
+/** The log message of the per-kind mode's one line per level with datasets over it. */
+export const BREACH_LOG_MESSAGE = 'datasets over an alarm level';
+/** The log message of each collected activity, with its {@link DatasetAlarmNumbers}. */
+export const COLLECTED_LOG_MESSAGE = 'collected';
+/** The log message of the scheduled run's line naming the {@link staleDatasets} (per kind). */
+export const STALE_LOG_MESSAGE = 'datasets not covered for two schedule periods';
+
+/** Each counted level: its metric, which number of a dataset it compares, and with which level. */
+const LEVEL_RULES = [
+  [METRICS.DATASETS_OVER_BOUNCE_WARNING, 'alarmBounceRate', 'bounceRateWarning'],
+  [METRICS.DATASETS_OVER_BOUNCE_REVIEW, 'alarmBounceRate', 'bounceRate'],
+  [METRICS.DATASETS_OVER_COMPLAINT_WARNING, 'alarmComplaintRate', 'complaintRateWarning'],
+  [METRICS.DATASETS_OVER_COMPLAINT_REVIEW, 'alarmComplaintRate', 'complaintRate'],
+  [METRICS.DATASETS_OVER_QUOTA, 'quotaUtilisation', 'quotaUtilisation'],
+] as const satisfies readonly (readonly [
+  string,
+  keyof DatasetAlarmNumbers,
+  keyof Omit<AlarmLevels, 'minDeliveryAttempts'>,
+])[];
+
+/**
+ * The per-kind mode's counts over the activities one invocation collected: how many datasets are
+ * at or over each level (rates by {@link alarmRate}, a limited quota's utilisation), and how many
+ * sources were collected, failed and skipped. One EMF document of 8 counts per invocation replaces
+ * every per-dataset metric, so the alarms on them are a fixed number whatever the sources; the
+ * names of the datasets over a level go to the log ({@link breaches}).
+ */
+export class RunTally {
+  private readonly over = new Map<string, { count: number; datasets: string[] }>(
+    LEVEL_RULES.map(([metric]) => [metric, { count: 0, datasets: [] }]),
   );
-  const window = sumCounts(stats.rows);
-  const metric = (
-    dataset: string,
-    name: string,
-    value: number,
-    unit: DatasetMetric['unit'],
-  ): DatasetMetric => ({ dataset, name, value, unit });
-  const metrics =
-    options.mode === 'perKind'
-      ? [
-          metric(stats.name, METRICS.DELIVERY_ATTEMPTS, lastDay.DeliveryAttempts, 'Count'),
-          ...(['Bounces', 'Complaints'] as const).map((events) =>
-            metric(
-              stats.name,
-              events === 'Bounces' ? METRICS.ALARM_BOUNCE_RATE : METRICS.ALARM_COMPLAINT_RATE,
-              alarmRate(events, [lastDay, window], minAttempts(options.minDeliveryAttempts)),
-              'None',
-            ),
-          ),
-        ]
-      : perDatasetMetrics(stats.name, lastDay, window, metric);
-  const used = usage === undefined ? null : utilisation(usage);
-  if (used !== null)
-    metrics.push(metric(result.usage.name, METRICS.QUOTA_UTILISATION, used, 'None'));
-  return metrics;
-}
+  private collected = 0;
+  private failed = 0;
+  private skipped = 0;
 
-function perDatasetMetrics(
-  dataset: string,
-  lastDay: Counts,
-  window: Counts,
-  metric: (d: string, n: string, v: number, u: DatasetMetric['unit']) => DatasetMetric,
-): DatasetMetric[] {
-  const metrics = [
-    metric(dataset, METRICS.DELIVERY_ATTEMPTS, lastDay.DeliveryAttempts, 'Count'),
-    metric(dataset, METRICS.BOUNCES, lastDay.Bounces, 'Count'),
-    metric(dataset, METRICS.COMPLAINTS, lastDay.Complaints, 'Count'),
-    metric(dataset, METRICS.REJECTS, lastDay.Rejects, 'Count'),
-    metric(dataset, METRICS.WINDOW_DELIVERY_ATTEMPTS, window.DeliveryAttempts, 'Count'),
-    metric(dataset, METRICS.WINDOW_BOUNCES, window.Bounces, 'Count'),
-    metric(dataset, METRICS.WINDOW_COMPLAINTS, window.Complaints, 'Count'),
-    metric(dataset, METRICS.COLLECTION_SUCCEEDED, 1, 'Count'),
-  ];
-  if (window.DeliveryAttempts > 0) {
-    metrics.push(
-      metric(dataset, METRICS.BOUNCE_RATE, window.Bounces / window.DeliveryAttempts, 'None'),
-    );
-    metrics.push(
-      metric(dataset, METRICS.COMPLAINT_RATE, window.Complaints / window.DeliveryAttempts, 'None'),
-    );
+  constructor(private readonly levels: AlarmLevels) {
+    for (const [, , level] of LEVEL_RULES) {
+      const value = levels[level];
+      if (!(Number.isFinite(value) && value > 0 && value <= 1))
+        throw new Error(
+          `RunTally ${level}: received ${value}; expected a fraction above 0 and at most 1`,
+        );
+    }
+    const min = levels.minDeliveryAttempts;
+    if (!(Number.isSafeInteger(min) && min >= 1))
+      throw new Error(
+        `RunTally minDeliveryAttempts: received ${min}; expected a whole number of delivery attempts, at least 1`,
+      );
   }
-  return metrics;
+
+  /** Counts one collected activity and returns its numbers (for its `collected` log line). */
+  add(result: ActivityResult): DatasetAlarmNumbers {
+    const numbers = datasetAlarmNumbers(result, this.levels.minDeliveryAttempts);
+    this.collected += 1;
+    for (const [metric, field, level] of LEVEL_RULES) {
+      const value = numbers[field];
+      if (value === undefined || value < this.levels[level]) continue;
+      const over = this.over.get(metric);
+      if (over === undefined) continue;
+      over.count += 1;
+      const dataset = field === 'quotaUtilisation' ? result.usage.name : result.statistics.name;
+      if (over.datasets.length < BREACH_NAMES_LIMIT) over.datasets.push(dataset);
+    }
+    return numbers;
+  }
+
+  addFailed(sources: number): void {
+    this.failed += count('addFailed', sources);
+  }
+
+  addSkipped(sources: number): void {
+    this.skipped += count('addSkipped', sources);
+  }
+
+  /** The 8 counts, 0 included: a quiet invocation is a data point too. */
+  metrics(): RunMetric[] {
+    return [
+      ...LEVEL_RULES.map(([name]) => ({ name, value: this.over.get(name)?.count ?? 0 })),
+      { name: METRICS.SOURCES_COLLECTED, value: this.collected },
+      { name: METRICS.SOURCES_FAILED, value: this.failed },
+      { name: METRICS.SOURCES_SKIPPED, value: this.skipped },
+    ];
+  }
+
+  /** The levels with datasets over them, in the order of the metrics. */
+  breaches(): Breach[] {
+    return LEVEL_RULES.flatMap(([metric, , setting]) => {
+      const over = this.over.get(metric);
+      if (over === undefined || over.count === 0) return [];
+      return [
+        {
+          metric,
+          threshold: this.levels[setting],
+          count: over.count,
+          datasets: [...over.datasets],
+        },
+      ];
+    });
+  }
 }
 
-function minAttempts(value: number | undefined): number {
-  if (value === undefined) return 1;
-  if (!(Number.isSafeInteger(value) && value >= 1))
+function count(method: string, value: number): number {
+  if (!(Number.isSafeInteger(value) && value >= 0))
     throw new Error(
-      `datasetMetrics minDeliveryAttempts: received ${value}; expected a whole number of delivery attempts, at least 1`,
+      `RunTally ${method}: received ${value}; expected a whole number of sources, 0 or more`,
     );
   return value;
 }
 
 /**
- * The rate a per-kind alarm watches: the higher of the last-24-hour and the whole-window rate of
+ * The rate the per-kind levels are compared with: the higher of the last-24-hour and the whole-window rate of
  * these events, each counted only over at least `minAttempts` delivery attempts (else 0). One
  * metric thus carries what the per-dataset mode alarms on in two windows, so a spike is not
  * diluted and a slow rise is not missed, and 1 bounce in 10 attempts pages nobody.

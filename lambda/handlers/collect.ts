@@ -19,7 +19,17 @@ import {
   stalestFirst,
 } from '../core/activity.ts';
 import { BatchMessageError, parseBatchMessage, planBatches } from '../core/batches.ts';
-import { alarmMode, type DatasetMetric, datasetMetrics, staleDatasets } from '../core/metrics.ts';
+import {
+  alarmMode,
+  BREACH_LOG_MESSAGE,
+  COLLECTED_LOG_MESSAGE,
+  type DatasetMetric,
+  datasetAlarmNumbers,
+  datasetMetrics,
+  RunTally,
+  STALE_LOG_MESSAGE,
+  staleDatasets,
+} from '../core/metrics.ts';
 import type { ActivityResult } from '../core/results.ts';
 import { MINUTE_MS } from '../core/time.ts';
 import { requiredEnv } from './env.ts';
@@ -160,14 +170,21 @@ async function collect(
   ordered: readonly ActivityRun[],
   context: RunContext | undefined,
 ): Promise<CollectOutcome> {
+  // Per kind: one tally per invocation, its counts published once the sources are done.
+  const tally = mode === 'perKind' ? new RunTally(config.alarms) : undefined;
   const outcome = await collectAll(ordered, {
     clock: systemClock,
     store,
     concurrency: config.concurrency,
     rawRetentionDays: config.rawRetentionDays,
     remainingMs: context === undefined ? undefined : () => context.getRemainingTimeInMillis(),
-    onResult: report,
+    onResult: (result) => report(result, tally),
   });
+  if (tally !== undefined) {
+    tally.addFailed(outcome.failures.length);
+    tally.addSkipped(outcome.skipped.length);
+    publishTally(tally);
+  }
   if (outcome.skipped.length > 0)
     logger.warn('sources skipped: the time left could not fit them; they go first next run', {
       skipped: outcome.skipped.map((a) => a.name),
@@ -194,7 +211,7 @@ async function publishStaleCount(): Promise<void> {
   metrics.addMetric(METRICS.STALE_DATASETS, MetricUnit.Count, stale.length);
   metrics.publishStoredMetrics();
   if (stale.length > 0)
-    logger.warn('datasets not covered for two schedule periods', {
+    logger.warn(STALE_LOG_MESSAGE, {
       count: stale.length,
       datasets: stale.slice(0, 100),
     });
@@ -209,18 +226,34 @@ function isQueueEvent(event: unknown): event is QueueEvent {
   );
 }
 
-function report(result: ActivityResult): void {
-  logger.info('collected', {
+/**
+ * Logs one collected activity with the numbers the per-kind alarms compare (the dashboard's Logs
+ * Insights widgets read them), then publishes its metrics (per dataset) or counts it (per kind).
+ */
+function report(result: ActivityResult, tally: RunTally | undefined): void {
+  const numbers =
+    tally?.add(result) ?? datasetAlarmNumbers(result, config.alarms.minDeliveryAttempts);
+  logger.info(COLLECTED_LOG_MESSAGE, {
     activity: result.activity.name,
     dataset: result.statistics.name,
+    usageDataset: result.usage.name,
     points: result.statistics.rows.length,
+    ...numbers,
     stored: result.stored,
   });
   for (const gap of result.stored?.newGaps ?? [])
     logger.warn('data lost: SES no longer had this span', { dataset: result.statistics.name, gap });
-  publishByDataset(
-    datasetMetrics(result, { mode, minDeliveryAttempts: config.alarms.minDeliveryAttempts }),
-  );
+  if (tally === undefined) publishByDataset(datasetMetrics(result));
+}
+
+/**
+ * Per kind: one EMF document with the `service` dimension only (a fixed number of metrics, whatever
+ * the sources), and one log line per level naming the datasets over it (the alarms point here).
+ */
+function publishTally(tally: RunTally): void {
+  for (const m of tally.metrics()) metrics.addMetric(m.name, MetricUnit.Count, m.value);
+  metrics.publishStoredMetrics();
+  for (const breach of tally.breaches()) logger.warn(BREACH_LOG_MESSAGE, { ...breach });
 }
 
 /** One EMF document per dataset: its metrics share the dimension set {service, Dataset}. */

@@ -681,31 +681,55 @@ describe('Monitoring', () => {
       })();
       return { monitoring: built, template: Template.fromStack(Stack.of(built)) };
     };
-    const query = (metric: string) =>
-      `SELECT MAX(${metric}) FROM SCHEMA("SesStats", Dataset, service) GROUP BY Dataset ORDER BY MAX() DESC LIMIT 500`;
-    /** What decides each Metrics Insights alarm, in template order. */
-    const insightsAlarms = (template: Template) =>
+    const service = [{ Name: 'service', Value: 'ses-stats' }];
+    /** What decides each alarm on a count the collector publishes, in template order. */
+    const countAlarms = (template: Template) =>
       Object.values(template.findResources('AWS::CloudWatch::Alarm'))
         .map((r) => r.Properties)
-        .filter((p) => p.Metrics !== undefined)
+        .filter((p) => p.Namespace === 'SesStats')
         .map((p) => ({
-          metrics: p.Metrics,
+          metric: p.MetricName,
+          dimensions: p.Dimensions,
+          statistic: p.Statistic,
+          period: p.Period,
           threshold: p.Threshold,
           comparison: p.ComparisonOperator,
           evaluationPeriods: p.EvaluationPeriods,
           datapointsToAlarm: p.DatapointsToAlarm,
           treatMissingData: p.TreatMissingData,
         }));
-    const expected = (metric: string, label: string, threshold: number, period = 3600) => ({
-      metrics: [
-        { Id: 'expr_1', Expression: query(metric), Label: label, Period: period, ReturnData: true },
-      ],
-      threshold,
+    const sumAlarm = (metric: string, period = 3600, evaluationPeriods = 1) => ({
+      metric,
+      dimensions: service,
+      statistic: 'Sum',
+      period,
+      threshold: 1,
       comparison: 'GreaterThanOrEqualToThreshold',
-      evaluationPeriods: 1,
+      evaluationPeriods,
       datapointsToAlarm: 1,
       treatMissingData: 'notBreaching',
     });
+    const staleAlarm = {
+      metric: 'StaleDatasets',
+      dimensions: service,
+      statistic: 'Maximum',
+      period: 7200,
+      threshold: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: 'breaching',
+    };
+    /** The dashboard's Logs Insights widgets: title and query, and the log groups they read. */
+    const logWidgets = (template: Template) => {
+      const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+      const parts = dashboard?.Properties.DashboardBody['Fn::Join'][1] as unknown[];
+      // The body is a join of text and tokens (the log group's name): resolve it to a marker.
+      const body = parts.map((p) => (typeof p === 'string' ? p : '<LOG GROUP>')).join('');
+      return (JSON.parse(body).widgets as { type: string; properties: Record<string, string> }[])
+        .filter((w) => w.type === 'log')
+        .map((w) => ({ title: w.properties.title, query: w.properties.query }));
+    };
 
     let thousand: ReturnType<typeof fleet> | undefined;
     const aThousand = () => {
@@ -713,29 +737,48 @@ describe('Monitoring', () => {
       return thousand;
     };
 
-    it('keeps per-dataset alarms up to the limit and switches to a constant set beyond it', () => {
+    it('keeps per-dataset alarms up to the limit and a constant set beyond it, for any number of datasets', () => {
       const atLimit = fleet(PER_DATASET_ALARM_LIMIT);
       const overLimit = fleet(PER_DATASET_ALARM_LIMIT + 1);
 
       expect(atLimit.monitoring.alarmMode).toBe('perDataset');
       atLimit.template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + PER_DATASET_ALARM_LIMIT * 10);
       expect(overLimit.monitoring.alarmMode).toBe('perKind');
-      // 6 collector alarms, stale datasets, 2 rates × 2 levels, quota.
-      overLimit.template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
-      aThousand().template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+      // 6 collector alarms, stale datasets, 2 rates × 2 levels, quota, failed sources.
+      overLimit.template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+      aThousand().template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+      expect(aThousand().monitoring.alarms).toHaveLength(13);
     }, 120_000);
 
-    it('alarms on each rate at the warning and review levels and on quota, one Metrics Insights query each', () => {
-      expect(insightsAlarms(aThousand().template)).toEqual([
-        expected('AlarmBounceRate', 'bounce rate by dataset', 0.025),
-        expected('AlarmBounceRate', 'bounce rate by dataset', 0.05),
-        expected('AlarmComplaintRate', 'complaint rate by dataset', 0.0005),
-        expected('AlarmComplaintRate', 'complaint rate by dataset', 0.001),
-        expected('QuotaUtilisation', 'quota utilisation by dataset', 0.8),
+    it('alarms on the sum of each count over the schedule period, with the service dimension only', () => {
+      expect(countAlarms(aThousand().template)).toEqual([
+        staleAlarm,
+        sumAlarm('DatasetsOverBounceWarning'),
+        sumAlarm('DatasetsOverBounceReview'),
+        sumAlarm('DatasetsOverComplaintWarning'),
+        sumAlarm('DatasetsOverComplaintReview'),
+        sumAlarm('DatasetsOverQuota'),
+        sumAlarm('SourcesFailed'),
       ]);
+      expect(JSON.stringify(aThousand().template.toJSON())).not.toMatch(/SELECT|SCHEMA\(/);
     });
 
-    it('takes the levels from the props and says what each alarm watches', () => {
+    it('follows a custom schedule: one period up to a day, hourly periods beyond', () => {
+      expect(countAlarms(fleet(20, { rate: Duration.hours(6) }).template)).toContainEqual(
+        sumAlarm('DatasetsOverBounceReview', 6 * 3600),
+      );
+      const daily = countAlarms(fleet(20, { rate: Duration.days(2) }).template);
+      expect(daily).toContainEqual(sumAlarm('SourcesFailed', 3600, 48));
+      // Beyond a 12-hour schedule, hourly periods: any count, and no run is not stale.
+      expect(daily).toContainEqual({
+        ...staleAlarm,
+        period: 3600,
+        evaluationPeriods: 96,
+        treatMissingData: 'notBreaching',
+      });
+    });
+
+    it('says in each alarm which level it watches and where the datasets are named', () => {
       const { template } = fleet(20, {
         bounceRateThreshold: 0.04,
         bounceRateWarningThreshold: 0.02,
@@ -743,38 +786,29 @@ describe('Monitoring', () => {
         quotaUtilisationThreshold: 0.9,
         minDeliveryAttempts: 500,
       });
+      const where = (metric: string) =>
+        `The collector's log line "datasets over an alarm level" with metric ${metric} names them (at most 100 per invocation, with the count), as does the dashboard's Logs Insights widget; \`ses-stats check DATASET\` checks one`;
 
-      expect(insightsAlarms(template).map((a) => a.threshold)).toEqual([
-        0.02, 0.04, 0.0004, 0.0008, 0.9,
-      ]);
       expectAlarm(template, {
-        Threshold: 0.02,
-        AlarmDescription:
-          "ses-stats: a dataset's bounce rate is at or above 2 %, the warning level (review level 4 %; AWS reviews accounts at 5 %), over the last 24 hours or the 14-day SES window; each dataset is a contributor named by its Dataset dimension; rates over fewer than 500 delivery attempts are ignored",
+        MetricName: 'DatasetsOverBounceWarning',
+        AlarmDescription: `ses-stats: in the last 1 hour, datasets had a bounce rate at or above 2 %, the warning level (review level 4 %; AWS reviews accounts at 5 %), over the last 24 hours or the 14-day SES window; rates over fewer than 500 delivery attempts are ignored. ${where('DatasetsOverBounceWarning')}`,
       });
-    });
-
-    it('alarms when the collector counts a stale dataset, or no run counted them', () => {
-      expectAlarm(aThousand().template, {
-        Namespace: 'SesStats',
+      expectAlarm(template, {
+        MetricName: 'DatasetsOverComplaintWarning',
+        AlarmDescription: Match.stringLikeRegexp('at or above 0.04 %, the warning level'),
+      });
+      expectAlarm(template, {
+        MetricName: 'DatasetsOverQuota',
+        AlarmDescription: `ses-stats: in the last 1 hour, datasets had used 90 % or more of their 24-hour sending quota. ${where('DatasetsOverQuota')}`,
+      });
+      expectAlarm(template, {
         MetricName: 'StaleDatasets',
-        Dimensions: [{ Name: 'service', Value: 'ses-stats' }],
-        Statistic: 'Maximum',
-        Period: 7200,
-        EvaluationPeriods: 1,
-        DatapointsToAlarm: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'breaching',
+        AlarmDescription: Match.stringLikeRegexp(
+          'the collector\'s log line "datasets not covered for two schedule periods" names them',
+        ),
       });
-      // Beyond a 12-hour schedule, hourly periods: any count, and no run is not stale.
-      expectAlarm(fleet(20, { rate: Duration.days(1) }).template, {
-        MetricName: 'StaleDatasets',
-        Period: 3600,
-        EvaluationPeriods: 48,
-        DatapointsToAlarm: 1,
-        TreatMissingData: 'notBreaching',
-      });
+      for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm')))
+        expect(alarm.Properties.AlarmDescription.length).toBeLessThanOrEqual(1024);
     });
 
     it('notifies the topic on ALARM and OK from every alarm, and every alarm can deliver', () => {
@@ -788,41 +822,81 @@ describe('Monitoring', () => {
       expectEveryAlarmDelivers(template);
     });
 
-    it('evaluates at most the 3 hours a Metrics Insights alarm can, with a warning', () => {
-      const { monitoring: built, template } = fleet(20, { rate: Duration.hours(6) });
+    it("lists the datasets over each level and the top 10 of each kind from the collector's log", () => {
+      const { monitoring: built, template } = aThousand();
+      const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+      const logGroup = logicalId(Stack.of(built).node.findChild('Fn').node.findChild('LogGroup'));
+      const over = (field: string, by: string, level: string) =>
+        `SOURCE '<LOG GROUP>' | fields ${by}, ${field}\n| filter message = "collected" and ispresent(${field}) and ${field} >= ${level}\n| stats max(${field}) as highest, latest(${field}) as latest by ${by}\n| sort highest desc\n| limit 100`;
+      const top = (field: string, by: string) =>
+        `SOURCE '<LOG GROUP>' | fields ${by}, ${field}\n| filter message = "collected" and ispresent(${field})\n| stats max(${field}) as highest, latest(${field}) as latest by ${by}\n| sort highest desc\n| limit 10`;
 
-      for (const alarm of insightsAlarms(template)) expect(alarm.metrics[0].Period).toBe(3 * 3600);
-      Annotations.fromStack(Stack.of(built)).hasWarning(
-        '/Test/Monitoring',
-        Match.stringLikeRegexp('look at the last 3 hours'),
+      expect(logWidgets(template)).toEqual([
+        {
+          title: 'Datasets over an alarm level, per collector invocation',
+          query: `SOURCE '<LOG GROUP>' | fields @timestamp, metric, threshold, count, @message\n| filter message = "datasets over an alarm level"\n| sort @timestamp desc\n| limit 100`,
+        },
+        {
+          title: 'Stale datasets, per scheduled run',
+          query: `SOURCE '<LOG GROUP>' | fields @timestamp, count, @message\n| filter message = "datasets not covered for two schedule periods"\n| sort @timestamp desc\n| limit 20`,
+        },
+        {
+          title: 'Datasets at or over the bounce warning level (2.5 %; review 5 %)',
+          query: over('alarmBounceRate', 'dataset', '0.025'),
+        },
+        {
+          title: 'Datasets at or over the complaint warning level (0.05 %; review 0.1 %)',
+          query: over('alarmComplaintRate', 'dataset', '0.0005'),
+        },
+        {
+          title: 'Datasets at or over the quota level (80 %)',
+          query: over('quotaUtilisation', 'usageDataset', '0.8'),
+        },
+        {
+          title: 'Top 10 datasets by bounce rate (higher window)',
+          query: top('alarmBounceRate', 'dataset'),
+        },
+        {
+          title: 'Top 10 datasets by complaint rate (higher window)',
+          query: top('alarmComplaintRate', 'dataset'),
+        },
+        {
+          title: 'Top 10 datasets by quota utilisation',
+          query: top('quotaUtilisation', 'usageDataset'),
+        },
+      ]);
+      // The log group is the collector's own, by reference.
+      expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toContain(
+        JSON.stringify({ Ref: logGroup }),
       );
-      expect(
-        Annotations.fromStack(Stack.of(aThousand().monitoring)).findWarning('*', Match.anyValue()),
-      ).toEqual([]);
     });
 
-    it('builds a dashboard of top datasets that does not grow with the datasets', () => {
+    it('graphs the counts and the alarm states, and does not grow with the datasets', () => {
       const body = (t: Template) =>
         JSON.stringify(Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0]);
       const small = body(fleet(PER_DATASET_ALARM_LIMIT + 1).template);
       const large = body(aThousand().template);
 
       for (const metric of [
-        'AlarmBounceRate',
-        'AlarmComplaintRate',
-        'QuotaUtilisation',
-        'DeliveryAttempts',
+        'DatasetsOverBounceWarning',
+        'DatasetsOverBounceReview',
+        'DatasetsOverComplaintWarning',
+        'DatasetsOverComplaintReview',
+        'DatasetsOverQuota',
+        'SourcesCollected',
+        'SourcesFailed',
+        'SourcesSkipped',
+        'StaleDatasets',
       ])
-        expect(large).toContain(
-          `SELECT MAX(${metric}) FROM SCHEMA(\\\\\\"SesStats\\\\\\", Dataset, service) GROUP BY Dataset ORDER BY MAX() DESC LIMIT 10`,
-        );
-      expect(large).toContain('StaleDatasets');
+        expect(large).toContain(`\\"SesStats\\",\\"${metric}\\",\\"service\\",\\"ses-stats\\"`);
+      expect(large).toContain('\\"type\\":\\"alarm\\"');
       expect(large).not.toContain('stats-00000');
+      expect(large).not.toContain('Dataset\\"');
       // Only the alarm ARNs' token names differ; the size is the same.
       expect(large.length).toBe(small.length);
     });
 
-    it('synthesizes 10,000 datasets in well under 500 resources and 1 MB, in seconds', async () => {
+    it('synthesizes 10,000 datasets with the same 13 alarms, well under 500 resources and 1 MB, in seconds', async () => {
       const started = performance.now();
       const { monitoring: built, template } = fleet(10_000);
       const json = JSON.stringify(template.toJSON());
@@ -830,24 +904,14 @@ describe('Monitoring', () => {
 
       expect(Object.keys(template.toJSON().Resources).length).toBeLessThan(500);
       expect(Buffer.byteLength(json)).toBeLessThan(1_000_000);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+      expect(countAlarms(template)).toEqual(countAlarms(aThousand().template));
       expect(seconds).toBeLessThan(30);
       expect(Annotations.fromStack(Stack.of(built)).findWarning('*', Match.anyValue())).toEqual([]);
       const findings = await cfnLint(json);
       // W3005: CDK makes the function depend on its role twice (harmless; synth.test.ts too).
       const unexpected = (findings ?? []).filter((f) => f.Rule.Id !== 'W3005');
       expect(unexpected.map((f) => `${f.Level} ${f.Rule.Id}: ${f.Message}`)).toEqual([]);
-    }, 60_000);
-
-    it('warns when more datasets than a Metrics Insights query analyzes are configured', () => {
-      const { monitoring: built } = fleet(10_001);
-
-      Annotations.fromStack(Stack.of(built)).hasWarning(
-        '/Test/Monitoring',
-        Match.stringLikeRegexp(
-          '10001 statistics datasets: a Metrics Insights alarm analyzes at most 10000',
-        ),
-      );
     }, 60_000);
   });
 });

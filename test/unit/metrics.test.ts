@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { StatisticsRow } from '../../lambda/core/datasets.ts';
 import {
+  type AlarmLevels,
   alarmMode,
   alarmRate,
+  BREACH_NAMES_LIMIT,
   datasetMetrics,
   PER_DATASET_ALARM_LIMIT,
+  RunTally,
   staleDatasets,
 } from '../../lambda/core/metrics.ts';
 import type { ActivityResult } from '../../lambda/core/results.ts';
@@ -12,22 +15,28 @@ import { row } from '../support/rows.ts';
 
 const FETCHED_AT = '2026-03-15T12:00:00.000Z';
 
-function result(rows: StatisticsRow[], max24HourSend = 50_000): ActivityResult {
+function result(
+  rows: StatisticsRow[],
+  max24HourSend = 50_000,
+  name = 'stats',
+  sentLast24Hours = 500,
+): ActivityResult {
+  const usageName = name === 'stats' ? 'usage' : `${name}-usage`;
   return {
-    activity: { name: 'a', source: 'S1', usageDataset: 'usage', statisticsDataset: 'stats' },
+    activity: { name, source: 'S1', usageDataset: usageName, statisticsDataset: name },
     usage: {
-      name: 'usage',
+      name: usageName,
       rows: [
         {
           // The quota call answered a little later; the last 24 hours follow the statistics fetch.
           CollectedAt: '2026-03-15T12:00:40.000Z',
           Max24HourSend: max24HourSend,
           MaxSendRate: 14,
-          SentLast24Hours: 500,
+          SentLast24Hours: sentLast24Hours,
         },
       ],
     },
-    statistics: { name: 'stats', rows },
+    statistics: { name, rows },
     fetchedAt: new Date(FETCHED_AT),
     clockSkewMs: 0,
   };
@@ -84,55 +93,156 @@ describe('datasetMetrics', () => {
   });
 });
 
-describe('datasetMetrics in the per-kind alarm mode', () => {
-  const rows = [
-    // 10 days ago: 900 attempts at a 10 % bounce rate, in the window only.
-    row('2026-03-05T12:00:00Z', 900, 90, 3, 2),
-    // The last 24 hours: 100 attempts, 3 bounces, 1 complaint.
-    row('2026-03-14T12:00:00Z', 60, 2, 0, 1),
-    row('2026-03-15T11:45:00Z', 40, 1, 1, 0),
-  ];
+describe('RunTally', () => {
+  const LEVELS: AlarmLevels = {
+    bounceRateWarning: 0.025,
+    bounceRate: 0.05,
+    complaintRateWarning: 0.0005,
+    complaintRate: 0.001,
+    quotaUtilisation: 0.8,
+    minDeliveryAttempts: 100,
+  };
+  // The last 24 hours before FETCHED_AT, and 10 days earlier (in the window only).
+  const lastDay = (attempts: number, bounces: number, complaints = 0) =>
+    row('2026-03-15T11:45:00Z', attempts, bounces, complaints);
+  const tenDaysAgo = (attempts: number, bounces: number, complaints = 0) =>
+    row('2026-03-05T12:00:00Z', attempts, bounces, complaints);
+  const counts = (tally: RunTally) =>
+    Object.fromEntries(tally.metrics().map((m) => [m.name, m.value]));
 
-  it('emits 4 metrics: attempts, the two alarm rates (the higher window over the minimum) and quota', () => {
-    const metrics = datasetMetrics(result(rows), { mode: 'perKind', minDeliveryAttempts: 100 });
+  it('counts the datasets at or over each level, by the higher of the two windows', () => {
+    const tally = new RunTally(LEVELS);
 
-    expect(values(metrics)).toEqual({
-      'stats DeliveryAttempts': 100,
-      // Window 93/1000 beats the last 24 hours' 3/100; complaints 1/100 beat 4/1000.
-      'stats AlarmBounceRate': 93 / 1000,
-      'stats AlarmComplaintRate': 1 / 100,
-      'usage QuotaUtilisation': 500 / 50_000,
+    // 3 % in the last 24 hours: over the bounce warning only.
+    tally.add(result([lastDay(1000, 30)], 50_000, 'warn'));
+    // 0.5 % in the last day, but 6 % over the window: over both bounce levels.
+    tally.add(result([lastDay(200, 1), tenDaysAgo(5000, 320)], 50_000, 'window'));
+    // Exactly the complaint review level (1 in 1,000), and 90 % of its quota.
+    tally.add(result([lastDay(1000, 0, 1)], 1000, 'complaint', 900));
+    // Quiet: under every level.
+    tally.add(result([lastDay(1000, 1)], 50_000, 'quiet'));
+
+    expect(counts(tally)).toEqual({
+      DatasetsOverBounceWarning: 2,
+      DatasetsOverBounceReview: 1,
+      DatasetsOverComplaintWarning: 1,
+      DatasetsOverComplaintReview: 1,
+      DatasetsOverQuota: 1,
+      SourcesCollected: 4,
+      SourcesFailed: 0,
+      SourcesSkipped: 0,
     });
-    expect(metrics.map((m) => m.unit)).toEqual(['Count', 'None', 'None', 'None']);
+    expect(tally.breaches()).toEqual([
+      {
+        metric: 'DatasetsOverBounceWarning',
+        threshold: 0.025,
+        count: 2,
+        datasets: ['warn', 'window'],
+      },
+      { metric: 'DatasetsOverBounceReview', threshold: 0.05, count: 1, datasets: ['window'] },
+      {
+        metric: 'DatasetsOverComplaintWarning',
+        threshold: 0.0005,
+        count: 1,
+        datasets: ['complaint'],
+      },
+      {
+        metric: 'DatasetsOverComplaintReview',
+        threshold: 0.001,
+        count: 1,
+        datasets: ['complaint'],
+      },
+      // The quota is named by its usage dataset.
+      { metric: 'DatasetsOverQuota', threshold: 0.8, count: 1, datasets: ['complaint-usage'] },
+    ]);
   });
 
-  it('ignores a window below the minimum volume, and emits 0 when both are', () => {
-    const over500 = datasetMetrics(result(rows), { mode: 'perKind', minDeliveryAttempts: 500 });
-    const over5000 = datasetMetrics(result(rows, -1), {
-      mode: 'perKind',
-      minDeliveryAttempts: 5000,
-    });
+  it('returns the numbers it compared, for the collected log line', () => {
+    const tally = new RunTally(LEVELS);
 
-    // Only the window (1000 attempts) counts: complaints 4/1000, not the last day's 1/100.
-    expect(values(over500)['stats AlarmComplaintRate']).toBe(4 / 1000);
-    expect(values(over5000)).toEqual({
-      'stats DeliveryAttempts': 100,
-      'stats AlarmBounceRate': 0,
-      'stats AlarmComplaintRate': 0,
-    });
-  });
-
-  it('rejects a minimum volume that is not a whole number of at least 1', () => {
-    expect(() => datasetMetrics(result(rows), { mode: 'perKind', minDeliveryAttempts: 0 })).toThrow(
-      'datasetMetrics minDeliveryAttempts: received 0; expected a whole number of delivery attempts, at least 1',
+    expect(tally.add(result([lastDay(1000, 30, 2), tenDaysAgo(1000, 10)], 1000, 'a', 250))).toEqual(
+      {
+        deliveryAttempts: 1000,
+        alarmBounceRate: 0.03,
+        alarmComplaintRate: 0.002,
+        quotaUtilisation: 0.25,
+      },
     );
   });
 
-  it('keeps the 11 per-dataset metrics by default and in the per-dataset mode', () => {
-    expect(datasetMetrics(result(rows), { mode: 'perDataset' })).toEqual(
-      datasetMetrics(result(rows)),
+  it('ignores a window below the minimum volume, so a small sender breaches nothing', () => {
+    const tally = new RunTally(LEVELS);
+
+    // 20 % bounces over 99 attempts, and 1.8 % over the window's 1,099: under the warning.
+    tally.add(result([lastDay(99, 20), tenDaysAgo(1000, 0)], 50_000, 'small'));
+    // 5 bounces in 10 attempts and nothing else: no rate at all.
+    tally.add(result([lastDay(10, 5, 5)], 50_000, 'tiny'));
+
+    expect(counts(tally)).toMatchObject({
+      DatasetsOverBounceWarning: 0,
+      DatasetsOverComplaintWarning: 0,
+      SourcesCollected: 2,
+    });
+    expect(tally.breaches()).toEqual([]);
+    expect(
+      new RunTally({ ...LEVELS, minDeliveryAttempts: 10 }).add(result([lastDay(10, 5, 5)])),
+    ).toMatchObject({ alarmBounceRate: 0.5, alarmComplaintRate: 0.5 });
+  });
+
+  it('never counts an unlimited quota, and leaves its utilisation out', () => {
+    const tally = new RunTally(LEVELS);
+
+    const numbers = tally.add(result([lastDay(1000, 0)], -1, 'unlimited', 1_000_000));
+
+    expect(numbers).not.toHaveProperty('quotaUtilisation');
+    expect(counts(tally).DatasetsOverQuota).toBe(0);
+  });
+
+  it('names at most BREACH_NAMES_LIMIT datasets per level and counts them all', () => {
+    const tally = new RunTally(LEVELS);
+
+    for (let i = 0; i < BREACH_NAMES_LIMIT + 5; i++)
+      tally.add(result([lastDay(1000, 60)], 50_000, `d${i}`));
+    const [warning] = tally.breaches();
+
+    expect(warning?.count).toBe(BREACH_NAMES_LIMIT + 5);
+    expect(warning?.datasets).toHaveLength(BREACH_NAMES_LIMIT);
+    expect(warning?.datasets.at(-1)).toBe(`d${BREACH_NAMES_LIMIT - 1}`);
+    expect(counts(tally).SourcesCollected).toBe(BREACH_NAMES_LIMIT + 5);
+  });
+
+  it('publishes the 8 counts, 0 included, with the failed and skipped sources', () => {
+    const tally = new RunTally(LEVELS);
+
+    tally.addFailed(2);
+    tally.addSkipped(3);
+    tally.addSkipped(1);
+
+    expect(tally.metrics()).toEqual([
+      { name: 'DatasetsOverBounceWarning', value: 0 },
+      { name: 'DatasetsOverBounceReview', value: 0 },
+      { name: 'DatasetsOverComplaintWarning', value: 0 },
+      { name: 'DatasetsOverComplaintReview', value: 0 },
+      { name: 'DatasetsOverQuota', value: 0 },
+      { name: 'SourcesCollected', value: 0 },
+      { name: 'SourcesFailed', value: 2 },
+      { name: 'SourcesSkipped', value: 4 },
+    ]);
+  });
+
+  it('rejects levels that are not fractions and a minimum volume below 1', () => {
+    expect(() => new RunTally({ ...LEVELS, bounceRate: 5 })).toThrow(
+      'RunTally bounceRate: received 5; expected a fraction above 0 and at most 1',
     );
-    expect(datasetMetrics(result(rows))).toHaveLength(11);
+    expect(() => new RunTally({ ...LEVELS, quotaUtilisation: 0 })).toThrow(
+      'RunTally quotaUtilisation: received 0; expected a fraction above 0 and at most 1',
+    );
+    expect(() => new RunTally({ ...LEVELS, minDeliveryAttempts: 0 })).toThrow(
+      'RunTally minDeliveryAttempts: received 0; expected a whole number of delivery attempts, at least 1',
+    );
+    expect(() => new RunTally(LEVELS).addFailed(-1)).toThrow(
+      'RunTally addFailed: received -1; expected a whole number of sources, 0 or more',
+    );
   });
 });
 
