@@ -291,11 +291,15 @@ function expandOne<C extends BaseConnection>(
   templates: Templates,
   problems: Problem[],
 ): Array<{ activity: ExpandedActivity<C>; values: Values }> | undefined {
-  const regions: ReadonlyArray<RegionTarget | undefined> = spec.regions ?? [undefined];
+  // Each region's connection is built once, then copied per account with that account's role.
+  const regions = (spec.regions ?? [undefined]).map((target) => ({
+    target,
+    connection: regionalConnection(spec, target),
+  }));
   const accounts: ReadonlyArray<Account | undefined> = spec.accounts ?? [undefined];
   const out: Array<{ activity: ExpandedActivity<C>; values: Values }> = [];
   for (const account of accounts)
-    for (const target of regions) {
+    for (const { target, connection } of regions) {
       const region = target?.region ?? spec.connection.region;
       const values: Values = { session: spec.session, account: account?.id, region };
       const names = {} as Record<Field, string>;
@@ -318,7 +322,7 @@ function expandOne<C extends BaseConnection>(
         activity: {
           name: names.name ?? names.statisticsDataset,
           source: sourceName(spec, account, target),
-          connection: connectionFor(spec, account, target),
+          connection: connectionFor(connection, spec, account, target),
           usageDataset: names.usageDataset,
           statisticsDataset: names.statisticsDataset,
           origin: {
@@ -349,22 +353,27 @@ function sourceName(
   return [spec.session, account?.id, region].filter((p) => p !== undefined).join('/');
 }
 
-/** The session's connection in one region, assuming one account's role when it lists accounts. */
+/** The session's connection in one region (its own when it lists no regions). */
+function regionalConnection<C extends BaseConnection>(
+  spec: SourceSpec<C>,
+  target: RegionTarget | undefined,
+): C {
+  if (target === undefined) return spec.connection;
+  return {
+    ...withoutEndpoint(spec.connection),
+    region: target.region,
+    ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint }),
+  } as C;
+}
+
+/** A regional connection assuming one account's role, when the session lists accounts. */
 function connectionFor<C extends BaseConnection>(
+  regional: C,
   spec: SourceSpec<C>,
   account: Account | undefined,
   target: RegionTarget | undefined,
 ): C {
-  if (account === undefined && target === undefined) return spec.connection;
-  const regional =
-    target === undefined
-      ? spec.connection
-      : {
-          ...withoutEndpoint(spec.connection),
-          region: target.region,
-          ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint }),
-        };
-  if (account === undefined) return regional as C;
+  if (account === undefined) return regional;
   const partition = partitionOf(target?.region ?? spec.connection.region);
   return {
     ...regional,
