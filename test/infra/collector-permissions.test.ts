@@ -88,7 +88,8 @@ const keysSession = (secretAccessKey: SecretRef) => ({
   credentials: { type: 'keys' as const, accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey },
 });
 
-describe('collector permissions', () => {
+// Generous: the first stack of a file pays for loading aws-cdk-lib and cdk-nag (28 s seen on a busy host).
+describe('collector permissions', { timeout: 120_000 }, () => {
   it('grants only SES statistics, the table, its log group and its dead-letter queue by default', () => {
     const { stack, template } = sesStatsStack(document());
 
@@ -459,7 +460,6 @@ function explicitAccounts(
   return { sessions, activities };
 }
 
-// Generous: the first stack of a file pays for loading aws-cdk-lib and cdk-nag, slow on a busy host.
 describe("the collector's sts:AssumeRole statement with many accounts", {
   timeout: 120_000,
 }, () => {
