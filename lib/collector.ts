@@ -18,6 +18,7 @@ import { MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES } from '../lambda/config/def
 import { CONFIG_FILE_NAME, ENV, METRICS } from '../lambda/constants.ts';
 import {
   assumedRoleArns,
+  assumeRoleAcknowledgements,
   assumeRoleStatement,
   logStatement,
   referencedSecrets,
@@ -239,7 +240,7 @@ export class Collector extends Construct {
         deadLetterQueue: this.deadLetterQueue,
       }),
     });
-    this.acknowledgeFindings();
+    this.acknowledgeFindings(config);
   }
 
   /** Only EventBridge Scheduler's default group in this account may assume it. */
@@ -262,7 +263,7 @@ export class Collector extends Construct {
     });
   }
 
-  private acknowledgeFindings(): void {
+  private acknowledgeFindings(config: DeploymentConfig): void {
     const functionId = Stack.of(this).resolve(
       (this.collectorFunction.node.defaultChild as CfnFunction).logicalId,
     ) as string;
@@ -276,6 +277,14 @@ export class Collector extends Construct {
       reason:
         'ses:GetSendQuota and ses:GetSendStatistics have no resource-level permissions, so their statement needs Resource "*"; every other statement names its resources',
     });
+    for (const acknowledgement of assumeRoleAcknowledgements(config))
+      Validations.of(this.role).acknowledge(acknowledgement);
+    if (this.batchQueue !== undefined)
+      Validations.of(this.collectorFunction).acknowledge({
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason:
+          "Lambda supports no on-failure destination for an SQS event source: a batch that keeps failing is moved by the batch queue's redrive policy to the dead-letter queue the DeadLetters alarm watches",
+      });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
       reason:

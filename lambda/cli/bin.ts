@@ -15,6 +15,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 let stopping = false;
 const guarded = (stream: NodeJS.WriteStream) => ({
   write: (text: string) => stopping || stream.write(text),
+  // `collect` waits for a full pipe to drain, so its output never piles up in memory.
+  once: (event: 'drain', listener: () => void) => stream.once(event, listener),
   get isTTY() {
     return stream.isTTY;
   },

@@ -163,9 +163,8 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
  */
 async function writeOut(stream: Io['stdout'], text: string): Promise<void> {
   if (text === '' || stream.write(text) !== false) return;
-  const emitter = stream as { once?: (event: 'drain', listener: () => void) => unknown };
-  if (typeof emitter.once === 'function')
-    await new Promise<void>((resolve) => emitter.once?.('drain', resolve));
+  const { once } = stream;
+  if (once !== undefined) await new Promise<void>((resolve) => once.call(stream, 'drain', resolve));
 }
 
 /** Where the datasets go: stdout in a --format, or one file each in --out. */

@@ -5,7 +5,12 @@
 
 /** Where the CLI writes and what it reads from its environment. */
 export interface Io {
-  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean };
+  readonly stdout: {
+    /** `false` when the stream's buffer is full: wait for `drain` before writing more. */
+    write(text: string): unknown;
+    readonly isTTY?: boolean;
+    once?(event: 'drain', listener: () => void): unknown;
+  };
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -121,6 +121,65 @@ describe('cdk synth (the CLI, offline)', () => {
     ['the example multi-session config', () => withExample],
   ])('passes cfn-lint with %s (when cfn-lint is installed)', async (_case, outcome) => {
     const findings = await cfnLint(join(outcome().outdir, 'SesStats.template.json'));
+    if (findings === undefined) return;
+
+    const unexpected = findings.filter(
+      (f) => f.Level === 'Error' || !KNOWN_WARNINGS.includes(f.Rule.Id),
+    );
+    expect(unexpected.map((f) => `${f.Level} ${f.Rule.Id}: ${f.Message}`)).toEqual([]);
+  });
+});
+
+describe('cdk synth of 1,000 sources written with the accounts × regions shorthand', () => {
+  let outcome: Outcome;
+  const regions = ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-2'];
+
+  beforeAll(async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ses-stats-org-')), 'org.json');
+    const accounts = Array.from({ length: 200 }, (_, i) => ({
+      id: String(100_000_000_000 + i * 7919),
+    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        sessions: { org: { accounts, externalId: 'ses-stats-org', regions } },
+        activities: [{ session: 'org' }],
+      }),
+    );
+    outcome = await cdkSynth('-c', `config=${file}`);
+  }, 300_000);
+
+  it('synthesizes with no finding, fanning out through the batch queue', () => {
+    expect({ code: outcome.code, stderr: outcome.code === 0 ? '' : outcome.stderr }).toEqual({
+      code: 0,
+      stderr: '',
+    });
+    const report = JSON.parse(readFileSync(join(outcome.outdir, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports).toEqual([]);
+    const template = JSON.parse(
+      readFileSync(join(outcome.outdir, 'SesStats.template.json'), 'utf8'),
+    );
+    const types = Object.values(template.Resources).map((r) => (r as { Type: string }).Type);
+    // Far below CloudFormation's 500 resources: nothing is made per source.
+    expect(types.length).toBeLessThan(100);
+    expect(types.filter((t) => t === 'AWS::Lambda::EventSourceMapping')).toHaveLength(1);
+    expectEveryAlarmDelivers(Template.fromJSON(template));
+  });
+
+  it('ships all 1,000 sources in the asset, in their shorthand', () => {
+    const assets = JSON.parse(readFileSync(join(outcome.outdir, 'SesStats.assets.json'), 'utf8'));
+    const shipped = Object.values(assets.files as Record<string, { source: { path: string } }>)
+      .map((f) => join(outcome.outdir, f.source.path, 'ses-stats-config.json'))
+      .filter((path) => existsSync(path));
+
+    expect(shipped).toHaveLength(1);
+    const config = JSON.parse(readFileSync(shipped[0] as string, 'utf8'));
+    expect(config.sessions.org.accounts).toHaveLength(200);
+    expect(config.sessions.org.regions).toEqual(regions);
+  });
+
+  it('passes cfn-lint (when cfn-lint is installed)', async () => {
+    const findings = await cfnLint(join(outcome.outdir, 'SesStats.template.json'));
     if (findings === undefined) return;
 
     const unexpected = findings.filter(
