@@ -281,11 +281,15 @@ function loadConfig(values: Values, cwd: string): Config {
     throw new UsageError(`--session: received ${describe(session)}; expected ${NAME_RULE}`);
   const base = sessionOf(file, session);
   let connection: Record<string, unknown> = base;
-  let activity: Record<string, unknown> = {
-    session,
-    usageDataset: DEFAULT_USAGE_DATASET,
-    statisticsDataset: DEFAULT_STATISTICS_DATASET,
-  };
+  // A session of accounts × regions names its datasets from templates unless the flags do.
+  const expands = base.regions !== undefined || base.accounts !== undefined;
+  let activity: Record<string, unknown> = expands
+    ? { session }
+    : {
+        session,
+        usageDataset: DEFAULT_USAGE_DATASET,
+        statisticsDataset: DEFAULT_STATISTICS_DATASET,
+      };
   for (const p of given) {
     if (p === ACTIVITY_PARAMETERS.session) continue;
     const value = parameterValue(p, flagText(values, p.flag[0]) ?? '');

@@ -197,7 +197,7 @@ function claimDatasets(
     ['STATISTICSDATASET', activity.statisticsDataset],
   ] as const;
   for (const [attribute, dataset] of claims) {
-    if (dataset === '') continue;
+    if (dataset === undefined || dataset === '') continue;
     const first = datasets.get(dataset);
     if (first === undefined) datasets.set(dataset, step.line);
     else

@@ -132,4 +132,30 @@ describe('ses-stats collect --config with a session of accounts × regions', () 
       ).sort(),
     );
   });
+
+  it('takes a connection flag on such a session and keeps the name templates', async () => {
+    const dir = scratchDir();
+    for (const fake of Object.values(fakes)) fake.points = twoWeekWindow(new Date());
+    writeConfig(dir, [{ session: 'org' }]);
+
+    const run = await runCli(
+      [
+        'collect',
+        '--no-store',
+        '--config',
+        'org.json',
+        '--session',
+        'org',
+        '--max-error-retry',
+        '1',
+      ],
+      { ...FAKE_KEYS_ENV, AWS_ENDPOINT_URL_STS: url },
+      dir,
+    );
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('222233334444-eu-west-1-stats');
+    expect(run.stdout).not.toContain('statsData');
+  });
 });
