@@ -157,14 +157,25 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
   }
 }
 
+/** The one wait for `drain` of each stream: sources finishing at once share it. */
+const draining = new WeakMap<object, Promise<void>>();
+
 /**
  * Writes `text` and, when the stream's buffer is full (a slow reader of the pipe), waits for it
- * to drain: the collector holds no more output than one activity's.
+ * to drain: the collector holds no more output than one activity's per source running.
  */
 async function writeOut(stream: Io['stdout'], text: string): Promise<void> {
   if (text === '' || stream.write(text) !== false) return;
   const { once } = stream;
-  if (once !== undefined) await new Promise<void>((resolve) => once.call(stream, 'drain', resolve));
+  if (once === undefined) return;
+  let drained = draining.get(stream);
+  if (drained === undefined) {
+    drained = new Promise<void>((resolve) => once.call(stream, 'drain', resolve)).finally(() =>
+      draining.delete(stream),
+    );
+    draining.set(stream, drained);
+  }
+  await drained;
 }
 
 /** Where the datasets go: stdout in a --format, or one file each in --out. */

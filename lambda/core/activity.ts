@@ -88,12 +88,12 @@ export async function runActivity(
     const answer = await call();
     return { ...answer, hostTime: clock.now() };
   };
-  const quotaCall = pacer
-    .acquire(paceKey(source.paceKey, 'GetSendQuota'))
-    .then(() => timed(() => source.getSendQuota()));
-  const statisticsCall = pacer
-    .acquire(paceKey(source.paceKey, 'GetSendStatistics'))
-    .then(() => timed(() => source.getSendStatistics()));
+  const quotaCall = pacer.run(paceKey(source.paceKey, 'GetSendQuota'), () =>
+    timed(() => source.getSendQuota()),
+  );
+  const statisticsCall = pacer.run(paceKey(source.paceKey, 'GetSendStatistics'), () =>
+    timed(() => source.getSendStatistics()),
+  );
   // Both calls settle before anything is reported, so a failure names every cause and no call is left running.
   const [quota, statistics] = await Promise.allSettled([quotaCall, statisticsCall]);
   if (quota.status === 'rejected' && statistics.status === 'rejected')

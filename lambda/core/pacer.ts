@@ -3,36 +3,44 @@ import type { Clock } from './ports.ts';
 /** SES allows GetSendQuota and GetSendStatistics at most once per second each, per account and region. */
 export const SES_CALL_INTERVAL_MS = 1000;
 
-/** Serialises calls per key so that two starts under one key are at least `intervalMs` apart. */
+/**
+ * Serialises calls per key so that a call under one key starts at least `intervalMs` after the
+ * previous one under that key was answered. Counting from the answer, not the start, keeps the
+ * requests `intervalMs` apart where SES counts them, on arrival, even when a request leaves late
+ * (a new client's first request, a busy event loop) and the next one leaves on time.
+ */
 export class Pacer {
   private readonly tails = new Map<string, Promise<number>>();
-  /** Clock time (ms) of the latest start under each key. */
-  private readonly lastStarts = new Map<string, number>();
+  /** Clock time (ms) at which the latest call under each key settled. */
+  private readonly lastEnds = new Map<string, number>();
 
   constructor(
     private readonly clock: Clock,
     private readonly intervalMs = SES_CALL_INTERVAL_MS,
   ) {}
 
-  /** Resolves when a call under `key` may start. */
-  acquire(key: string): Promise<void> {
+  /** Runs `call` once its turn under `key` is due; the next turn counts from its settling. */
+  run<T>(key: string, call: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve(Number.NEGATIVE_INFINITY);
-    const turn = previous.then(async (lastStart) => {
-      const wait = lastStart + this.intervalMs - this.clock.now().getTime();
+    const result = previous.then(async (lastEnd) => {
+      const wait = lastEnd + this.intervalMs - this.clock.now().getTime();
       if (wait > 0) await this.clock.sleep(wait);
-      const start = this.clock.now().getTime();
-      this.lastStarts.set(key, start);
-      return start;
+      return call();
     });
-    this.tails.set(key, turn);
-    return turn.then(() => undefined);
+    const settled = () => {
+      const end = this.clock.now().getTime();
+      this.lastEnds.set(key, end);
+      return end;
+    };
+    this.tails.set(key, result.then(settled, settled));
+    return result;
   }
 
   /**
-   * Clock time (ms) from which a call under `key` starts without waiting, as far as the turns
-   * taken so far tell (a turn still queued is not counted); -Infinity for a key never used.
+   * Clock time (ms) from which a call under `key` starts without waiting, as far as the calls
+   * settled so far tell (a call still running is not counted); -Infinity for a key never used.
    */
   readyAt(key: string): number {
-    return (this.lastStarts.get(key) ?? Number.NEGATIVE_INFINITY) + this.intervalMs;
+    return (this.lastEnds.get(key) ?? Number.NEGATIVE_INFINITY) + this.intervalMs;
   }
 }

@@ -346,7 +346,7 @@ describe('ses-stats collect', () => {
       "an unknown field in the file's session, with a flag for that session",
       JSON.stringify({ sessions: { s: { foo: 1 } } }),
       ['--session', 's', '--region', 'eu-west-1'],
-      'sessions.s: unknown field "foo"; allowed: region, serviceUrl, credentials, userAgent, maxErrorRetry, timeoutSeconds, proxy, signatureMethod, signatureVersion',
+      'sessions.s: unknown field "foo"; allowed: region, serviceUrl, credentials, userAgent, maxErrorRetry, timeoutSeconds, proxy, signatureMethod, signatureVersion, regions, accounts, externalId',
     ],
     [
       "a proxy in the file's session that is no object, with a proxy flag",

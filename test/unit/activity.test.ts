@@ -242,12 +242,14 @@ describe('collectAll', () => {
 });
 
 describe('Pacer', () => {
-  it('spaces starts under one key by the interval and leaves other keys alone', async () => {
+  it('spaces calls under one key by the interval and leaves other keys alone', async () => {
     const clock = new FakeClock();
     const pacer = new Pacer(clock, 1000);
     const starts: Array<[string, number]> = [];
     const start = (key: string) =>
-      pacer.acquire(key).then(() => starts.push([key, clock.now().getTime()]));
+      pacer.run(key, async () => {
+        starts.push([key, clock.now().getTime()]);
+      });
 
     await Promise.all([start('a'), start('a'), start('b'), start('a')]);
 
@@ -256,13 +258,45 @@ describe('Pacer', () => {
     expect(starts.filter(([k]) => k === 'b').map(([, t]) => t - t0)[0]).toBeLessThan(1000);
   });
 
+  it('counts the interval from the previous call’s answer, so a late request never crowds the next', async () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer(clock, 1000);
+    const starts: number[] = [];
+    // The first request takes 400 ms to be answered (it may have left late).
+    const slow = pacer.run('a', async () => {
+      starts.push(clock.now().getTime());
+      await clock.sleep(400);
+    });
+    const next = pacer.run('a', async () => {
+      starts.push(clock.now().getTime());
+    });
+
+    await Promise.all([slow, next]);
+
+    expect((starts[1] ?? 0) - (starts[0] ?? 0)).toBe(1400);
+    expect(pacer.readyAt('a')).toBe((starts[1] ?? 0) + 1000);
+  });
+
+  it('counts a failed call’s end too, and passes its failure on', async () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer(clock, 1000);
+
+    await expect(pacer.run('a', async () => Promise.reject(new Error('denied')))).rejects.toThrow(
+      'denied',
+    );
+    const t = clock.now().getTime();
+    await pacer.run('a', async () => undefined);
+
+    expect(clock.now().getTime() - t).toBe(1000);
+  });
+
   it('does not wait when the interval has already passed', async () => {
     const clock = new FakeClock();
     const pacer = new Pacer(clock, 1000);
-    await pacer.acquire('a');
+    await pacer.run('a', async () => undefined);
     clock.advance(1500);
 
-    await pacer.acquire('a');
+    await pacer.run('a', async () => undefined);
 
     expect(clock.sleeps).toEqual([]);
   });
