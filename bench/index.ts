@@ -6,3 +6,5 @@ console.log();
 await import('./cli.ts');
 console.log();
 await import('./api.ts');
+console.log();
+await import('./scale.ts');
