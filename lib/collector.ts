@@ -54,10 +54,10 @@ const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url)
  * may still be collecting it.
  */
 export const BATCH_VISIBILITY_FACTOR = 6;
-/** A batch whose invocation failed this often goes to the dead-letter queue (and its alarm). */
+/** A batch whose invocation failed this often goes to the batch dead-letter queue (and its alarm). */
 export const BATCH_MAX_RECEIVE_COUNT = 3;
-/** How long the event source mapping gathers messages before invoking with fewer than a batch. */
-const BATCH_WINDOW = Duration.seconds(1);
+/** A FIFO queue's event source mapping hands at most 10 messages to one invocation. */
+export const FIFO_MAX_BATCH_SIZE = 10;
 
 /**
  * Lambda does not retry a failed run (its default is twice): every run fetches the whole SES
@@ -134,9 +134,9 @@ export interface CollectorProps {
  * for every configured source, invoked at a fixed `rate` by an EventBridge Scheduler `schedule`.
  * Up to `batchSize` sources, a run collects them all and runs never overlap (reserved concurrency
  * 1). Above it, the scheduled run hands its sources, stalest first and one message per identity
- * and region, to `batchQueue`, which the same function consumes with at most `fanOutConcurrency`
- * invocations at once, reporting failed batches one by one; a batch that fails
- * BATCH_MAX_RECEIVE_COUNT times lands in the dead-letter queue. Invocations that cannot be
+ * and region (its message group), to the FIFO `batchQueue`, which the same function consumes
+ * with at most `fanOutConcurrency` invocations at once, reporting failed messages one by one; a
+ * message that fails BATCH_MAX_RECEIVE_COUNT times lands in `batchDeadLetterQueue`. Invocations that cannot be
  * delivered, failed runs (Lambda does not retry them: the next run fetches the same window) and
  * runs that waited longer than the rate land in that same encrypted dead-letter queue. Synth
  * refuses a config with a source that could not finish within the function's timeout at its worst.
@@ -158,8 +158,13 @@ export class Collector extends Construct {
   readonly rate: Duration;
   /** The collector function's timeout: one source at its worst must fit in it. */
   readonly timeout: Duration;
-  /** The queue of batches, present only when the config has more sources than `batchSize`. */
+  /**
+   * The FIFO queue of batches, present only when the config has more sources than `batchSize`:
+   * one message group per identity and region, so no two invocations ever work on one at once.
+   */
   readonly batchQueue?: Queue;
+  /** Where a batch that failed on every receive goes (FIFO, as its source queue must be). */
+  readonly batchDeadLetterQueue?: Queue;
 
   constructor(scope: Construct, id: string, props: CollectorProps) {
     super(scope, id);
@@ -184,15 +189,26 @@ export class Collector extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    if (fansOut)
+    if (fansOut) {
+      this.batchDeadLetterQueue = new Queue(this, 'BatchDeadLetterQueue', {
+        fifo: true,
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
       this.batchQueue = new Queue(this, 'BatchQueue', {
+        fifo: true,
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
         visibilityTimeout: Duration.seconds(this.timeout.toSeconds() * BATCH_VISIBILITY_FACTOR),
         // A batch older than this would only repeat the next scheduled run's work.
         retentionPeriod: Duration.days(1),
-        deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: BATCH_MAX_RECEIVE_COUNT },
+        deadLetterQueue: {
+          queue: this.batchDeadLetterQueue,
+          maxReceiveCount: BATCH_MAX_RECEIVE_COUNT,
+        },
       });
+    }
     const environment = collectorEnvironment(props, this.batchQueue);
     this.collectorFunction = new NodejsFunction(this, 'Function', {
       description: 'ses-stats collector: runs the email statistics activity for every source',
@@ -221,8 +237,7 @@ export class Collector extends Construct {
       this.batchQueue.grantSendMessages(this.role);
       this.collectorFunction.addEventSource(
         new SqsEventSource(this.batchQueue, {
-          batchSize,
-          maxBatchingWindow: BATCH_WINDOW,
+          batchSize: Math.min(batchSize, FIFO_MAX_BATCH_SIZE),
           maxConcurrency: fanOutConcurrency,
           reportBatchItemFailures: true,
         }),
@@ -283,7 +298,13 @@ export class Collector extends Construct {
       Validations.of(this.collectorFunction).acknowledge({
         id: 'Serverless-LambdaEventSourceMappingDestination',
         reason:
-          "Lambda supports no on-failure destination for an SQS event source: a batch that keeps failing is moved by the batch queue's redrive policy to the dead-letter queue the DeadLetters alarm watches",
+          "Lambda supports no on-failure destination for an SQS event source: a batch that keeps failing is moved by the batch queue's redrive policy to the batch dead-letter queue the BatchDeadLetters alarm watches",
+      });
+    if (this.batchDeadLetterQueue !== undefined)
+      Validations.of(this.batchDeadLetterQueue).acknowledge({
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'This queue is itself the dead-letter queue of the batch queue; the BatchDeadLetters alarm watches it',
       });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',

@@ -69,6 +69,13 @@ export interface MonitoringProps {
   /** The collector's dead-letter queue: any message in it is a run that never happened. */
   readonly deadLetterQueue: IQueue;
   /**
+   * The batch queue's own dead-letter queue (FIFO), when the collector fans out: any message in
+   * it is a batch of sources that failed on every receive.
+   *
+   * @default - no fan-out, no such queue
+   */
+  readonly batchDeadLetterQueue?: IQueue;
+  /**
    * The rate of the collector's schedule: alarms look at one period of it, and a dataset is
    * stale after twice this long without a success. At least 1 minute.
    */
@@ -351,6 +358,19 @@ export class Monitoring extends Construct {
       alarmDescription:
         'ses-stats: collector runs were dropped (dead-letter queue not empty); inspect and purge the queue',
     });
+    if (props.batchDeadLetterQueue !== undefined)
+      this.addAlarm('BatchDeadLetters', {
+        metric: props.batchDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: 'Maximum',
+          period: Duration.minutes(5),
+        }),
+        ...this.anyInWindow(
+          { period: Duration.minutes(5), evaluationPeriods: 1, capped: false },
+          1,
+        ),
+        alarmDescription:
+          "ses-stats: a batch of sources failed on every receive (the batch dead-letter queue is not empty); its message names the activities, the collector's log says why; purge the queue after reading it",
+      });
   }
 
   private addStatisticsAlarms(dataset: string, props: MonitoringProps): void {

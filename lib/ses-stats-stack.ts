@@ -55,6 +55,9 @@ export class SesStatsStack extends Stack {
       collectorFunction: this.collectorFunction,
       collectorTimeout: collector.timeout,
       deadLetterQueue: collector.deadLetterQueue,
+      ...(collector.batchDeadLetterQueue === undefined
+        ? {}
+        : { batchDeadLetterQueue: collector.batchDeadLetterQueue }),
       rate: collector.rate,
       statisticsDatasets: settings.activities.map((a) => a.statisticsDataset),
       usageDatasets: settings.activities.map((a) => a.usageDataset),

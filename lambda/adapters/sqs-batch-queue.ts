@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import {
   SendMessageBatchCommand,
   type SendMessageBatchCommandOutput,
   type SendMessageBatchRequestEntry,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { BatchMessage } from '../core/batches.ts';
+import type { BatchMessage, PlannedBatch } from '../core/batches.ts';
 
 /** SQS takes at most 10 messages per SendMessageBatch. */
 const ENTRIES_PER_REQUEST = 10;
@@ -19,7 +20,12 @@ export class BatchQueueError extends Error {
   }
 }
 
-/** The queue the scheduled run hands its batches to (SQS, `SendMessageBatch`, 10 at a time). */
+/**
+ * The FIFO queue the scheduled run hands its batches to (SQS, `SendMessageBatch`, 10 at a time).
+ * Each batch goes in its pace key's message group, named by a hash so no access key id or role
+ * ARN is shown; the deduplication id is the run and the group, so a resend within the run is
+ * dropped by SQS and the next run's batch is not.
+ */
 export class SqsBatchQueue {
   constructor(
     private readonly client: SQSClient,
@@ -30,22 +36,30 @@ export class SqsBatchQueue {
     return new SqsBatchQueue(new SQSClient({}), queueUrl);
   }
 
-  /** Sends every message; throws BatchQueueError naming the activities SQS did not take. */
-  async send(messages: readonly BatchMessage[]): Promise<void> {
+  /**
+   * Sends every batch of the run started at `runAt`; throws BatchQueueError naming the
+   * activities SQS did not take.
+   */
+  async send(batches: readonly PlannedBatch[], runAt: Date): Promise<void> {
     const requests: Promise<void>[] = [];
-    for (let i = 0; i < messages.length; i += ENTRIES_PER_REQUEST)
-      requests.push(this.sendChunk(messages.slice(i, i + ENTRIES_PER_REQUEST)));
+    for (let i = 0; i < batches.length; i += ENTRIES_PER_REQUEST)
+      requests.push(this.sendChunk(batches.slice(i, i + ENTRIES_PER_REQUEST), runAt));
     const settled = await Promise.allSettled(requests);
     const failed = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []));
     if (failed.length > 0)
       throw new BatchQueueError(failed.map((e) => e.message).join(' | '), { cause: failed[0] });
   }
 
-  private async sendChunk(messages: readonly BatchMessage[]): Promise<void> {
-    let pending: SendMessageBatchRequestEntry[] = messages.map((m, i) => ({
-      Id: String(i),
-      MessageBody: JSON.stringify(m),
-    }));
+  private async sendChunk(batches: readonly PlannedBatch[], runAt: Date): Promise<void> {
+    let pending: SendMessageBatchRequestEntry[] = batches.map((b, i) => {
+      const group = hash(b.paceKey);
+      return {
+        Id: String(i),
+        MessageBody: JSON.stringify(b.message),
+        MessageGroupId: group,
+        MessageDeduplicationId: hash(`${runAt.toISOString()}|${group}`),
+      };
+    });
     let lastReasons: string[] = [];
     for (let attempt = 1; attempt <= RESEND_ATTEMPTS && pending.length > 0; attempt++) {
       let answer: SendMessageBatchCommandOutput;
@@ -91,4 +105,9 @@ function describe(entries: readonly SendMessageBatchRequestEntry[]): string {
   const shown = names.slice(0, 10).map((n) => `"${n}"`);
   const more = names.length > shown.length ? ` and ${names.length - shown.length} more` : '';
   return `the batch${entries.length === 1 ? '' : 'es'} of activities ${shown.join(', ')}${more}`;
+}
+
+/** 64 hexadecimal characters: within SQS's 128-character limit for group and deduplication ids. */
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

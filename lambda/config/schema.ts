@@ -142,6 +142,12 @@ const sessionSchema = strict({
       rest.credentials.type,
       'expected no "credentials" (other than {"type": "role"}) together with "accounts": the collector assumes each account\'s role with its own identity; remove "credentials" or "accounts"',
     );
+  if (accounts !== undefined && externalId === undefined)
+    issue(
+      'externalId',
+      undefined,
+      'expected an external id with "accounts": each account\'s SesStatsReader role trusts the collector only with it (the ExternalId parameter of the reader stack)',
+    );
   if (externalId !== undefined && accounts === undefined)
     issue(
       'externalId',

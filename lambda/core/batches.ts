@@ -1,8 +1,9 @@
 /**
  * The scheduled run's fan-out: the sources, stalest first, cut into queue messages that batch
  * invocations collect. A message holds the activities of one pace key (one identity in one
- * region), so SES's once-per-second pacing, which a Pacer keeps inside one invocation, still holds
- * when several invocations run at once: no two of them ever call SES as the same identity.
+ * region) and is sent in that key's message group of a FIFO queue, which never hands one group
+ * to two invocations at once: SES's once-per-second pacing, which a Pacer keeps inside one
+ * invocation, still holds across invocations, retries and the next run's messages.
  */
 
 /** The message body a batch invocation receives: the names of the activities to collect. */
@@ -19,6 +20,12 @@ export class BatchMessageError extends Error {
   }
 }
 
+/** A message and the pace key it is for (the queue's message group). */
+export interface PlannedBatch {
+  readonly paceKey: string;
+  readonly message: BatchMessage;
+}
+
 /**
  * Groups runs by pace key, keeping the order of each key's first run (the stalest first), and
  * returns one message per key.
@@ -28,14 +35,14 @@ export function planBatches<
     readonly activity: { readonly name: string };
     readonly source: { readonly paceKey: string };
   },
->(runs: readonly R[]): BatchMessage[] {
+>(runs: readonly R[]): PlannedBatch[] {
   const byKey = new Map<string, string[]>();
   for (const run of runs) {
     const names = byKey.get(run.source.paceKey);
     if (names === undefined) byKey.set(run.source.paceKey, [run.activity.name]);
     else names.push(run.activity.name);
   }
-  return [...byKey.values()].map((activities) => ({ v: 1, activities }));
+  return [...byKey].map(([paceKey, activities]) => ({ paceKey, message: { v: 1, activities } }));
 }
 
 /** The activity names of a message body; throws BatchMessageError saying what is wrong. */

@@ -105,11 +105,11 @@ async function scheduledRun(context: RunContext | undefined): Promise<RunReport>
   const ordered = await stalestFirst(runs, store, fansOut ? 0 : config.concurrency);
   if (mode === 'perKind') await publishStaleCount();
   if (queue !== undefined && fansOut) {
-    const messages = planBatches(ordered);
-    await queue.send(messages);
+    const batches = planBatches(ordered);
+    await queue.send(batches, systemClock.now());
     logger.info('sources handed to the batch queue, stalest first', {
       sources: runs.length,
-      messages: messages.length,
+      messages: batches.length,
     });
     return { collected: 0, failed: 0, skipped: 0, dispatched: runs.length };
   }
@@ -134,7 +134,9 @@ async function collectBatches(
   context: RunContext | undefined,
 ): Promise<BatchReport> {
   const failed = new Set<string>();
-  const messageOf = new Map<string, string>();
+  // Two messages of one group may name the same activity (this run's and the last's, retried):
+  // it is collected once, and a failure retries both.
+  const messagesOf = new Map<string, string[]>();
   const batch: ActivityRun[] = [];
   for (const record of event.Records) {
     let names: readonly string[];
@@ -151,16 +153,19 @@ async function collectBatches(
       // A message sent before a deployment that removed the activity: nothing left to collect.
       if (run === undefined)
         logger.warn('batch names an activity the config no longer has', { activity: name });
-      else if (!messageOf.has(name)) {
-        messageOf.set(name, record.messageId);
-        batch.push(run);
+      else {
+        const ids = messagesOf.get(name);
+        if (ids !== undefined) ids.push(record.messageId);
+        else {
+          messagesOf.set(name, [record.messageId]);
+          batch.push(run);
+        }
       }
     }
   }
   const outcome = await collect(batch, context);
   for (const failure of outcome.failures) {
-    const messageId = messageOf.get(failure.activity.name);
-    if (messageId !== undefined) failed.add(messageId);
+    for (const messageId of messagesOf.get(failure.activity.name) ?? []) failed.add(messageId);
   }
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }

@@ -440,25 +440,34 @@ describe('Collector', () => {
       template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1 });
     });
 
-    it('hands batches to an encrypted queue consumed with bounded concurrency above batchSize', () => {
+    it('hands batches to an encrypted FIFO queue consumed with bounded concurrency above batchSize', () => {
       const { collector: created, template } = collector({}, many(51, { fanOutConcurrency: 7 }));
 
       expect(created.batchQueue).toBeDefined();
-      template.resourceCountIs('AWS::SQS::Queue', 2);
+      template.resourceCountIs('AWS::SQS::Queue', 3);
       template.hasResourceProperties('AWS::SQS::Queue', {
+        FifoQueue: true,
         SqsManagedSseEnabled: true,
         VisibilityTimeout: 1800,
         MessageRetentionPeriod: 86400,
         RedrivePolicy: {
           deadLetterTargetArn: {
-            'Fn::GetAtt': [logicalId(created.deadLetterQueue), 'Arn'],
+            'Fn::GetAtt': [logicalId(created.batchDeadLetterQueue as IConstruct), 'Arn'],
           },
           maxReceiveCount: 3,
         },
       });
+      // A FIFO queue's dead-letter queue is FIFO too.
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        FifoQueue: true,
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 1209600,
+        RedrivePolicy: Match.absent(),
+      });
+      // At most 10 messages (identities and regions) per invocation from a FIFO queue.
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        BatchSize: 50,
-        MaximumBatchingWindowInSeconds: 1,
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: Match.absent(),
         ScalingConfig: { MaximumConcurrency: 7 },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       });
@@ -471,6 +480,12 @@ describe('Collector', () => {
           }),
         },
       });
+    });
+
+    it('takes fewer than 10 messages per invocation when batchSize is smaller', () => {
+      const { template } = collector({}, many(5, { batchSize: 4 }));
+
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 4 });
     });
 
     it('lets the function send to the batch queue and consume it, nothing more', () => {

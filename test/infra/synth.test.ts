@@ -69,7 +69,10 @@ describe('cdk synth (the CLI, offline)', () => {
   // Three synths at once, each bundling two functions (the collector and the read API).
   beforeAll(async () => {
     const bad = join(mkdtempSync(join(tmpdir(), 'ses-stats-bad-')), 'bad.json');
-    writeFileSync(bad, JSON.stringify({ scheduleMinutes: 3, activities: [{ connection: {} }] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({ scheduleMinutes: 3, activities: [{ connection: { maxErrorRetry: 99 } }] }),
+    );
     [withDefault, withExample, withBadConfig] = await Promise.all([
       cdkSynth(),
       cdkSynth('-c', `config=${EXAMPLE_CONFIG}`),
@@ -113,7 +116,9 @@ describe('cdk synth (the CLI, offline)', () => {
     expect(withBadConfig.stderr).toMatch(
       /scheduleMinutes: received 3; expected whole minutes from 5 to 10080/,
     );
-    expect(withBadConfig.stderr).toMatch(/activities\[0\]\.usageDataset: received nothing/);
+    expect(withBadConfig.stderr).toMatch(
+      /activities\[0\]\.connection\.maxErrorRetry: received 99; expected an integer from 0 to 10/,
+    );
   });
 
   it.each([

@@ -290,7 +290,7 @@ describe('the bundled collect handler with more sources than one invocation take
       { v: 1, activities: ['s4'] },
     ]);
     // Handing over stores nothing.
-    expect((await store.listMeta()).map((m) => m.name)).toEqual(['s4']);
+    expect((await store.listMeta()).map((m) => m.name).sort()).toEqual(['s4', 'u4']);
   });
 
   it('collects the batches it is given and names only the message whose source failed', async () => {
@@ -301,14 +301,19 @@ describe('the bundled collect handler with more sources than one invocation take
     const sent = sqs.messages.slice(before);
     const failing = sent.find((m) => m.body.includes('"s5"'));
 
+    // The last run's message of the failing group, received again with this run's.
+    const retried = { messageId: 'retried', body: failing?.body ?? '' };
+
     const run = await invoke(environment(tableName), 300_000, {
       code: fanOut,
-      event: sqs.eventOf(sent),
+      event: sqs.eventOf([...sent, retried]),
     });
 
     expect(run.stdout).toContain(
-      `RESULT {"batchItemFailures":[{"itemIdentifier":"${failing?.messageId}"}]}`,
+      `RESULT {"batchItemFailures":[{"itemIdentifier":"${failing?.messageId}"},{"itemIdentifier":"retried"}]}`,
     );
+    // One group per identity and region: the shared session's two activities travel together.
+    expect(new Set(sent.map((m) => m.groupId)).size).toBe(4);
     for (const name of ['s1', 's2', 's3', 's4'])
       expect(await store.readPoints(name, ALL_TIME)).toHaveLength(fake.points.length);
     expect(await store.getMeta('s5')).toBeUndefined();

@@ -1,7 +1,8 @@
 /**
- * A fake of the part of Amazon SQS the collector uses: `SendMessageBatch` over the AWS JSON 1.0
- * protocol, SigV4-checked (./sigv4.ts) with the fake SES's key pair, answering the MD5 of each
- * body as SQS does (the SDK checks it). It keeps what it was sent, can refuse entries, and turns
+ * A fake of the part of Amazon SQS the collector uses: `SendMessageBatch` to a FIFO queue over the
+ * AWS JSON 1.0 protocol, SigV4-checked (./sigv4.ts) with the fake SES's key pair, answering the
+ * MD5 of each body as SQS does (the SDK checks it). As SQS, it requires a message group and a
+ * deduplication id on every entry and takes a deduplication id only once. It keeps what it was sent, can refuse entries, and turns
  * what it holds into the SQS event Lambda's event source mapping would deliver.
  */
 import { createHash } from 'node:crypto';
@@ -13,6 +14,7 @@ import { verifySigV4 } from './sigv4.ts';
 export interface SentMessage {
   readonly messageId: string;
   readonly body: string;
+  readonly groupId: string;
 }
 
 export interface FakeSqs {
@@ -26,16 +28,17 @@ export interface FakeSqs {
   /** The next `times` entries are answered as Failed (SQS's own fault unless `senderFault`). */
   failEntries(times: number, options?: { senderFault?: boolean }): void;
   /** The messages as the SQS event a batch invocation receives. */
-  eventOf(messages: readonly SentMessage[]): {
+  eventOf(messages: readonly Pick<SentMessage, 'messageId' | 'body'>[]): {
     Records: { messageId: string; body: string; eventSource: 'aws:sqs' }[];
   };
   close(): Promise<void>;
 }
 
-const QUEUE_PATH = '/123456789012/ses-stats-batches';
+const QUEUE_PATH = '/123456789012/ses-stats-batches.fifo';
 
 export async function startFakeSqs(region = 'us-east-1'): Promise<FakeSqs> {
   const messages: SentMessage[] = [];
+  const deduplicationIds = new Set<string>();
   let requests = 0;
   let failures = 0;
   let senderFault = false;
@@ -60,7 +63,12 @@ export async function startFakeSqs(region = 'us-east-1'): Promise<FakeSqs> {
       return error(res, 400, 'InvalidAction', `unsupported ${req.headers['x-amz-target']}`);
     const input = JSON.parse(body.toString('utf8')) as {
       QueueUrl?: string;
-      Entries?: { Id: string; MessageBody: string }[];
+      Entries?: {
+        Id: string;
+        MessageBody: string;
+        MessageGroupId?: string;
+        MessageDeduplicationId?: string;
+      }[];
     };
     if (input.QueueUrl !== `${base}${QUEUE_PATH}`)
       return error(res, 400, 'QueueDoesNotExist', `no queue ${input.QueueUrl}`);
@@ -70,6 +78,15 @@ export async function startFakeSqs(region = 'us-east-1'): Promise<FakeSqs> {
     const Successful: object[] = [];
     const Failed: object[] = [];
     for (const entry of entries) {
+      if (!entry.MessageGroupId || !entry.MessageDeduplicationId) {
+        Failed.push({
+          Id: entry.Id,
+          Code: 'MissingParameter',
+          SenderFault: true,
+          Message: 'a FIFO queue needs MessageGroupId and MessageDeduplicationId',
+        });
+        continue;
+      }
       if (failures > 0) {
         failures--;
         Failed.push({
@@ -81,7 +98,10 @@ export async function startFakeSqs(region = 'us-east-1'): Promise<FakeSqs> {
         continue;
       }
       const messageId = `m-${messages.length + 1}`;
-      messages.push({ messageId, body: entry.MessageBody });
+      if (!deduplicationIds.has(entry.MessageDeduplicationId)) {
+        deduplicationIds.add(entry.MessageDeduplicationId);
+        messages.push({ messageId, body: entry.MessageBody, groupId: entry.MessageGroupId });
+      }
       Successful.push({
         Id: entry.Id,
         MessageId: messageId,

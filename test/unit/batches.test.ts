@@ -13,16 +13,16 @@ describe('planBatches', () => {
     ]);
 
     expect(messages).toEqual([
-      { v: 1, activities: ['stale', 'b2'] },
-      { v: 1, activities: ['a1'] },
-      { v: 1, activities: ['a-eu'] },
+      { paceKey: 'B@us-east-1', message: { v: 1, activities: ['stale', 'b2'] } },
+      { paceKey: 'A@us-east-1', message: { v: 1, activities: ['a1'] } },
+      { paceKey: 'A@eu-west-1', message: { v: 1, activities: ['a-eu'] } },
     ]);
   });
 
   it('sends every activity exactly once', () => {
     const runs = Array.from({ length: 1000 }, (_, i) => run(`s${i}`, `k${i % 37}`));
 
-    const names = planBatches(runs).flatMap((m) => m.activities);
+    const names = planBatches(runs).flatMap((b) => b.message.activities);
 
     expect(names.sort()).toEqual(runs.map((r) => r.activity.name).sort());
   });

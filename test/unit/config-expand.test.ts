@@ -16,7 +16,17 @@ const B = '222233334444';
 const orgConfig = (
   session: Record<string, unknown>,
   activities: Array<Record<string, unknown>> = [{ session: 'org' }],
-): ConfigInput => ({ sessions: { org: session }, activities }) as ConfigInput;
+): ConfigInput =>
+  ({
+    // An accounts list needs its external id (checked on its own below).
+    sessions: {
+      org:
+        'accounts' in session && !('externalId' in session)
+          ? { ...session, externalId: 'ses-stats-test' }
+          : session,
+    },
+    activities,
+  }) as ConfigInput;
 
 const shorthand = {
   regions: ['us-east-1', 'eu-west-1'],
@@ -131,8 +141,16 @@ describe('session expansion', () => {
     );
 
     expect(activities.map((a) => a.connection.credentials)).toEqual([
-      { type: 'assumeRole', roleArn: `arn:aws-cn:iam::${A}:role/SesStatsReader` },
-      { type: 'assumeRole', roleArn: `arn:aws-us-gov:iam::${A}:role/SesStatsReader` },
+      {
+        type: 'assumeRole',
+        roleArn: `arn:aws-cn:iam::${A}:role/SesStatsReader`,
+        externalId: 'ses-stats-test',
+      },
+      {
+        type: 'assumeRole',
+        roleArn: `arn:aws-us-gov:iam::${A}:role/SesStatsReader`,
+        externalId: 'ses-stats-test',
+      },
     ]);
   });
 
@@ -306,6 +324,11 @@ describe('session expansion errors', () => {
       'an external id of one character',
       { region: 'us-east-1', accounts: [{ id: A }], externalId: 'x' },
       'sessions.org.externalId: received "x"; expected 2-1224 characters without spaces',
+    ],
+    [
+      'accounts without an externalId',
+      { region: 'us-east-1', accounts: [{ id: A }], externalId: undefined },
+      'sessions.org.externalId: received nothing; expected an external id with "accounts": each account\'s SesStatsReader role trusts the collector only with it',
     ],
     [
       'an externalId without accounts',
@@ -506,7 +529,12 @@ describe("synth's time budget over expanded sources", () => {
     const config = DeploymentConfig.fromDocument({
       sessions: {
         plain: {},
-        org: { regions: ['us-east-1', 'eu-west-1'], accounts, timeoutSeconds: 120 },
+        org: {
+          regions: ['us-east-1', 'eu-west-1'],
+          accounts,
+          externalId: 'x-test',
+          timeoutSeconds: 120,
+        },
       },
       activities: [
         { session: 'plain', usageDataset: 'u', statisticsDataset: 's' },
