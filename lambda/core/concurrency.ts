@@ -36,7 +36,8 @@ export interface KeyedPoolOptions<T> {
 
 /**
  * Runs `fn` over `items` with at most `limit` in flight and keeps no result. A free slot takes
- * the earliest item (input order) whose key has none in flight and is ready now, so an item
+ * the next item of the first key (in the order keys first appear) that has none in flight and is
+ * ready now, so an item
  * that would only wait for its key's pace turn never holds a slot another key could use; the
  * slots sleep only when no queued key is ready. `fn` must not reject (its caller reports
  * failures); if it does, no new item starts and the first rejection is returned.
@@ -67,20 +68,18 @@ export async function runKeyed<T>(
     if (nap?.at !== at) nap = { at, done: clock.sleep(Math.max(0, at - clock.now().getTime())) };
     return nap.done;
   };
-  /** The ready key whose next item comes first; otherwise when the earliest idle key is ready. */
+  /** The first ready idle key and its next item; otherwise when the earliest idle key is ready. */
   const pick = (): { key: string; index: number } | { wakeAt: number } | undefined => {
     const now = clock.now().getTime();
-    let best: { key: string; index: number } | undefined;
     let wakeAt = Number.POSITIVE_INFINITY;
+    // Keys are in the order of their first item, so the first ready one is taken without
+    // scanning the rest: a pick costs the busy and waiting keys before it, not every key.
     for (const [key, queue] of queues) {
       if (busy.has(key)) continue;
       const at = readyAt(key);
-      const index = queue[0] as number;
-      if (at <= now) {
-        if (best === undefined || index < best.index) best = { key, index };
-      } else wakeAt = Math.min(wakeAt, at);
+      if (at <= now) return { key, index: queue[0] as number };
+      wakeAt = Math.min(wakeAt, at);
     }
-    if (best !== undefined) return best;
     return queues.size === 0 ? undefined : { wakeAt };
   };
   const worker = async (): Promise<void> => {
