@@ -9,6 +9,11 @@ export const ENV = {
    * shipped next to its code in the function's asset. It holds secret references only.
    */
   CONFIG_FILE: 'SES_STATS_CONFIG_FILE',
+  /**
+   * The schedule's rate in minutes, which may differ from the config's `scheduleMinutes` when the
+   * construct is given a `rate`: the stale-datasets count uses it.
+   */
+  SCHEDULE_MINUTES: 'SES_STATS_SCHEDULE_MINUTES',
   /** The queue the scheduled run hands batches of sources to; set only when the config fans out. */
   BATCH_QUEUE_URL: 'SES_STATS_BATCH_QUEUE_URL',
 } as const;

@@ -209,7 +209,7 @@ export class Collector extends Construct {
         },
       });
     }
-    const environment = collectorEnvironment(props, this.batchQueue);
+    const environment = collectorEnvironment(props, this.batchQueue, this.rate);
     this.collectorFunction = new NodejsFunction(this, 'Function', {
       description: 'ses-stats collector: runs the email statistics activity for every source',
       entry: props.entry ?? COLLECT_HANDLER_ENTRY,
@@ -350,11 +350,15 @@ function defaultMaxEventAge(rate: Duration): Duration {
 function collectorEnvironment(
   props: CollectorProps,
   batchQueue: Queue | undefined,
+  rate: Duration,
 ): Record<string, string> {
   const extra = props.environment ?? {};
-  const reserved = [ENV.TABLE_NAME, ENV.CONFIG_FILE, ENV.BATCH_QUEUE_URL].filter(
-    (key) => key in extra,
-  );
+  const reserved = [
+    ENV.TABLE_NAME,
+    ENV.CONFIG_FILE,
+    ENV.BATCH_QUEUE_URL,
+    ENV.SCHEDULE_MINUTES,
+  ].filter((key) => key in extra);
   if (reserved.length > 0)
     throw new Error(
       `Collector environment: received ${reserved.join(', ')}; these variables are set by the collector itself and cannot be overridden`,
@@ -365,6 +369,7 @@ function collectorEnvironment(
     POWERTOOLS_METRICS_NAMESPACE: METRICS.NAMESPACE,
     ...extra,
     [ENV.TABLE_NAME]: props.table.tableName,
+    ...(rate.isUnresolved() ? {} : { [ENV.SCHEDULE_MINUTES]: String(rate.toMinutes()) }),
     ...(batchQueue === undefined ? {} : { [ENV.BATCH_QUEUE_URL]: batchQueue.queueUrl }),
   };
 }

@@ -56,6 +56,8 @@ const runs = sourcesFor(config.activities, { secrets }).map((run) => ({
 // The monitoring (lib/monitoring.ts) picks the same mode from the same count.
 const mode = alarmMode(config.activities.length);
 const runsByName = new Map(runs.map((run) => [run.activity.name, run] as const));
+// The schedule's own rate (lib/collector.ts); the config's when run outside the stack.
+const scheduleMinutes = Number(process.env[ENV.SCHEDULE_MINUTES] ?? config.scheduleMinutes);
 // Set only when the config has more sources than one invocation takes (lib/collector.ts).
 const queueUrl = process.env[ENV.BATCH_QUEUE_URL];
 const queue = queueUrl === undefined ? undefined : SqsBatchQueue.fromUrl(queueUrl);
@@ -211,7 +213,7 @@ async function publishStaleCount(): Promise<void> {
     await store.listMeta(),
     config.activities.map((a) => a.statisticsDataset),
     Date.now(),
-    2 * config.scheduleMinutes * MINUTE_MS,
+    2 * scheduleMinutes * MINUTE_MS,
   );
   metrics.addMetric(METRICS.STALE_DATASETS, MetricUnit.Count, stale.length);
   metrics.publishStoredMetrics();

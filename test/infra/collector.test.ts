@@ -111,6 +111,7 @@ describe('Collector', () => {
         Environment: {
           Variables: {
             SES_STATS_TABLE_NAME: { Ref: logicalId(stack.node.findChild('Table')) },
+            SES_STATS_SCHEDULE_MINUTES: '60',
             NODE_OPTIONS: '--enable-source-maps',
             POWERTOOLS_SERVICE_NAME: 'ses-stats',
             POWERTOOLS_METRICS_NAMESPACE: 'SesStats',
@@ -131,6 +132,14 @@ describe('Collector', () => {
       expect(written).toContain(JSON.stringify(input));
     });
 
+    it('tells the function its schedule rate when the construct is given one', () => {
+      const { template } = collector({ rate: Duration.hours(6) });
+
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ SES_STATS_SCHEDULE_MINUTES: '360' }) },
+      });
+    });
+
     it('merges the caller environment with its own', () => {
       const { template } = collector({ environment: { POWERTOOLS_LOG_LEVEL: 'DEBUG' } });
 
@@ -144,16 +153,18 @@ describe('Collector', () => {
       });
     });
 
-    it.each(['SES_STATS_TABLE_NAME', 'SES_STATS_CONFIG_FILE', 'SES_STATS_BATCH_QUEUE_URL'])(
-      'rejects a caller environment that overrides %s',
-      (name) => {
-        expect(build({ environment: { [name]: 'x' } })).toThrow(
-          new RegExp(
-            `Collector environment: received ${name}; these variables are set by the collector itself`,
-          ),
-        );
-      },
-    );
+    it.each([
+      'SES_STATS_TABLE_NAME',
+      'SES_STATS_CONFIG_FILE',
+      'SES_STATS_BATCH_QUEUE_URL',
+      'SES_STATS_SCHEDULE_MINUTES',
+    ])('rejects a caller environment that overrides %s', (name) => {
+      expect(build({ environment: { [name]: 'x' } })).toThrow(
+        new RegExp(
+          `Collector environment: received ${name}; these variables are set by the collector itself`,
+        ),
+      );
+    });
 
     it('takes a config far beyond the 4 KB environment: it travels in the asset', () => {
       const activities = Array.from({ length: 600 }, (_, i) => ({
