@@ -8,7 +8,7 @@
  * stalest first and sends one message per identity and region to a fake SQS queue (SendMessageBatch,
  * 10 at a time); the event source mapping is simulated by a pool of `fanOutConcurrency` (5) warm
  * containers (child processes importing the handler once), each taking SQS events of up to
- * `batchSize` (50) messages, as Lambda's mapping hands them. Wall time is from the scheduled
+ * at most 10 messages (the FIFO queue's limit), as Lambda's mapping hands them. Wall time is from the scheduled
  * invocation's start to the last batch's end. Every DynamoDB request goes through a meter that
  * asks for its consumed capacity (bench/scale-servers.ts).
  *
@@ -44,6 +44,7 @@ import {
   DEFAULT_FAN_OUT_CONCURRENCY,
 } from '../lambda/config/defaults.ts';
 import { ENV } from '../lambda/constants.ts';
+import { FIFO_MAX_BATCH_SIZE } from '../lib/collector.ts';
 import { FAKE_KEYS_ENV } from '../test/support/cli.ts';
 import { type FakeSes, startFakeSes } from '../test/support/fake-ses.ts';
 import { SesWorld } from '../test/support/ses-world.ts';
@@ -58,7 +59,9 @@ import type { Invocation, InvocationReport } from './scale-worker.ts';
 
 /** The collector's memory (lib/defaults.ts DEFAULT_MEMORY_SIZE_MB), which GB-seconds are billed at. */
 const MEMORY_MB = 256;
-const STORE_SOURCES = Number(process.env.STORE_SOURCES ?? DEFAULT_BATCH_SIZE);
+/** Messages (here one source each) a batch invocation gets: a FIFO queue's mapping hands at most 10. */
+const EVENT_MESSAGES = Math.min(FIFO_MAX_BATCH_SIZE, DEFAULT_BATCH_SIZE);
+const STORE_SOURCES = Number(process.env.STORE_SOURCES ?? EVENT_MESSAGES);
 /** SCALE_LONG=1: also 10,000 sources (quiet) and the CLI over 1,000: about 9 minutes. */
 const LONG = process.env.SCALE_LONG === '1';
 const SES_SOURCES = (process.env.SES_SOURCES ?? (LONG ? '1000,10000' : '1000'))
@@ -261,8 +264,8 @@ async function fannedOutRun(
     throw new Error(`${label}: the scheduled run dispatched ${dispatched}; expected ${sources}`);
   const bodies = deps.sqs.drain();
   const events: { event: unknown; names: string[] }[] = [];
-  for (let i = 0; i < bodies.length; i += DEFAULT_BATCH_SIZE) {
-    const chunk = bodies.slice(i, i + DEFAULT_BATCH_SIZE);
+  for (let i = 0; i < bodies.length; i += EVENT_MESSAGES) {
+    const chunk = bodies.slice(i, i + EVENT_MESSAGES);
     events.push({
       event: sqsEvent(chunk, i),
       names: chunk.flatMap((b) => (JSON.parse(b) as { activities: string[] }).activities),
@@ -506,7 +509,7 @@ const peakKb = (run: RunFigures) => Math.max(...run.invocations.map((i) => i.max
 const batchMs = (run: RunFigures) =>
   run.invocations.slice(run.scheduled ? 1 : 0).map((i) => i.wallMs);
 /** Sources collected at once: fanned out, `fanOutConcurrency` invocations of `concurrency` each. */
-const AT_ONCE = DEFAULT_FAN_OUT_CONCURRENCY * Math.min(DEFAULT_CONCURRENCY, DEFAULT_BATCH_SIZE);
+const AT_ONCE = DEFAULT_FAN_OUT_CONCURRENCY * Math.min(DEFAULT_CONCURRENCY, EVENT_MESSAGES);
 
 /** Sources ÷ sources at once × latency: a source's two calls run side by side, one latency each. */
 function lowerBoundMs(sources: number, fannedOut: boolean): number {
@@ -544,7 +547,7 @@ function extrapolatedMs(
     measured.find((r) => r.sources === sources) ??
     [...measured].sort((a, b) => b.sources - a.sources)[0];
   const scheduledMs = ((ses?.invocations[0]?.wallMs ?? 0) * sources) / (ses?.sources ?? sources);
-  const rounds = Math.ceil(sources / DEFAULT_BATCH_SIZE / DEFAULT_FAN_OUT_CONCURRENCY);
+  const rounds = Math.ceil(sources / EVENT_MESSAGES / DEFAULT_FAN_OUT_CONCURRENCY);
   return scheduledMs + rounds * mean(batchMs(stored));
 }
 
@@ -564,7 +567,7 @@ function lambdaBatchMs(run: RunFigures): number {
 function costPerSourceMonth(f: Figures, deployment: RunFigures) {
   const { steady, sizes } = f;
   const n = deployment.sources;
-  const batches = Math.ceil(n / DEFAULT_BATCH_SIZE);
+  const batches = Math.ceil(n / EVENT_MESSAGES);
   // Invocations of one hourly run: the scheduled one (measured at n) and n/50 batches at the
   // measured mean steady batch time; no container is warm an hour later, so each of the
   // fanOutConcurrency + 1 containers pays its init (billed since August 2025).
@@ -611,7 +614,7 @@ function print(f: Figures): void {
     `scale: sources in distinct accounts (roles assumed through the fake STS), fake SES ${LATENCY_MS} ms per call, pacing per identity recorded, DynamoDB Local`,
   );
   console.log(
-    `  fanned out: the real handler, batches of ${DEFAULT_BATCH_SIZE}, ${DEFAULT_FAN_OUT_CONCURRENCY} invocations at once, concurrency ${DEFAULT_CONCURRENCY}; lower bound = sources ÷ ${AT_ONCE} at once × ${LATENCY_MS} ms (a source's 2 calls in parallel), sequential = 2 calls × ${LATENCY_MS} ms a source`,
+    `  fanned out: the real handler, batches of ${EVENT_MESSAGES}, ${DEFAULT_FAN_OUT_CONCURRENCY} invocations at once, concurrency ${DEFAULT_CONCURRENCY}; lower bound = sources ÷ ${AT_ONCE} at once × ${LATENCY_MS} ms (a source's 2 calls in parallel), sequential = 2 calls × ${LATENCY_MS} ms a source`,
   );
   console.log(
     `  measured, storing to DynamoDB Local: one batch invocation of ${steady.sources} busy sources (14-day windows), backfill then steady an hour later (lower bound: ${steady.sources} ÷ ${DEFAULT_CONCURRENCY} × ${LATENCY_MS} ms)`,
@@ -641,7 +644,7 @@ function print(f: Figures): void {
       `  one process, ${p.label === 'cli' ? 'CLI collect --no-store' : 'collectAll, no store'} over 1,000 busy sources (bench/scale-collect.ts): ${s(p.wallMs)}, peak RSS ${p.peakRssMb.toFixed(0)} MB, ${p.violations} pacing violations`,
     );
   console.log(
-    `  peak RSS of one invocation (its container's): a batch of ${DEFAULT_BATCH_SIZE} busy sources backfilling ${mb(peakKb(backfill))}, steady ${mb(peakKb(steady))}, steady warm ${mb(peakKb(warm))} (target <= ${MEMORY_MB} MB: ${peakMb <= MEMORY_MB ? 'met' : 'NOT met'})`,
+    `  peak RSS of one invocation (its container's): a batch of ${EVENT_MESSAGES} busy sources backfilling ${mb(peakKb(backfill))}, steady ${mb(peakKb(steady))}, steady warm ${mb(peakKb(warm))} (target <= ${MEMORY_MB} MB: ${peakMb <= MEMORY_MB ? 'met' : 'NOT met'})`,
   );
   console.log(
     `  DynamoDB per source: steady run ${(steady.writeUnits / steady.sources).toFixed(1)} write units, ${(steady.readUnits / steady.sources).toFixed(1)} read units; backfill ${(backfill.writeUnits / backfill.sources).toFixed(0)} write units, ${(backfill.readUnits / backfill.sources).toFixed(1)} read units`,
