@@ -299,10 +299,9 @@ export class DynamoDbDatasetStore implements DatasetStore {
     const won = new Array<boolean>(items.length).fill(false);
     let pending = items.map((_, i) => i);
     for (let attempt = 0, wait = false; pending.length > 0; attempt++) {
-      if (wait) {
-        if (Date.now() >= deadline) throw this.pointsLeftError(name, items, pending);
-        await backoff(attempt);
-      }
+      // Every resend is bounded by the deadline, even one no reason asked to wait for.
+      if (attempt > 0 && Date.now() >= deadline) throw this.pointsLeftError(name, items, pending);
+      if (wait) await backoff(attempt);
       try {
         const out = await this.doc.send(
           new TransactWriteCommand({
