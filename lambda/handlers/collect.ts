@@ -6,7 +6,6 @@ import { DynamoDbDatasetStore } from '../adapters/dynamodb-dataset-store.ts';
 import { createSecretReader, redact } from '../adapters/secrets.ts';
 import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
 import { sourcesFor } from '../adapters/ses-statistics-source.ts';
-import { SqsBatchQueue } from '../adapters/sqs-batch-queue.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { worstCaseSourceMs } from '../config/budget.ts';
 import { readJsonFile } from '../config/file.ts';
@@ -60,7 +59,11 @@ const runsByName = new Map(runs.map((run) => [run.activity.name, run] as const))
 const scheduleMinutes = Number(process.env[ENV.SCHEDULE_MINUTES] ?? config.scheduleMinutes);
 // Set only when the config has more sources than one invocation takes (lib/collector.ts).
 const queueUrl = process.env[ENV.BATCH_QUEUE_URL];
-const queue = queueUrl === undefined ? undefined : SqsBatchQueue.fromUrl(queueUrl);
+// Loaded only when the config fans out: SQS code stays out of every other cold start.
+const queue =
+  queueUrl === undefined
+    ? undefined
+    : (await import('../adapters/sqs-batch-queue.ts')).SqsBatchQueue.fromUrl(queueUrl);
 
 /** The part of the Lambda context the collector reads. */
 interface RunContext {
