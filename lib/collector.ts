@@ -12,7 +12,12 @@ import { type ICommandHooks, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodej
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import {
+  DeduplicationScope,
+  FifoThroughputLimit,
+  Queue,
+  QueueEncryption,
+} from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES } from '../lambda/config/defaults.ts';
 import { CONFIG_FILE_NAME, ENV, METRICS } from '../lambda/constants.ts';
@@ -102,8 +107,8 @@ export interface CollectorProps {
   readonly logRetention?: RetentionDays;
   /**
    * Extra environment variables, merged with the collector's own. The collector's
-   * `SES_STATS_TABLE_NAME`, `SES_STATS_CONFIG_FILE` and `SES_STATS_BATCH_QUEUE_URL` cannot be
-   * overridden.
+   * `SES_STATS_TABLE_NAME`, `SES_STATS_CONFIG_FILE`, `SES_STATS_BATCH_QUEUE_URL` and
+   * `SES_STATS_SCHEDULE_MINUTES` cannot be overridden.
    *
    * @default - no extra variables
    */
@@ -198,6 +203,9 @@ export class Collector extends Construct {
       });
       this.batchQueue = new Queue(this, 'BatchQueue', {
         fifo: true,
+        // High throughput: a run sends a message per group, 10,000 groups in a burst.
+        deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+        fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
         visibilityTimeout: Duration.seconds(this.timeout.toSeconds() * BATCH_VISIBILITY_FACTOR),

@@ -76,6 +76,13 @@ export interface MonitoringProps {
    */
   readonly batchDeadLetterQueue?: IQueue;
   /**
+   * The batch queue itself, when the collector fans out: a message older than one schedule
+   * period means the batches do not drain as fast as runs add them (raise fanOutConcurrency).
+   *
+   * @default - no fan-out, no such queue
+   */
+  readonly batchQueue?: IQueue;
+  /**
    * The rate of the collector's schedule: alarms look at one period of it, and a dataset is
    * stale after twice this long without a success. At least 1 minute.
    */
@@ -358,6 +365,18 @@ export class Monitoring extends Construct {
       alarmDescription:
         'ses-stats: collector runs were dropped (dead-letter queue not empty); inspect and purge the queue',
     });
+    if (props.batchQueue !== undefined)
+      this.addAlarm('BatchBacklog', {
+        metric: props.batchQueue.metricApproximateAgeOfOldestMessage({
+          statistic: 'Maximum',
+          period: Duration.minutes(5),
+        }),
+        ...this.anyInWindow(
+          { period: Duration.minutes(5), evaluationPeriods: 1, capped: false },
+          props.rate.toSeconds(),
+        ),
+        alarmDescription: `ses-stats: a batch has waited in the batch queue for ${props.rate.toHumanString()} (one schedule period) or more: batches drain more slowly than runs add them, or a failing message blocks its group; raise fanOutConcurrency or read the collector's log`,
+      });
     if (props.batchDeadLetterQueue !== undefined)
       this.addAlarm('BatchDeadLetters', {
         metric: props.batchDeadLetterQueue.metricApproximateNumberOfMessagesVisible({

@@ -55,9 +55,12 @@ export class SesStatsStack extends Stack {
       collectorFunction: this.collectorFunction,
       collectorTimeout: collector.timeout,
       deadLetterQueue: collector.deadLetterQueue,
-      ...(collector.batchDeadLetterQueue === undefined
+      ...(collector.batchQueue === undefined || collector.batchDeadLetterQueue === undefined
         ? {}
-        : { batchDeadLetterQueue: collector.batchDeadLetterQueue }),
+        : {
+            batchQueue: collector.batchQueue,
+            batchDeadLetterQueue: collector.batchDeadLetterQueue,
+          }),
       rate: collector.rate,
       statisticsDatasets: settings.activities.map((a) => a.statisticsDataset),
       usageDatasets: settings.activities.map((a) => a.usageDataset),

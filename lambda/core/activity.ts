@@ -200,7 +200,7 @@ async function collectOne(run: ActivityRun, deps: CollectDeps, pacer: Pacer): Pr
  */
 export async function stalestFirst<R extends ActivityRun>(
   runs: readonly R[],
-  store: DatasetStore,
+  store: Pick<DatasetStore, 'listMeta'>,
   concurrency = 1,
 ): Promise<R[]> {
   if (runs.length <= concurrency) return [...runs];

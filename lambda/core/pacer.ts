@@ -14,14 +14,20 @@ export class Pacer {
   /** Clock time (ms) at which the latest call under each key settled. */
   private readonly lastEnds = new Map<string, number>();
 
+  /**
+   * @param settledAt when the last call under any key may have settled, as far as this pacer
+   * cannot see: a batch invocation passes its start, since the previous invocation of the same
+   * identity may have been answered just before it. Default: never.
+   */
   constructor(
     private readonly clock: Clock,
     private readonly intervalMs = SES_CALL_INTERVAL_MS,
+    private readonly settledAt = Number.NEGATIVE_INFINITY,
   ) {}
 
   /** Runs `call` once its turn under `key` is due; the next turn counts from its settling. */
   run<T>(key: string, call: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve(Number.NEGATIVE_INFINITY);
+    const previous = this.tails.get(key) ?? Promise.resolve(this.settledAt);
     const result = previous.then(async (lastEnd) => {
       const wait = lastEnd + this.intervalMs - this.clock.now().getTime();
       if (wait > 0) await this.clock.sleep(wait);
@@ -38,9 +44,10 @@ export class Pacer {
 
   /**
    * Clock time (ms) from which a call under `key` starts without waiting, as far as the calls
-   * settled so far tell (a call still running is not counted); -Infinity for a key never used.
+   * settled so far tell (a call still running is not counted); `settledAt` + the interval for a
+   * key never used.
    */
   readyAt(key: string): number {
-    return (this.lastEnds.get(key) ?? Number.NEGATIVE_INFINITY) + this.intervalMs;
+    return (this.lastEnds.get(key) ?? this.settledAt) + this.intervalMs;
   }
 }

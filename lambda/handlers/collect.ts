@@ -29,7 +29,9 @@ import {
   STALE_LOG_MESSAGE,
   staleDatasets,
 } from '../core/metrics.ts';
+import { Pacer, SES_CALL_INTERVAL_MS } from '../core/pacer.ts';
 import type { ActivityResult } from '../core/results.ts';
+import type { DatasetMeta } from '../core/store.ts';
 import { MINUTE_MS } from '../core/time.ts';
 import { requiredEnv } from './env.ts';
 
@@ -59,11 +61,6 @@ const runsByName = new Map(runs.map((run) => [run.activity.name, run] as const))
 const scheduleMinutes = Number(process.env[ENV.SCHEDULE_MINUTES] ?? config.scheduleMinutes);
 // Set only when the config has more sources than one invocation takes (lib/collector.ts).
 const queueUrl = process.env[ENV.BATCH_QUEUE_URL];
-// Loaded only when the config fans out: SQS code stays out of every other cold start.
-const queue =
-  queueUrl === undefined
-    ? undefined
-    : (await import('../adapters/sqs-batch-queue.ts')).SqsBatchQueue.fromUrl(queueUrl);
 
 /** The part of the Lambda context the collector reads. */
 interface RunContext {
@@ -105,13 +102,18 @@ export const handler = async (
  * cannot fit are skipped (and go first next run). Ends in error if any failed, after the others.
  */
 async function scheduledRun(context: RunContext | undefined): Promise<RunReport> {
-  const fansOut = queue !== undefined && runs.length > config.batchSize;
+  const fansOut = queueUrl !== undefined && runs.length > config.batchSize;
+  // One read of every dataset's metadata serves the order and the stale count.
+  let metas: Promise<DatasetMeta[]> | undefined;
+  const listed = { listMeta: () => (metas ??= store.listMeta()) };
   // Batches are all sent at once, so their order always counts.
-  const ordered = await stalestFirst(runs, store, fansOut ? 0 : config.concurrency);
-  if (mode === 'perKind') await publishStaleCount();
-  if (queue !== undefined && fansOut) {
+  const ordered = await stalestFirst(runs, listed, fansOut ? 0 : config.concurrency);
+  if (mode === 'perKind') await publishStaleCount(await listed.listMeta());
+  if (queueUrl !== undefined && fansOut) {
     const batches = planBatches(ordered);
-    await queue.send(batches, systemClock.now());
+    // Loaded only here: SQS code stays out of every batch invocation's and small run's cold start.
+    const { SqsBatchQueue } = await import('../adapters/sqs-batch-queue.ts');
+    await SqsBatchQueue.fromUrl(queueUrl).send(batches, systemClock.now());
     logger.info('sources handed to the batch queue, stalest first', {
       sources: runs.length,
       messages: batches.length,
@@ -168,7 +170,10 @@ async function collectBatches(
       }
     }
   }
-  const outcome = await collect(batch, context);
+  // The previous invocation of a message group (the same identity and region) may have called
+  // SES just before this one started: each identity's first call waits its interval from here.
+  const pacer = new Pacer(systemClock, SES_CALL_INTERVAL_MS, systemClock.now().getTime());
+  const outcome = await collect(batch, context, pacer);
   for (const failure of outcome.failures) {
     for (const messageId of messagesOf.get(failure.activity.name) ?? []) failed.add(messageId);
   }
@@ -179,11 +184,13 @@ async function collectBatches(
 async function collect(
   ordered: readonly ActivityRun[],
   context: RunContext | undefined,
+  pacer?: Pacer,
 ): Promise<CollectOutcome> {
   // Per kind: one tally per invocation, its counts published once the sources are done.
   const tally = mode === 'perKind' ? new RunTally(config.alarms) : undefined;
   const outcome = await collectAll(ordered, {
     clock: systemClock,
+    ...(pacer === undefined ? {} : { pacer }),
     store,
     concurrency: config.concurrency,
     rawRetentionDays: config.rawRetentionDays,
@@ -211,9 +218,9 @@ async function collect(
  * Once per scheduled run (never per batch): how many statistics datasets no run covered for two
  * periods, the one metric the per-kind staleness alarm watches; their names go to the log.
  */
-async function publishStaleCount(): Promise<void> {
+async function publishStaleCount(metas: readonly DatasetMeta[]): Promise<void> {
   const stale = staleDatasets(
-    await store.listMeta(),
+    metas,
     config.activities.map((a) => a.statisticsDataset),
     Date.now(),
     2 * scheduleMinutes * MINUTE_MS,

@@ -4,10 +4,20 @@ import { join } from 'node:path';
 import { Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import type { Collector } from '../../lib/collector.ts';
 import { ConfigError, DeploymentConfig, loadConfig } from '../../lib/deployment-config.ts';
 import { defineSesStatsApp } from '../../lib/ses-stats-app.ts';
 import { environmentFromContext } from '../../lib/stack-environment.ts';
-import { document, EXAMPLE_CONFIG, logicalId, newApp, sesStatsStack } from '../support/infra.ts';
+import {
+  actionsOf,
+  DEFAULT_SESSION,
+  document,
+  EXAMPLE_CONFIG,
+  identityStatements,
+  logicalId,
+  newApp,
+  sesStatsStack,
+} from '../support/infra.ts';
 
 function configFile(content: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'ses-stats-config-')), 'config.json');
@@ -36,6 +46,85 @@ describe('SesStatsStack', () => {
     expect(Token.isUnresolved(stack.account)).toBe(true);
     expect(Token.isUnresolved(stack.region)).toBe(true);
     expect(stack.environment).toBe('aws://unknown-account/unknown-region');
+  });
+});
+
+describe('SesStatsStack with more sources than one invocation takes', () => {
+  const fanOut = () =>
+    sesStatsStack(
+      document({
+        batchSize: 2,
+        activities: [1, 2, 3].map((i) => ({
+          session: DEFAULT_SESSION,
+          usageDataset: `u${i}`,
+          statisticsDataset: `s${i}`,
+        })),
+      }),
+    );
+
+  it('lets only the collector role send to and consume the batch queue, and no one use its dead-letter queue', () => {
+    const { stack, template } = fanOut();
+    const collector = stack.node.findChild('Collector');
+    const queue = logicalId(collector.node.findChild('BatchQueue'));
+    const deadLetters = logicalId(collector.node.findChild('BatchDeadLetterQueue'));
+    const names = (statement: { Resource: unknown }) => JSON.stringify(statement.Resource);
+
+    const onQueue = identityStatements(template).filter((st) => names(st).includes(queue));
+    const onDeadLetters = identityStatements(template).filter((st) =>
+      names(st).includes(deadLetters),
+    );
+
+    expect(onQueue.flatMap(actionsOf).sort()).toEqual([
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+    ]);
+    expect(onDeadLetters).toEqual([]);
+    // Every policy naming the batch queue belongs to the collector's role, and only to it.
+    const holders = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(queue))
+      .map((p) => p.Properties.Roles);
+    expect(holders).toEqual([[{ Ref: logicalId((collector as Collector).role) }]]);
+    // The queue policies only refuse requests without TLS; they grant nothing.
+    for (const policy of Object.values(template.findResources('AWS::SQS::QueuePolicy')))
+      for (const statement of policy.Properties.PolicyDocument.Statement)
+        expect(statement.Effect).toBe('Deny');
+  });
+
+  it('alarms on a batch left over a schedule period and on any dead-lettered batch, to the topic', () => {
+    const { stack, template } = fanOut();
+    const collector = stack.node.findChild('Collector');
+    const queueName = (id: string) => ({
+      'Fn::GetAtt': [logicalId(collector.node.findChild(id)), 'QueueName'],
+    });
+    const topic = [{ Ref: logicalId(stack.topic) }];
+
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: queueName('BatchQueue') }],
+      Threshold: 3600,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: topic,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: queueName('BatchDeadLetterQueue') }],
+      Threshold: 1,
+      AlarmActions: topic,
+    });
+  });
+
+  it('makes the batch queue a high-throughput FIFO queue: each message group paced on its own', () => {
+    const { template } = fanOut();
+
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+    });
   });
 });
 

@@ -1,7 +1,11 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchQueueError, SqsBatchQueue } from '../../lambda/adapters/sqs-batch-queue.ts';
+import {
+  BatchQueueError,
+  SENDS_IN_FLIGHT,
+  SqsBatchQueue,
+} from '../../lambda/adapters/sqs-batch-queue.ts';
 import type { PlannedBatch } from '../../lambda/core/batches.ts';
 import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/fake-ses.ts';
 import { type FakeSqs, startFakeSqs } from '../support/fake-sqs.ts';
@@ -109,5 +113,16 @@ describe('SqsBatchQueue', () => {
     expect(sent[0]?.groupId).toMatch(/^[0-9a-f]{64}$/);
     expect(sent[1]?.groupId).toBe(sent[0]?.groupId);
     expect(JSON.stringify(sent)).not.toContain('AKIAEXAMPLEKEY000001');
+  });
+
+  it('keeps at most SENDS_IN_FLIGHT requests in flight, so a burst of groups is never throttled', async () => {
+    const before = sqs.messages.length;
+    sqs.latencyMs = 20;
+
+    await queue.send(messages(250, 'burst'), RUN_AT);
+
+    sqs.latencyMs = 0;
+    expect(sqs.messages.length - before).toBe(250);
+    expect(sqs.mostInFlight).toBe(SENDS_IN_FLIGHT);
   });
 });

@@ -25,6 +25,10 @@ export interface FakeSqs {
   readonly messages: readonly SentMessage[];
   /** SendMessageBatch requests received (valid or not). */
   readonly requests: number;
+  /** The most requests the fake was answering at once. */
+  readonly mostInFlight: number;
+  /** How long every answer takes (a real queue's latency, so requests overlap); default 0. */
+  latencyMs: number;
   /** The next `times` entries are answered as Failed (SQS's own fault unless `senderFault`). */
   failEntries(times: number, options?: { senderFault?: boolean }): void;
   /** The messages as the SQS event a batch invocation receives. */
@@ -40,6 +44,9 @@ export async function startFakeSqs(region = 'us-east-1'): Promise<FakeSqs> {
   const messages: SentMessage[] = [];
   const deduplicationIds = new Set<string>();
   let requests = 0;
+  let inFlight = 0;
+  let mostInFlight = 0;
+  let latencyMs = 0;
   let failures = 0;
   let senderFault = false;
   let base = '';
@@ -48,7 +55,11 @@ export async function startFakeSqs(region = 'us-east-1'): Promise<FakeSqs> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       requests++;
-      answer(req, res, Buffer.concat(chunks));
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      setTimeout(() => {
+        inFlight--;
+        answer(req, res, Buffer.concat(chunks));
+      }, latencyMs);
     });
   });
   const answer = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
@@ -118,6 +129,15 @@ export async function startFakeSqs(region = 'us-east-1'): Promise<FakeSqs> {
     messages,
     get requests() {
       return requests;
+    },
+    get mostInFlight() {
+      return mostInFlight;
+    },
+    get latencyMs() {
+      return latencyMs;
+    },
+    set latencyMs(ms: number) {
+      latencyMs = ms;
     },
     failEntries(times, options = {}) {
       failures = times;

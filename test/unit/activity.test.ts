@@ -290,6 +290,24 @@ describe('Pacer', () => {
     expect(clock.now().getTime() - t).toBe(1000);
   });
 
+  it('waits an interval from settledAt before the first call of any key (a batch invocation’s start)', async () => {
+    const clock = new FakeClock();
+    const start = clock.now().getTime();
+    const pacer = new Pacer(clock, 1000, start);
+    const starts: number[] = [];
+
+    await Promise.all(
+      ['a', 'b'].map((key) =>
+        pacer.run(key, async () => {
+          starts.push(clock.now().getTime() - start);
+        }),
+      ),
+    );
+
+    expect(starts).toEqual([1000, 1000]);
+    expect(pacer.readyAt('never-used')).toBe(start + 1000);
+  });
+
   it('does not wait when the interval has already passed', async () => {
     const clock = new FakeClock();
     const pacer = new Pacer(clock, 1000);
