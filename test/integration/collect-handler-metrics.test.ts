@@ -1,80 +1,36 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ENV, METRICS } from '../../lambda/constants.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRICS } from '../../lambda/constants.ts';
 import { PER_DATASET_ALARM_LIMIT } from '../../lambda/core/metrics.ts';
-import { SesStatsStack } from '../../lib/ses-stats-stack.ts';
-import { freshStore } from '../support/dynamodb.ts';
 import {
-  FAKE_ACCESS_KEY_ID,
-  FAKE_SECRET_ACCESS_KEY,
-  type FakeSes,
-  startFakeSes,
-  twoWeekWindow,
-} from '../support/fake-ses.ts';
-import { CDK_CONTEXT } from '../support/infra.ts';
+  bundleCollectorWithCdk,
+  invokeBundle,
+  lambdaEnvironment,
+} from '../support/collect-bundle.ts';
+import { freshStore } from '../support/dynamodb.ts';
+import { type FakeSes, startFakeSes, twoWeekWindow } from '../support/fake-ses.ts';
 
-// The bundle-and-invoke pattern of collect-handler.test.ts, for the per-kind metrics and logs.
 let fake: FakeSes;
 let bundle: string;
 
 beforeAll(async () => {
   fake = await startFakeSes();
-  const outdir = mkdtempSync(join(tmpdir(), 'collect-metrics-bundle-'));
-  const app = new App({ outdir, context: CDK_CONTEXT, builtinCloudFormationValidation: false });
-  const stack = new SesStatsStack(app, 'SesStats');
-  const [fn] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
-  app.synth();
-  bundle = join(
-    outdir,
-    `asset.${String(fn?.Properties.Code.S3Key).replace(/\.zip$/, '')}`,
-    'index.mjs',
-  );
+  bundle = bundleCollectorWithCdk();
 }, 120_000);
 afterAll(() => fake.close());
 
 /** Runs the bundled handler's scheduled run in a fresh Node process; its JSON lines, stdout first. */
-function scheduledRun(config: unknown, tableName: string): Promise<Record<string, unknown>[]> {
-  const file = join(mkdtempSync(join(tmpdir(), 'collect-metrics-config-')), 'config.json');
-  writeFileSync(file, JSON.stringify(config));
-  const script = `import(${JSON.stringify(bundle)}).then((m) => m.handler({}, { getRemainingTimeInMillis: () => 300000 })).then((r) => console.log(JSON.stringify({ RESULT: r })))`;
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        [ENV.CONFIG_FILE]: file,
-        [ENV.TABLE_NAME]: tableName,
-        AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    child.on('close', (code) =>
-      code === 0
-        ? // Powertools writes warnings and errors to stderr; Lambda sends both to the log group.
-          done(
-            `${stdout}\n${stderr}`
-              .split('\n')
-              .filter((l) => l.startsWith('{'))
-              .map((l) => JSON.parse(l)),
-          )
-        : fail(new Error(`the handler exited with ${code}: ${stderr.slice(-2000)}`)),
-    );
-  });
+async function scheduledRun(
+  config: unknown,
+  tableName: string,
+): Promise<Record<string, unknown>[]> {
+  const { code, stdout, stderr } = await invokeBundle(bundle, lambdaEnvironment(config, tableName));
+  if (code !== 0) throw new Error(`the handler exited with ${code}: ${stderr.slice(-2000)}`);
+  // Powertools writes warnings and errors to stderr; Lambda sends both to the log group.
+  return `${stdout}\n${stderr}`
+    .split('\n')
+    .map((l) => (l.startsWith('RESULT ') ? `{"RESULT":${l.slice('RESULT '.length)}}` : l))
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 }
 
 /** More sources than PER_DATASET_ALARM_LIMIT, on one session (paced: one SES call a second). */

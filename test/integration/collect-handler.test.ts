@@ -1,14 +1,14 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENV, METRICS } from '../../lambda/constants.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { DeploymentConfig } from '../../lib/deployment-config.ts';
-import { SesStatsStack } from '../../lib/ses-stats-stack.ts';
+import {
+  bundleCollectorWithCdk,
+  configFile,
+  type Invocation,
+  invokeBundle,
+  lambdaEnvironment,
+} from '../support/collect-bundle.ts';
 import { freshStore } from '../support/dynamodb.ts';
 import {
   FAKE_ACCESS_KEY_ID,
@@ -18,77 +18,23 @@ import {
   twoWeekWindow,
 } from '../support/fake-ses.ts';
 import { type FakeSqs, startFakeSqs } from '../support/fake-sqs.ts';
-import { CDK_CONTEXT } from '../support/infra.ts';
 
 let fake: FakeSes;
 let bundle: string;
 
 beforeAll(async () => {
   fake = await startFakeSes();
-  bundle = join(bundleCollectorWithCdk(), 'index.mjs');
+  bundle = bundleCollectorWithCdk();
 }, 120_000);
 afterAll(() => fake.close());
 
-/** The collector exactly as `cdk deploy` ships it: the stack synthesized with real esbuild bundling. */
-function bundleCollectorWithCdk(config?: DeploymentConfig): string {
-  const outdir = mkdtempSync(join(tmpdir(), 'collect-bundle-'));
-  const app = new App({ outdir, context: CDK_CONTEXT, builtinCloudFormationValidation: false });
-  const stack = new SesStatsStack(app, 'SesStats', config === undefined ? {} : { config });
-  const [fn] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
-  app.synth();
-  return join(outdir, `asset.${String(fn?.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
-}
-
-/** A config document written to a file of its own, as the asset would ship it. */
-function configFile(config: unknown): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'collect-config-')), 'config.json');
-  writeFileSync(path, JSON.stringify(config));
-  return path;
-}
-
-/** The function's environment as the stack sets it, plus the role's credentials Lambda provides. */
-function lambdaEnvironment(config: unknown, tableName: string): Record<string, string> {
-  return {
-    [ENV.CONFIG_FILE]: configFile(config),
-    [ENV.TABLE_NAME]: tableName,
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
-  };
-}
-
-/** Invokes the bundled handler in a fresh Node process, as a Lambda cold start would. */
+/** Invokes the bundled handler (`code`, default the default stack's) as a Lambda cold start would. */
 function invoke(
   env: Record<string, string>,
   remainingMs = 300_000,
   { event = {}, code = bundle }: { event?: unknown; code?: string } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // A Lambda context whose deadline is `remainingMs` after the invocation starts.
-  const context = `{ getRemainingTimeInMillis: ((end) => () => end - Date.now())(Date.now() + ${remainingMs}) }`;
-  const script = `import(${JSON.stringify(code)}).then((m) => m.handler(${JSON.stringify(event)}, ${context})).then((r) => console.log('RESULT ' + JSON.stringify(r)), (e) => { console.log('ERROR ' + e.message); process.exitCode = 1; });`;
-  return new Promise((done) => {
-    const child = spawn(
-      process.execPath,
-      ['--enable-source-maps', '--input-type=module', '-e', script],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          ...env,
-        },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+): Promise<Invocation> {
+  return invokeBundle(code, env, { event, remainingMs });
 }
 
 describe('the bundled collect handler', () => {
@@ -263,10 +209,7 @@ describe('the bundled collect handler with more sources than one invocation take
   beforeAll(async () => {
     sqs = await startFakeSqs();
     // The config is read from the asset itself: no SES_STATS_CONFIG_FILE below.
-    fanOut = join(
-      bundleCollectorWithCdk(DeploymentConfig.fromDocument(document(), 'fan-out test')),
-      'index.mjs',
-    );
+    fanOut = bundleCollectorWithCdk(DeploymentConfig.fromDocument(document(), 'fan-out test'));
   }, 120_000);
   afterAll(() => sqs.close());
 
