@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -13,6 +11,7 @@ import { SES_ACTIONS, sesStatement } from '../../lib/collector-permissions.ts';
 import { nagPacks } from '../../lib/nag-packs.ts';
 import { READER_PARAMETER_PATTERNS, READER_STACK_ID, ReaderStack } from '../../lib/reader-stack.ts';
 import { defineSesStatsApp, READER_CONTEXT_KEY, STACK_ID } from '../../lib/ses-stats-app.ts';
+import { cfnLintProblems } from '../support/cfn-lint.ts';
 import {
   actionsOf,
   CDK_CONTEXT,
@@ -267,28 +266,6 @@ describe('the app with and without -c reader=true', { timeout: 120_000 }, () => 
   });
 });
 
-interface LintMatch {
-  readonly Level: string;
-  readonly Rule: { readonly Id: string };
-  readonly Message: string;
-}
-
-/** cfn-lint findings, or undefined when cfn-lint is not installed. */
-async function cfnLint(template: string): Promise<LintMatch[] | undefined> {
-  try {
-    await run('cfn-lint', ['--version']);
-  } catch {
-    return undefined;
-  }
-  try {
-    await run('cfn-lint', ['--format', 'json', template]);
-    return [];
-  } catch (error) {
-    const { stdout } = error as { stdout?: string };
-    return JSON.parse(stdout ?? '[]');
-  }
-}
-
 describe('the StackSet template from the documented command', () => {
   let stdout: string;
 
@@ -318,12 +295,9 @@ describe('the StackSet template from the documented command', () => {
   });
 
   it('passes cfn-lint (when cfn-lint is installed)', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'ses-stats-reader-')), 'reader.template.json');
-    writeFileSync(file, stdout);
+    const problems = await cfnLintProblems({ json: stdout });
+    if (problems === undefined) return;
 
-    const findings = await cfnLint(file);
-    if (findings === undefined) return;
-
-    expect(findings.map((f) => `${f.Level} ${f.Rule.Id}: ${f.Message}`)).toEqual([]);
+    expect(problems).toEqual([]);
   }, 60_000);
 });

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectEveryAlarmDelivers } from '../support/alarm-delivery.ts';
+import { cfnLintProblems } from '../support/cfn-lint.ts';
 import { EXAMPLE_CONFIG, REPO_ROOT } from '../support/infra.ts';
 
 const run = promisify(execFile);
@@ -32,34 +33,6 @@ async function cdkSynth(...context: string[]): Promise<Outcome> {
     return { code: failed.code ?? 1, stderr: failed.stderr ?? String(error), outdir };
   }
 }
-
-interface LintMatch {
-  readonly Level: string;
-  readonly Rule: { readonly Id: string };
-  readonly Message: string;
-}
-
-/** cfn-lint findings, or undefined when cfn-lint is not installed. */
-async function cfnLint(template: string): Promise<LintMatch[] | undefined> {
-  try {
-    await run('cfn-lint', ['--version']);
-  } catch {
-    return undefined;
-  }
-  try {
-    await run('cfn-lint', ['--format', 'json', template]);
-    return [];
-  } catch (error) {
-    const { stdout } = error as { stdout?: string };
-    return JSON.parse(stdout ?? '[]');
-  }
-}
-
-/**
- * CDK makes a function depend on its role explicitly (DependsOn) as well as through GetAtt,
- * which cfn-lint reports as redundant: harmless, and not ours to change.
- */
-const KNOWN_WARNINGS = ['W3005'];
 
 describe('cdk synth (the CLI, offline)', () => {
   let withDefault: Outcome;
@@ -125,13 +98,12 @@ describe('cdk synth (the CLI, offline)', () => {
     ['the default config', () => withDefault],
     ['the example multi-session config', () => withExample],
   ])('passes cfn-lint with %s (when cfn-lint is installed)', async (_case, outcome) => {
-    const findings = await cfnLint(join(outcome().outdir, 'SesStats.template.json'));
-    if (findings === undefined) return;
+    const problems = await cfnLintProblems({
+      file: join(outcome().outdir, 'SesStats.template.json'),
+    });
+    if (problems === undefined) return;
 
-    const unexpected = findings.filter(
-      (f) => f.Level === 'Error' || !KNOWN_WARNINGS.includes(f.Rule.Id),
-    );
-    expect(unexpected.map((f) => `${f.Level} ${f.Rule.Id}: ${f.Message}`)).toEqual([]);
+    expect(problems).toEqual([]);
   });
 });
 
@@ -184,12 +156,11 @@ describe('cdk synth of 1,000 sources written with the accounts × regions shorth
   });
 
   it('passes cfn-lint (when cfn-lint is installed)', async () => {
-    const findings = await cfnLint(join(outcome.outdir, 'SesStats.template.json'));
-    if (findings === undefined) return;
+    const problems = await cfnLintProblems({
+      file: join(outcome.outdir, 'SesStats.template.json'),
+    });
+    if (problems === undefined) return;
 
-    const unexpected = findings.filter(
-      (f) => f.Level === 'Error' || !KNOWN_WARNINGS.includes(f.Rule.Id),
-    );
-    expect(unexpected.map((f) => `${f.Level} ${f.Rule.Id}: ${f.Message}`)).toEqual([]);
+    expect(problems).toEqual([]);
   });
 });
