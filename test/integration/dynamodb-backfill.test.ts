@@ -1,36 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { StatisticsRow } from '../../lambda/core/datasets.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
-import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { freshStore, localClient } from '../support/dynamodb.ts';
 import { countRequests } from '../support/dynamodb-faults.ts';
-import { SesWorld } from '../support/ses-world.ts';
+import { SesWorld, worldFetch } from '../support/ses-world.ts';
 import { rollupsOf, storedState } from '../support/stored-state.ts';
 
-const activity = { name: 'stats', source: 'S1', usageDataset: 'usage', statisticsDataset: 'stats' };
 const NAMES = { usage: 'usage', statistics: 'stats' };
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 const HOUR = 3_600_000;
 const WRITES = ['PutItem', 'TransactWriteItems', 'BatchWriteItem'];
 
-function fetchAt(now: number, rows = new SesWorld().rows(now)): FetchedDatasets {
-  return {
-    activity,
-    usage: {
-      name: 'usage',
-      rows: [
-        {
-          CollectedAt: new Date(now).toISOString(),
-          Max24HourSend: 200,
-          MaxSendRate: 1,
-          SentLast24Hours: 2,
-        },
-      ],
-    },
-    statistics: { name: 'stats', rows },
-  };
-}
+const fetchAt = worldFetch;
 
 const writeRequests = (counts: Map<string, number>) =>
   WRITES.reduce((n, name) => n + (counts.get(name) ?? 0), 0);

@@ -2,33 +2,14 @@ import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbDatasetStore } from '../../lambda/adapters/dynamodb-dataset-store.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
-import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import { ALL_TIME } from '../../lambda/core/time.ts';
 import { freshStore, localClient } from '../support/dynamodb.ts';
 import { injectDynamoDbFaults } from '../support/dynamodb-faults.ts';
-import { SesWorld } from '../support/ses-world.ts';
+import { worldFetch } from '../support/ses-world.ts';
 
-const activity = { name: 'stats', source: 'S1', usageDataset: 'usage', statisticsDataset: 'stats' };
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 
-function fetchAt(now: number): FetchedDatasets {
-  const rows = new SesWorld().rows(now);
-  return {
-    activity,
-    usage: {
-      name: 'usage',
-      rows: [
-        {
-          CollectedAt: new Date(now).toISOString(),
-          Max24HourSend: 200,
-          MaxSendRate: 1,
-          SentLast24Hours: 2,
-        },
-      ],
-    },
-    statistics: { name: 'stats', rows },
-  };
-}
+const fetchAt = worldFetch;
 
 /** Everything stored, for comparing a faulty run with a clean one. */
 async function snapshot(store: DynamoDbDatasetStore) {

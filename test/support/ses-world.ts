@@ -1,4 +1,5 @@
 import type { StatisticsRow } from '../../lambda/core/datasets.ts';
+import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import type { FakePoint } from './fake-ses.ts';
 
 const MINUTE = 60_000;
@@ -81,4 +82,31 @@ function hash(text: string): number {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
   return h >>> 0;
+}
+
+/** The one activity of the store tests: datasets `usage` and `stats`. */
+export const WORLD_ACTIVITY = {
+  name: 'stats',
+  source: 'S1',
+  usageDataset: 'usage',
+  statisticsDataset: 'stats',
+};
+
+/** What a fetch at `now` hands the store: a usage snapshot and the world's rows (or `rows`). */
+export function worldFetch(now: number, rows = new SesWorld().rows(now)): FetchedDatasets {
+  return {
+    activity: WORLD_ACTIVITY,
+    usage: {
+      name: 'usage',
+      rows: [
+        {
+          CollectedAt: new Date(now).toISOString(),
+          Max24HourSend: 200,
+          MaxSendRate: 1,
+          SentLast24Hours: 2,
+        },
+      ],
+    },
+    statistics: { name: 'stats', rows },
+  };
 }
