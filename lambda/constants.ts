@@ -65,7 +65,26 @@ export const METRICS = {
    * published once per scheduled run without a Dataset dimension (lambda/core/metrics.ts staleDatasets).
    */
   STALE_DATASETS: 'StaleDatasets',
+  /**
+   * Account datasets, both alarm modes: one EMF document per invocation that fetched any, with
+   * the `service` dimension alone (lambda/core/account-health.ts AccountTally): how many accounts
+   * it saw whose EnforcementStatus is not HEALTHY, whose sending is disabled, and whose latest
+   * AWS reputation rate is at or over each level.
+   */
+  ACCOUNTS_NOT_HEALTHY: 'AccountsNotHealthy',
+  ACCOUNTS_SENDING_DISABLED: 'AccountsSendingDisabled',
+  ACCOUNTS_OVER_REPUTATION_BOUNCE_WARNING: 'AccountsOverReputationBounceWarning',
+  ACCOUNTS_OVER_REPUTATION_BOUNCE_REVIEW: 'AccountsOverReputationBounceReview',
+  ACCOUNTS_OVER_REPUTATION_COMPLAINT_WARNING: 'AccountsOverReputationComplaintWarning',
+  ACCOUNTS_OVER_REPUTATION_COMPLAINT_REVIEW: 'AccountsOverReputationComplaintReview',
 } as const;
+
+/**
+ * The log line each fetched account dataset writes (fields: dataset, enforcementStatus,
+ * sendingEnabled, productionAccessEnabled, reviewStatus, lastChange, reputationBounceRate,
+ * reputationComplaintRate, reputationAt): the dashboard's account table reads it.
+ */
+export const ACCOUNT_LOG_MESSAGE = 'account';
 
 /** The DynamoDB table's key attribute names and TTL attribute. */
 export const TABLE = {

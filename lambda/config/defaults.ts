@@ -11,6 +11,8 @@ export const DEFAULT_SESSION = 'SESSession1';
 export const DEFAULT_USAGE_DATASET = 'usageData';
 /** The statistics dataset (`STATISTICSDATASET`) of the default configuration and of the CLI's one activity. */
 export const DEFAULT_STATISTICS_DATASET = 'statsData';
+/** The account dataset of the default configuration and of `collect` without `--config`. */
+export const DEFAULT_ACCOUNT_DATASET = 'accountData';
 
 export const DEFAULT_USER_AGENT = `ses-stats/${pkg.version}`;
 export const DEFAULT_MAX_ERROR_RETRY = 2;
@@ -33,6 +35,14 @@ export const MAX_RAW_RETENTION_DAYS = 36_500;
 /** AWS puts an account under review at these rates (and may pause sending at 0.1 and 0.005). */
 export const REVIEW_BOUNCE_RATE = 0.05;
 export const REVIEW_COMPLAINT_RATE = 0.001;
+/**
+ * AWS's own levels for its reputation rates (CloudWatch `Reputation.*`): at the warning level an
+ * account may be put under review, at the review level sending may be paused.
+ */
+export const REPUTATION_BOUNCE_WARNING = 0.05;
+export const REPUTATION_BOUNCE_REVIEW = 0.1;
+export const REPUTATION_COMPLAINT_WARNING = 0.001;
+export const REPUTATION_COMPLAINT_REVIEW = 0.005;
 /** A warning level defaults to this fraction of its review level. */
 export const DEFAULT_WARNING_FRACTION = 0.5;
 /** Rates over fewer delivery attempts than this are ignored by the rate alarms. */

@@ -51,6 +51,8 @@ export interface ActivityEntry {
   readonly name?: string;
   readonly usageDataset?: string;
   readonly statisticsDataset?: string;
+  /** Left out: the activity has no account dataset. */
+  readonly accountDataset?: string;
 }
 
 /** An activity entry with its index and source; no source when its session is unknown (a problem already). */
@@ -78,6 +80,7 @@ export interface ExpandedActivity<C> {
   readonly connection: C;
   readonly usageDataset: string;
   readonly statisticsDataset: string;
+  readonly accountDataset?: string;
   readonly origin: ActivityOrigin;
 }
 
@@ -88,7 +91,7 @@ export function partitionOf(region: string | undefined): string {
   return 'aws';
 }
 
-type Field = 'usageDataset' | 'statisticsDataset' | 'name';
+type Field = 'usageDataset' | 'statisticsDataset' | 'accountDataset' | 'name';
 const DATASET_FIELDS = ['usageDataset', 'statisticsDataset'] as const;
 const SUFFIX = { usageDataset: 'usage', statisticsDataset: 'stats' } as const;
 
@@ -149,6 +152,8 @@ export function expandActivities<C extends BaseConnection>(
         activity.statisticsDataset,
         use(templates.statisticsDataset),
       );
+      if (templates.accountDataset !== undefined && activity.accountDataset !== undefined)
+        collisions.dataset(activity.accountDataset, use(templates.accountDataset));
       // A name left out is the statistics dataset's: its collision is already reported.
       if (templates.name !== undefined) collisions.name(activity.name, use(templates.name));
       else if (statsFree)
@@ -166,6 +171,7 @@ export function expandActivities<C extends BaseConnection>(
 interface Templates {
   readonly usageDataset: Template;
   readonly statisticsDataset: Template;
+  readonly accountDataset?: Template;
   readonly name?: Template;
 }
 
@@ -182,7 +188,7 @@ function templatesOf<C extends BaseConnection>(
     const path = `activities[${index}].${field}`;
     let text = given;
     if (text === undefined) {
-      if (field === 'name') return undefined;
+      if (field === 'name' || field === 'accountDataset') return undefined;
       if (!expanding) {
         problems.push({
           path,
@@ -202,10 +208,16 @@ function templatesOf<C extends BaseConnection>(
   };
   const usageDataset = template('usageDataset', entry.usageDataset);
   const statisticsDataset = template('statisticsDataset', entry.statisticsDataset);
+  const accountDataset = template('accountDataset', entry.accountDataset);
   const name = template('name', entry.name);
   if (problems.length > before || usageDataset === undefined || statisticsDataset === undefined)
     return undefined;
-  return { usageDataset, statisticsDataset, ...(name === undefined ? {} : { name }) };
+  return {
+    usageDataset,
+    statisticsDataset,
+    ...(accountDataset === undefined ? {} : { accountDataset }),
+    ...(name === undefined ? {} : { name }),
+  };
 }
 
 /**
@@ -218,8 +230,9 @@ function unresolved(
   collisions: Collisions,
   problems: Problem[],
 ): void {
-  for (const field of DATASET_FIELDS) {
+  for (const field of [...DATASET_FIELDS, 'accountDataset'] as const) {
     const text = entry[field];
+    if (text === undefined && field === 'accountDataset') continue;
     const path = `activities[${index}].${field}`;
     if (text === undefined) problems.push({ path, message: `received nothing; ${REQUIRED}` });
     else if (!text.includes('{'))
@@ -303,7 +316,12 @@ function expandOne<C extends BaseConnection>(
       const region = target?.region ?? spec.connection.region;
       const values: Values = { session: spec.session, account: account?.id, region };
       const names = {} as Record<Field, string>;
-      for (const t of [templates.usageDataset, templates.statisticsDataset, templates.name]) {
+      for (const t of [
+        templates.usageDataset,
+        templates.statisticsDataset,
+        templates.accountDataset,
+        templates.name,
+      ]) {
         if (t === undefined) continue;
         const value = fill(t.parts, values);
         // A plain name passed the schema already; a filled template is checked here, once.
@@ -325,6 +343,7 @@ function expandOne<C extends BaseConnection>(
           connection: connectionFor(connection, spec, account, target),
           usageDataset: names.usageDataset,
           statisticsDataset: names.statisticsDataset,
+          ...(names.accountDataset === undefined ? {} : { accountDataset: names.accountDataset }),
           origin: {
             entry: index,
             ...(spec.session === undefined ? {} : { session: spec.session }),

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import {
+  DEFAULT_ACCOUNT_DATASET,
   DEFAULT_MAX_ERROR_RETRY,
   DEFAULT_SESSION,
   DEFAULT_SIGNATURE_METHOD,
@@ -24,7 +25,7 @@ import {
   signatureVersionSchema,
   text,
 } from './fields.ts';
-import { REGION_PATTERN } from './service-url.ts';
+import { endpointUrlProblem, REGION_PATTERN } from './service-url.ts';
 
 /**
  * The email statistics activity's parameters, one record each. The config schema,
@@ -133,6 +134,23 @@ export const CONNECTION_PARAMETERS = {
     notes: 'see [Service URL rules](#service-url-rules)',
     kind: 'text',
     schema: z.string({ error: 'expected a URL or host name' }).optional(),
+  }),
+  cloudWatchUrl: parameter({
+    field: 'cloudWatchUrl',
+    scope: 'connection',
+    flag: ['cloudwatch-url', 'URL'],
+    markup: [],
+    help: 'CloudWatch endpoint for the reputation rates of an account dataset (tests, private endpoints)',
+    notes:
+      "the SDK's CloudWatch endpoint for the region; with a `serviceUrl` that is not an SES host (a local endpoint), that same URL",
+    kind: 'text',
+    schema: z
+      .string({ error: 'expected a URL such as https://monitoring.us-east-1.amazonaws.com' })
+      .superRefine((value, ctx) => {
+        const problem = endpointUrlProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', input: value, message: problem });
+      })
+      .optional(),
   }),
   credentials: parameter({
     field: 'credentials',
@@ -248,6 +266,18 @@ export const ACTIVITY_PARAMETERS = {
     kind: 'special',
     schema: nameSchema,
   }),
+  accountDataset: parameter({
+    field: 'accountDataset',
+    scope: 'activity',
+    flag: ['account-dataset', 'NAME'],
+    markup: [],
+    help: 'account dataset name (SES API v2 account state and AWS reputation rates)',
+    default: DEFAULT_ACCOUNT_DATASET,
+    notes:
+      'not part of the original activity: the default configuration and `collect` without `--config` keep it as `accountData`; in a config file an activity has one only when it names it; `import-aml` adds none',
+    kind: 'special',
+    schema: nameSchema,
+  }),
 } as const;
 
 /** Every parameter, in the order help and docs list them. */
@@ -255,6 +285,7 @@ export const PARAMETERS: readonly Parameter[] = [
   ACTIVITY_PARAMETERS.session,
   CONNECTION_PARAMETERS.region,
   CONNECTION_PARAMETERS.serviceUrl,
+  CONNECTION_PARAMETERS.cloudWatchUrl,
   CONNECTION_PARAMETERS.credentials,
   CONNECTION_PARAMETERS.userAgent,
   CONNECTION_PARAMETERS.maxErrorRetry,
@@ -264,6 +295,7 @@ export const PARAMETERS: readonly Parameter[] = [
   CONNECTION_PARAMETERS.signatureVersion,
   ACTIVITY_PARAMETERS.usageDataset,
   ACTIVITY_PARAMETERS.statisticsDataset,
+  ACTIVITY_PARAMETERS.accountDataset,
 ];
 
 type Schemas<T extends Record<string, Parameter>> = { [K in keyof T]: T[K]['schema'] };

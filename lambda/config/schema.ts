@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ConfigError, type Problem } from '../core/errors.ts';
 import {
+  DEFAULT_ACCOUNT_DATASET,
   DEFAULT_API_ENABLED,
   DEFAULT_BATCH_SIZE,
   DEFAULT_CONCURRENCY,
@@ -21,6 +22,10 @@ import {
   MIN_FAN_OUT_CONCURRENCY,
   MIN_RAW_RETENTION_DAYS,
   MIN_SCHEDULE_MINUTES,
+  REPUTATION_BOUNCE_REVIEW,
+  REPUTATION_BOUNCE_WARNING,
+  REPUTATION_COMPLAINT_REVIEW,
+  REPUTATION_COMPLAINT_WARNING,
   REVIEW_BOUNCE_RATE,
   REVIEW_COMPLAINT_RATE,
 } from './defaults.ts';
@@ -51,7 +56,13 @@ import {
   PROXY_PARAMETERS,
   schemas,
 } from './parameters.ts';
-import { REGION_PATTERN, type ResolvedEndpoint, resolveServiceUrl } from './service-url.ts';
+import {
+  endpointOf,
+  isSesHost,
+  REGION_PATTERN,
+  type ResolvedEndpoint,
+  resolveServiceUrl,
+} from './service-url.ts';
 
 /**
  * The configuration schema (docs/configuration.md): one source of truth for `cdk synth`, the Lambda's cold
@@ -101,7 +112,13 @@ function resolveConnection<C extends { serviceUrl?: string; region?: string }>(
 /** A connection to SES (a named session or an activity's inline Host connection). */
 export const connectionSchema = strict(connectionShape).transform(resolveConnection);
 export type ConnectionInput = z.input<typeof connectionSchema>;
-export type Connection = z.output<typeof connectionSchema>;
+/**
+ * A resolved connection; `cloudWatchEndpoint` is set by `parseConfig` (`withCloudWatch`): where
+ * the account dataset's CloudWatch calls go, absent for the SDK's endpoint of the region.
+ */
+export type Connection = z.output<typeof connectionSchema> & {
+  readonly cloudWatchEndpoint?: string;
+};
 
 const REGIONS_RULE = 'a non-empty list of AWS regions such as ["us-east-1", "eu-west-1"]';
 const ACCOUNTS_RULE =
@@ -206,6 +223,7 @@ const activitySchema = strict({
   connection: connectionSchema.optional(),
   usageDataset: nameTemplateSchema.optional(),
   statisticsDataset: nameTemplateSchema.optional(),
+  accountDataset: nameTemplateSchema.optional(),
 });
 
 const RAW_RETENTION_RULE = `expected whole days from ${MIN_RAW_RETENTION_DAYS} to ${MAX_RAW_RETENTION_DAYS}`;
@@ -240,7 +258,29 @@ const alarmsSchema = strict({
     .max(Number.MAX_SAFE_INTEGER, `expected ${MIN_ATTEMPTS_RULE}`)
     .default(DEFAULT_MIN_DELIVERY_ATTEMPTS),
   quotaUtilisation: ratio('a fraction above 0 and at most 1').default(DEFAULT_QUOTA_UTILISATION),
+  reputationBounceWarning: ratio(
+    `a fraction above 0 and below reputationBounceReview (AWS's warning level is ${REPUTATION_BOUNCE_WARNING})`,
+  ).default(REPUTATION_BOUNCE_WARNING),
+  reputationBounceReview: ratio(
+    `a fraction above 0 and at most 1 (AWS's review level is ${REPUTATION_BOUNCE_REVIEW})`,
+  ).default(REPUTATION_BOUNCE_REVIEW),
+  reputationComplaintWarning: ratio(
+    `a fraction above 0 and below reputationComplaintReview (AWS's warning level is ${REPUTATION_COMPLAINT_WARNING})`,
+  ).default(REPUTATION_COMPLAINT_WARNING),
+  reputationComplaintReview: ratio(
+    `a fraction above 0 and at most 1 (AWS's review level is ${REPUTATION_COMPLAINT_REVIEW})`,
+  ).default(REPUTATION_COMPLAINT_REVIEW),
 }).transform((alarms, ctx) => {
+  for (const rate of ['Bounce', 'Complaint'] as const) {
+    const [warning, review] = [`reputation${rate}Warning`, `reputation${rate}Review`] as const;
+    if (alarms[warning] >= alarms[review])
+      ctx.addIssue({
+        code: 'custom',
+        path: [warning],
+        input: alarms[warning],
+        message: `expected a warning level below alarms.${review} (${alarms[review]}); the warning must come before the review level`,
+      });
+  }
   // Each rate alarms first at its warning level, then at its review level.
   const warning = (rate: 'bounceRate' | 'complaintRate') => {
     const field = `${rate}Warning` as const;
@@ -375,6 +415,8 @@ export interface Activity {
   readonly connection: Connection;
   readonly usageDataset: string;
   readonly statisticsDataset: string;
+  /** SES API v2 account state and AWS's reputation rates; absent: none. */
+  readonly accountDataset?: string;
   /** Where the config document writes it: the entry of `activities`, its session, account, region. */
   readonly origin: ActivityOrigin;
 }
@@ -408,6 +450,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
       session: DEFAULT_SESSION,
       usageDataset: DEFAULT_USAGE_DATASET,
       statisticsDataset: DEFAULT_STATISTICS_DATASET,
+      accountDataset: DEFAULT_ACCOUNT_DATASET,
     },
   ],
 };
@@ -464,5 +507,23 @@ export function parseConfig(input: unknown): Config {
   });
   const expanded = expandActivities<Connection>(entries, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { ...settings, activities: expanded };
+  return {
+    ...settings,
+    activities: expanded.map((a) => ({ ...a, connection: withCloudWatch(a.connection) })),
+  };
+}
+
+/**
+ * The connection with its CloudWatch endpoint: `cloudWatchUrl` when given; else a `serviceUrl`
+ * that is not an SES host (a local endpoint serves every API the activity calls); else none, the
+ * SDK's CloudWatch endpoint for the region.
+ */
+function withCloudWatch(c: Connection): Connection {
+  const cloudWatchEndpoint =
+    c.cloudWatchUrl !== undefined
+      ? endpointOf(c.cloudWatchUrl)
+      : c.endpoint !== undefined && !isSesHost(c.endpoint)
+        ? c.endpoint
+        : undefined;
+  return cloudWatchEndpoint === undefined ? c : { ...c, cloudWatchEndpoint };
 }

@@ -64,3 +64,37 @@ function parseUrl(text: string): URL {
     throw new Error('is not a valid URL or host name');
   }
 }
+
+/**
+ * Why `text` cannot be an endpoint URL (`http(s)://host[:port]`, scheme optional, https by
+ * default), or undefined when it can. Used for endpoints other than SES's (CloudWatch).
+ */
+export function endpointUrlProblem(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '')
+    return 'must not be empty; give a URL such as https://monitoring.us-east-1.amazonaws.com';
+  let url: URL;
+  try {
+    url = parseUrl(HAS_SCHEME.test(trimmed) ? trimmed : `https://${trimmed}`);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return `scheme "${url.protocol.slice(0, -1)}" is not allowed; use https (default) or http`;
+  if (url.username !== '' || url.password !== '') return 'must not contain a user or password';
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '')
+    return 'must be a host with an optional scheme and port, without a path, query or fragment';
+  return undefined;
+}
+
+/** `scheme://host[:port]` of a URL `endpointUrlProblem` accepts. */
+export function endpointOf(text: string): string {
+  const trimmed = text.trim();
+  const url = new URL(HAS_SCHEME.test(trimmed) ? trimmed : `https://${trimmed}`);
+  return `${url.protocol}//${url.host}`;
+}
+
+/** An SES host (`email.<region>.amazonaws.com` and its FIPS and dual-stack forms). */
+export function isSesHost(endpoint: string): boolean {
+  return AWS_HOST.test(new URL(endpoint).hostname);
+}

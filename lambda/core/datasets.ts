@@ -117,3 +117,105 @@ export function buildStatisticsRows(points: readonly SendDataPoint[]): Statistic
       Rejects: p.rejects,
     }));
 }
+
+/** SES API v2 `GetAccount`, as the account source returns it. */
+export interface AccountState {
+  /** `HEALTHY`, `PROBATION` or `SHUTDOWN` (kept as SES sends it, so a new value is not lost). */
+  readonly enforcementStatus: string;
+  readonly sendingEnabled: boolean;
+  /** False: the account is in the sandbox. */
+  readonly productionAccessEnabled: boolean;
+  /** `Details.ReviewDetails`: the status of the latest production-access review and its case id. */
+  readonly reviewStatus?: string;
+  readonly reviewCaseId?: string;
+  readonly max24HourSend: number;
+  readonly maxSendRate: number;
+}
+
+/** One hour of AWS's reputation rates (CloudWatch `AWS/SES`), fractions; absent when not published. */
+export interface ReputationPoint {
+  readonly timestamp: Date;
+  readonly bounceRate?: number;
+  readonly complaintRate?: number;
+}
+
+/**
+ * An account dataset row: one state of the account, from the first to the last fetch that saw it
+ * (ISO-8601 UTC with milliseconds, server times). A row is added only when a field changed; a fetch
+ * that sees the same state moves `LastSeen`. `SentLast24Hours` is not kept here (it changes every
+ * fetch; the usage dataset has it).
+ */
+export interface AccountRow {
+  readonly FirstSeen: string;
+  readonly LastSeen: string;
+  readonly EnforcementStatus: string;
+  readonly SendingEnabled: boolean;
+  readonly ProductionAccessEnabled: boolean;
+  readonly ReviewStatus: string | null;
+  readonly ReviewCaseId: string | null;
+  readonly Max24HourSend: number;
+  readonly MaxSendRate: number;
+}
+
+/** An hour of AWS's reputation rates; `Timestamp` as CloudWatch returned it, rates as fractions. */
+export interface ReputationRow {
+  readonly Timestamp: string;
+  readonly BounceRate: number | null;
+  readonly ComplaintRate: number | null;
+}
+
+export const ACCOUNT_COLUMNS = [
+  'FirstSeen',
+  'LastSeen',
+  'EnforcementStatus',
+  'SendingEnabled',
+  'ProductionAccessEnabled',
+  'ReviewStatus',
+  'ReviewCaseId',
+  'Max24HourSend',
+  'MaxSendRate',
+] as const;
+export const REPUTATION_COLUMNS = ['Timestamp', 'BounceRate', 'ComplaintRate'] as const;
+
+/** The columns whose change makes a new account row (every one but the two times). */
+const STATE_COLUMNS = ACCOUNT_COLUMNS.filter((c) => c !== 'FirstSeen' && c !== 'LastSeen');
+
+export function buildAccountRow(state: AccountState, seenAt: Date): AccountRow {
+  const at = seenAt.toISOString();
+  return {
+    FirstSeen: at,
+    LastSeen: at,
+    EnforcementStatus: state.enforcementStatus,
+    SendingEnabled: state.sendingEnabled,
+    ProductionAccessEnabled: state.productionAccessEnabled,
+    ReviewStatus: state.reviewStatus ?? null,
+    ReviewCaseId: state.reviewCaseId ?? null,
+    Max24HourSend: state.max24HourSend,
+    MaxSendRate: state.maxSendRate,
+  };
+}
+
+/** Same state: every column but the first/last-seen times is equal. */
+export function sameAccountState(a: AccountRow, b: AccountRow): boolean {
+  return STATE_COLUMNS.every((c) => a[c] === b[c]);
+}
+
+/** CloudWatch answers newest first; rows come out in ascending time order, one per hour. */
+export function buildReputationRows(points: readonly ReputationPoint[]): ReputationRow[] {
+  const byTime = new Map<number, ReputationRow>();
+  for (const p of points) {
+    const t = p.timestamp.getTime();
+    const known = byTime.get(t);
+    byTime.set(t, {
+      Timestamp: isoUtc(p.timestamp),
+      BounceRate: p.bounceRate ?? known?.BounceRate ?? null,
+      ComplaintRate: p.complaintRate ?? known?.ComplaintRate ?? null,
+    });
+  }
+  return [...byTime.entries()].sort((a, b) => a[0] - b[0]).map(([, row]) => row);
+}
+
+/** Same hour values: a stored reputation point is rewritten only when a rate changed. */
+export function sameReputation(a: ReputationRow, b: ReputationRow): boolean {
+  return a.BounceRate === b.BounceRate && a.ComplaintRate === b.ComplaintRate;
+}

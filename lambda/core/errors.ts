@@ -82,8 +82,19 @@ export class StoreError extends Error {
   }
 }
 
-/** The SES actions the activity calls. */
-export type SesAction = 'GetSendQuota' | 'GetSendStatistics';
+/**
+ * The calls the activity makes: SES's two, and for an account dataset SES API v2 `GetAccount`
+ * and CloudWatch `GetMetricData`.
+ */
+export type SesAction = 'GetSendQuota' | 'GetSendStatistics' | 'GetAccount' | 'GetMetricData';
+
+/** The IAM action each call needs, as an AccessDenied message names it. */
+export const IAM_ACTIONS: Readonly<Record<SesAction, string>> = {
+  GetSendQuota: 'ses:GetSendQuota',
+  GetSendStatistics: 'ses:GetSendStatistics',
+  GetAccount: 'ses:GetAccount',
+  GetMetricData: 'cloudwatch:GetMetricData',
+};
 
 /** A source call that failed; `message` is one line naming the cause, never a secret. */
 export class SourceError extends Error {

@@ -103,6 +103,7 @@ export function sameMeta(a: DatasetMeta, b: DatasetMeta): boolean {
       spans(m.staleRollups),
       m.staleBase,
       m.rawRetentionDays,
+      m.lastChange,
     ].map((v) => (v === undefined ? null : v));
   return JSON.stringify(fields(a)) === JSON.stringify(fields(b));
 }

@@ -1,4 +1,4 @@
-import type { SendDataPoint, SendQuota } from './datasets.ts';
+import type { AccountState, ReputationPoint, SendDataPoint, SendQuota } from './datasets.ts';
 
 /**
  * A source's answer with the server's time of answering (the HTTP `Date` header, second
@@ -16,6 +16,14 @@ export interface StatisticsSource {
   readonly paceKey: string;
   getSendQuota(): Promise<Answered<SendQuota>>;
   getSendStatistics(): Promise<Answered<SendDataPoint[]>>;
+  /** SES API v2 `GetAccount`; needed only by activities with an account dataset. */
+  getAccount?(): Promise<Answered<AccountState>>;
+  /**
+   * CloudWatch `GetMetricData`: the hourly `AWS/SES` `Reputation.BounceRate` and
+   * `Reputation.ComplaintRate` (Average) with from <= timestamp < to, of this source's account and
+   * region; needed only by activities with an account dataset.
+   */
+  getReputation?(from: Date, to: Date): Promise<Answered<ReputationPoint[]>>;
 }
 
 export interface Clock {

@@ -1,4 +1,4 @@
-import type { StatisticsRow, UsageRow } from './datasets.ts';
+import type { AccountRow, ReputationRow, StatisticsRow, UsageRow } from './datasets.ts';
 import type { Span } from './store.ts';
 
 /** What the activity needs to know about itself (a resolved config activity satisfies it). */
@@ -8,6 +8,8 @@ export interface ActivitySpec {
   readonly source: string;
   readonly usageDataset: string;
   readonly statisticsDataset: string;
+  /** SES API v2 account state and AWS's reputation rates; none when absent. */
+  readonly accountDataset?: string;
 }
 
 export interface Dataset<Row> {
@@ -28,6 +30,23 @@ export interface StoreReport {
   readonly repaired: readonly Span[];
 }
 
+/** An account dataset as fetched: the state seen now (one row) and CloudWatch's reputation hours. */
+export interface AccountDataset {
+  readonly name: string;
+  readonly rows: readonly AccountRow[];
+  readonly reputation: readonly ReputationRow[];
+}
+
+/** What storing an account fetch wrote. */
+export interface AccountStoreReport {
+  /** A new state was stored (the first, or a field changed). */
+  readonly changed: boolean;
+  /** The state stored before this fetch, when it changed from one. */
+  readonly previous?: AccountRow;
+  readonly reputationWritten: number;
+  readonly reputationSkipped: number;
+}
+
 /** The email statistics activity's output: the usage and the statistics datasets. */
 export interface ActivityResult {
   readonly activity: ActivitySpec;
@@ -39,6 +58,10 @@ export interface ActivityResult {
   readonly clockSkewMs: number;
   /** What was written, when a store was given. */
   readonly stored?: StoreReport;
+  /** The account dataset, when the activity has one and it was fetched. */
+  readonly account?: AccountDataset;
+  /** What storing the account dataset wrote. */
+  readonly accountStored?: AccountStoreReport;
 }
 
 /** The two datasets of a fetch, as `storeActivityResult` takes them. */

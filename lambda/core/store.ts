@@ -1,6 +1,7 @@
-import type { StatisticsRow, UsageRow } from './datasets.ts';
+import type { AccountRow, ReputationRow, StatisticsRow, UsageRow } from './datasets.ts';
 
-export type DatasetKind = 'usage' | 'statistics';
+/** `account`: SES API v2 account states (GetAccount) and AWS's hourly reputation rates. */
+export type DatasetKind = 'usage' | 'statistics' | 'account';
 /** `15m` is the raw SES bucket; `1h` and `1d` are rollups (UTC). */
 export type Granularity = '15m' | '1h' | '1d';
 export const GRANULARITIES: readonly Granularity[] = ['15m', '1h', '1d'];
@@ -18,11 +19,16 @@ export interface DatasetMeta {
   /** The session (or `inline`) and activity that last wrote it. */
   readonly source: string;
   readonly activity: string;
-  /** Earliest and latest row time stored (Timestamp or CollectedAt). */
+  /**
+   * Earliest and latest row time stored (Timestamp or CollectedAt; for an account dataset the
+   * first FirstSeen and the last LastSeen).
+   */
   readonly firstTime?: string;
   readonly lastTime?: string;
-  /** Rows stored: raw points or usage snapshots. */
+  /** Rows stored: raw points, usage snapshots or account states (reputation points not counted). */
   readonly count: number;
+  /** Account datasets: the FirstSeen of the latest state counted in `count` (its last change). */
+  readonly lastChange?: string;
   /** The span successful fetches have covered (statistics: each fetch covers the 14-day SES window). */
   readonly coverage?: Span;
   /** Spans inside the coverage that no fetch saw: data SES no longer has. */
@@ -49,6 +55,11 @@ export interface StoredPoint extends StatisticsRow {
 export interface RollupRow extends StatisticsRow {
   /** Raw points summed. */
   readonly Points: number;
+}
+
+/** A reputation point as stored, with the fetch that wrote it. */
+export interface StoredReputation extends ReputationRow {
+  readonly fetchedAt: string;
 }
 
 /** The storage port: one dataset table, read by key ranges only. */
@@ -98,4 +109,23 @@ export interface DatasetStore {
   putUsage(name: string, row: UsageRow): Promise<void>;
   /** Usage snapshots with from <= CollectedAt < to, ascending; with `limit`, only the first `limit`. */
   readUsage(name: string, span: Span, limit?: number): Promise<UsageRow[]>;
+  /** Account states with from <= FirstSeen < to, ascending; with `limit`, only the first `limit`. */
+  readAccountStates(name: string, span: Span, limit?: number): Promise<AccountRow[]>;
+  /**
+   * Writes an account state keyed by its FirstSeen. Rewriting a stored one keeps the later
+   * LastSeen of the two (an older fetch never moves it back); the other columns are the new row's.
+   */
+  putAccountState(name: string, row: AccountRow): Promise<void>;
+  /** Reputation points with from <= Timestamp < to, ascending; with `limit`, only the first `limit`. */
+  readReputation(name: string, span: Span, limit?: number): Promise<StoredReputation[]>;
+  /**
+   * Writes reputation points of one fetch, each only where no newer fetch than `fetchedAt` wrote
+   * it (as `writePoint`), in as few requests as the store allows; answered in the order given
+   * (false where it lost). Rewriting with the same `fetchedAt` succeeds.
+   */
+  writeReputation(
+    name: string,
+    rows: readonly ReputationRow[],
+    fetchedAt: string,
+  ): Promise<boolean[]>;
 }
