@@ -1,10 +1,16 @@
-import type { StatisticsRow, UsageRow } from '../../lambda/core/datasets.ts';
+import type {
+  AccountRow,
+  ReputationRow,
+  StatisticsRow,
+  UsageRow,
+} from '../../lambda/core/datasets.ts';
 import type {
   DatasetMeta,
   DatasetStore,
   RollupRow,
   Span,
   StoredPoint,
+  StoredReputation,
 } from '../../lambda/core/store.ts';
 
 /** Items written, per kind: the observable cost of a store call. */
@@ -27,6 +33,11 @@ export class MemoryDatasetStore implements DatasetStore {
   readonly writes: WriteCounts = { points: 0, hourly: 0, daily: 0, usage: 0, meta: 0 };
   /** Point write calls: `writePoint` once per point, `writePoints` once per batch of points. */
   readonly pointCalls = { writePoint: 0, writePoints: 0 };
+  /**
+   * Account dataset items written: states (`putAccountState` calls) and reputation points (those
+   * that won). Kept apart from `writes`, whose shape tests compare whole.
+   */
+  readonly accountWrites = { states: 0, reputation: 0 };
   private readonly metas = new Map<string, DatasetMeta>();
   private readonly points: Table<StoredPoint> = new Map();
   private readonly rollups: Record<'1h' | '1d', Table<RollupRow>> = {
@@ -34,6 +45,8 @@ export class MemoryDatasetStore implements DatasetStore {
     '1d': new Map(),
   };
   private readonly usage: Table<UsageRow> = new Map();
+  private readonly accountStates: Table<AccountRow> = new Map();
+  private readonly reputation: Table<StoredReputation> = new Map();
   private metaLosses = 0;
   private metaLosesFor: string | undefined;
   private pointFailure: Error | undefined;
@@ -154,6 +167,38 @@ export class MemoryDatasetStore implements DatasetStore {
 
   async readUsage(name: string, span: Span, limit?: number): Promise<UsageRow[]> {
     return within(this.usage.get(name), span, limit);
+  }
+
+  async readAccountStates(name: string, span: Span, limit?: number): Promise<AccountRow[]> {
+    return within(this.accountStates.get(name), span, limit);
+  }
+
+  /** Keyed by FirstSeen; a rewrite keeps the later LastSeen of the stored and the new row. */
+  async putAccountState(name: string, row: AccountRow): Promise<void> {
+    const stored = this.accountStates.get(name)?.get(row.FirstSeen);
+    const lastSeen =
+      stored !== undefined && stored.LastSeen > row.LastSeen ? stored.LastSeen : row.LastSeen;
+    put(this.accountStates, name, row.FirstSeen, { ...row, LastSeen: lastSeen });
+    this.accountWrites.states++;
+  }
+
+  async readReputation(name: string, span: Span, limit?: number): Promise<StoredReputation[]> {
+    return within(this.reputation.get(name), span, limit);
+  }
+
+  /** Each point conditional on `fetchedAt`, as `writePoint` is. */
+  async writeReputation(
+    name: string,
+    rows: readonly ReputationRow[],
+    fetchedAt: string,
+  ): Promise<boolean[]> {
+    return rows.map((row) => {
+      const stored = this.reputation.get(name)?.get(row.Timestamp);
+      if (stored !== undefined && stored.fetchedAt > fetchedAt) return false;
+      put(this.reputation, name, row.Timestamp, { ...row, fetchedAt });
+      this.accountWrites.reputation++;
+      return true;
+    });
   }
 }
 
