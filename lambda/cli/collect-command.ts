@@ -5,6 +5,7 @@ import { powertoolsSecretsManager } from '../adapters/secrets-manager.ts';
 import { sourcesFor } from '../adapters/ses-statistics-source.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import {
+  DEFAULT_ACCOUNT_DATASET,
   DEFAULT_SESSION,
   DEFAULT_STATISTICS_DATASET,
   DEFAULT_USAGE_DATASET,
@@ -24,7 +25,12 @@ import {
 } from '../config/parameters.ts';
 import { type Config, type ConfigInput, DEFAULT_CONFIG, parseConfig } from '../config/schema.ts';
 import { collectAll } from '../core/activity.ts';
-import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
+import {
+  ACCOUNT_COLUMNS,
+  REPUTATION_COLUMNS,
+  STATISTICS_COLUMNS,
+  USAGE_COLUMNS,
+} from '../core/datasets.ts';
 import { ConfigError, type Problem, problemText, UsageError } from '../core/errors.ts';
 import type { ActivityResult } from '../core/results.ts';
 import { oneOf, parseFlags, wholeNumberFlag } from './args.ts';
@@ -54,7 +60,10 @@ const HELP = `Usage: ses-stats collect [options]
 
 Runs the email statistics activity (SES GetSendQuota + GetSendStatistics) for every activity in
 --config (default: one activity on the default credential chain and region, datasets usageData
-and statsData), or for one activity given by the flags below, and prints both datasets.
+and statsData, and the account dataset accountData: SES API v2 GetAccount and CloudWatch's
+hourly Reputation.BounceRate / ComplaintRate), or for one activity given by the flags below, and
+prints its datasets (an account dataset as two tables: NAME, the account state, and
+NAME.reputation, the reputation hours).
 
 Options:
   --config FILE                a ses-stats JSON config (see docs/configuration.md)
@@ -200,7 +209,7 @@ function outputOf(values: Values, io: Io): Output {
     if (format === 'csv')
       throw csvOnlyOne(
         'collect',
-        'two datasets per activity (usage and statistics)',
+        'two or three datasets per activity (usage, statistics, account)',
         'use --out DIR --out-format csv (one file per dataset) or --format json',
       );
     return { kind: 'stdout', format };
@@ -261,11 +270,47 @@ function reportStored(result: ActivityResult, where: string, io: Io): void {
   io.stderr.write(
     `stored ${result.statistics.name}: ${s.pointsWritten} points, ${s.hourlyWritten} hourly and ${s.dailyWritten} daily rollups written${skipped} (${where})\n`,
   );
+  const a = result.accountStored;
+  if (a !== undefined && result.account !== undefined) {
+    const state = result.account.rows[0];
+    const change =
+      state === undefined
+        ? 'no state fetched'
+        : a.changed
+          ? a.previous === undefined
+            ? `first state ${state.EnforcementStatus}`
+            : `state changed from ${a.previous.EnforcementStatus} to ${state.EnforcementStatus}`
+          : `state ${state.EnforcementStatus} unchanged since ${a.lastChange ?? state.FirstSeen}`;
+    const sandbox = state?.ProductionAccessEnabled === false ? ', in the sandbox' : '';
+    const sending = state?.SendingEnabled === false ? ', sending disabled' : '';
+    const left = a.reputationSkipped > 0 ? `, ${a.reputationSkipped} left to a newer fetch` : '';
+    io.stderr.write(
+      `stored ${result.account.name}: ${change}${sending}${sandbox}; ${a.reputationWritten} reputation hours written${left} (${where})\n`,
+    );
+  }
   for (const gap of s.newGaps) {
     io.stderr.write(
       `warning: ${result.statistics.name}: no data from ${gap.from} to ${gap.to}: more than 14 days passed since the last collection and SES no longer has it\n`,
     );
   }
+}
+
+/** The tables of an account dataset: the state seen, and the reputation hours. */
+function accountTables(result: ActivityResult): Table[] {
+  const account = result.account;
+  if (account === undefined) return [];
+  return [
+    {
+      name: account.name,
+      columns: ACCOUNT_COLUMNS,
+      rows: account.rows as unknown as Table['rows'],
+    },
+    {
+      name: `${account.name}.reputation`,
+      columns: REPUTATION_COLUMNS,
+      rows: account.reputation as unknown as Table['rows'],
+    },
+  ];
 }
 
 function tablesOf(result: ActivityResult): Table[] {
@@ -280,6 +325,7 @@ function tablesOf(result: ActivityResult): Table[] {
       columns: STATISTICS_COLUMNS,
       rows: result.statistics.rows as unknown as Table['rows'],
     },
+    ...accountTables(result),
   ];
 }
 
@@ -300,6 +346,7 @@ function loadConfig(values: Values, cwd: string): Config {
         session,
         usageDataset: DEFAULT_USAGE_DATASET,
         statisticsDataset: DEFAULT_STATISTICS_DATASET,
+        accountDataset: DEFAULT_ACCOUNT_DATASET,
       };
   for (const p of given) {
     if (p === ACTIVITY_PARAMETERS.session) continue;

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_ACCOUNT_DATASET } from '../config/defaults.ts';
 import { shownPath } from '../config/file.ts';
 import { importAml } from '../config/import-aml.ts';
 import { ConfigError, UsageError } from '../core/errors.ts';
@@ -11,8 +12,12 @@ const HELP = `Usage: ses-stats import-aml FILE [--out CONFIG.json]
 Turns the <AMAWSSES .../> steps of a task file (ACTIVITY="email_statistics" and
 "create_session") into a ses-stats config, printed or written to --out. Each change it makes
 (secret references to fill in, Signature Version 2 upgraded to 4, skipped steps) is listed on
-stderr. Encrypted SECRETKEY and PROXYPWD values are never copied.
+stderr. Encrypted SECRETKEY and PROXYPWD values are never copied. No account dataset is added
+(the original activity has none); the last note says how to add one.
 `;
+
+/** The original activity keeps no account state: say how to add the dataset that does. */
+export const ACCOUNT_DATASET_NOTE = `no account dataset added: the original activity has none; to keep the SES account state (GetAccount) and AWS's reputation rates, add "accountDataset": "<name>" to an activity (such as "${DEFAULT_ACCOUNT_DATASET}"; one name per activity)`;
 
 const FLAGS = {
   out: { type: 'string' },
@@ -36,7 +41,7 @@ export async function importAmlCommand(args: string[], io: Io): Promise<number> 
   const json = `${JSON.stringify(config, null, 2)}\n`;
   // Written first: a file that cannot be written is the only thing to report.
   if (values.out !== undefined) writeConfig(values.out, io.cwd, json);
-  for (const note of notes) io.stderr.write(`note: ${note}\n`);
+  for (const note of [...notes, ACCOUNT_DATASET_NOTE]) io.stderr.write(`note: ${note}\n`);
   if (values.out === undefined) io.stdout.write(json);
   else io.stderr.write(`wrote ${shownPath(values.out)}\n`);
   return EXIT_OK;

@@ -1,5 +1,11 @@
 import { runKeyed } from './concurrency.ts';
-import { buildStatisticsRows, buildUsageRow } from './datasets.ts';
+import type { AccountState, ReputationPoint } from './datasets.ts';
+import {
+  buildAccountRow,
+  buildReputationRows,
+  buildStatisticsRows,
+  buildUsageRow,
+} from './datasets.ts';
 import {
   ClockSkewError,
   type SesAction,
@@ -9,10 +15,11 @@ import {
 } from './errors.ts';
 import { Pacer } from './pacer.ts';
 import { type PreparedStore, prepareStore, storeActivityResult } from './persist.ts';
+import { storeAccountResult } from './persist-account.ts';
 import type { Answered, Clock, StatisticsSource } from './ports.ts';
-import type { ActivityResult, ActivitySpec, StoreReport } from './results.ts';
+import type { AccountDataset, ActivityResult, ActivitySpec, StoreReport } from './results.ts';
 import type { DatasetStore } from './store.ts';
-import { MINUTE_MS } from './time.ts';
+import { floorTo, HOUR_MS, MINUTE_MS, SES_WINDOW_MS } from './time.ts';
 
 export interface ActivityFailure {
   readonly activity: ActivitySpec;
@@ -77,35 +84,57 @@ export interface CollectDeps {
 /** Host and server may differ this much before storing is refused (SigV4 allows 5 minutes too). */
 export const MAX_CLOCK_SKEW_MS = 5 * MINUTE_MS;
 
-/** Runs one activity: GetSendQuota and GetSendStatistics, then the two datasets. */
-export async function runActivity(
-  run: ActivityRun,
-  clock: Clock,
-  pacer: Pacer,
-): Promise<ActivityResult> {
+/**
+ * What one activity fetched: its datasets, and the error of its account calls when only those
+ * failed (the usage and statistics datasets are still stored, the activity still fails).
+ */
+export interface Fetched {
+  readonly result: ActivityResult;
+  readonly accountError?: SourceError;
+}
+
+/**
+ * Runs one activity: GetSendQuota and GetSendStatistics, then the two datasets; with an account
+ * dataset, SES API v2 GetAccount and CloudWatch GetMetricData at the same time, each paced as its
+ * own action. Every call settles before anything is reported, so a failure names every cause and
+ * no call is left running.
+ */
+export async function runActivity(run: ActivityRun, clock: Clock, pacer: Pacer): Promise<Fetched> {
   const { activity, source } = run;
   const timed = async <T>(call: () => Promise<Answered<T>>) => {
     const answer = await call();
     return { ...answer, hostTime: clock.now() };
   };
-  const quotaCall = pacer.run(paceKey(source.paceKey, 'GetSendQuota'), () =>
-    timed(() => source.getSendQuota()),
-  );
-  const statisticsCall = pacer.run(paceKey(source.paceKey, 'GetSendStatistics'), () =>
-    timed(() => source.getSendStatistics()),
-  );
-  // Both calls settle before anything is reported, so a failure names every cause and no call is left running.
-  const [quota, statistics] = await Promise.allSettled([quotaCall, statisticsCall]);
-  if (quota.status === 'rejected' && statistics.status === 'rejected')
-    throw new SourceCallsError([
-      asSourceError('GetSendQuota', quota.reason),
-      asSourceError('GetSendStatistics', statistics.reason),
-    ]);
-  if (quota.status === 'rejected') throw asSourceError('GetSendQuota', quota.reason);
-  if (statistics.status === 'rejected') throw asSourceError('GetSendStatistics', statistics.reason);
+  const paced = <T>(action: SesAction, call: () => Promise<Answered<T>>) =>
+    pacer.run(paceKey(source.paceKey, action), () => timed(call));
+  const quotaCall = paced('GetSendQuota', () => source.getSendQuota());
+  const statisticsCall = paced('GetSendStatistics', () => source.getSendStatistics());
+  const account =
+    activity.accountDataset === undefined ? undefined : accountCalls(run, clock, paced);
+  const [quota, statistics, accountState, reputation] = await Promise.allSettled([
+    quotaCall,
+    statisticsCall,
+    ...(account ?? []),
+  ]);
+  const accountErrors = [
+    ...(accountState?.status === 'rejected'
+      ? [asSourceError('GetAccount', accountState.reason)]
+      : []),
+    ...(reputation?.status === 'rejected'
+      ? [asSourceError('GetMetricData', reputation.reason)]
+      : []),
+  ];
+  const errors = [
+    ...(quota.status === 'rejected' ? [asSourceError('GetSendQuota', quota.reason)] : []),
+    ...(statistics.status === 'rejected'
+      ? [asSourceError('GetSendStatistics', statistics.reason)]
+      : []),
+  ];
+  if (errors.length > 0) throw oneError([...errors, ...accountErrors]);
+  if (quota.status === 'rejected' || statistics.status === 'rejected') throw errors[0];
   const q = quota.value;
   const s = statistics.value;
-  return {
+  const result: ActivityResult = {
     activity,
     usage: {
       name: activity.usageDataset,
@@ -114,7 +143,60 @@ export async function runActivity(
     statistics: { name: activity.statisticsDataset, rows: buildStatisticsRows(s.value) },
     fetchedAt: s.serverTime ?? s.hostTime,
     clockSkewMs: s.serverTime === undefined ? 0 : s.hostTime.getTime() - s.serverTime.getTime(),
+    ...(activity.accountDataset === undefined
+      ? {}
+      : {
+          account: accountDataset(
+            activity.accountDataset,
+            accountState?.status === 'fulfilled' ? accountState.value : undefined,
+            reputation?.status === 'fulfilled' ? reputation.value : undefined,
+          ),
+        }),
   };
+  return accountErrors.length === 0
+    ? { result }
+    : { result, accountError: oneError(accountErrors) };
+}
+
+type Timed<T> = Answered<T> & { readonly hostTime: Date };
+
+/** GetAccount and the reputation hours of the SES window (whole hours, up to the current one). */
+function accountCalls(
+  run: ActivityRun,
+  clock: Clock,
+  paced: <T>(action: SesAction, call: () => Promise<Answered<T>>) => Promise<Timed<T>>,
+): [Promise<Timed<AccountState>>, Promise<Timed<ReputationPoint[]>>] {
+  const { source } = run;
+  const to = new Date(floorTo(clock.now().getTime(), HOUR_MS) + HOUR_MS);
+  const from = new Date(to.getTime() - SES_WINDOW_MS);
+  const missing = (call: string) =>
+    Promise.reject(
+      new Error(`this source cannot call ${call}; the account dataset needs a source that can`),
+    );
+  return [
+    paced('GetAccount', () => source.getAccount?.() ?? missing('GetAccount')),
+    paced('GetMetricData', () => source.getReputation?.(from, to) ?? missing('GetMetricData')),
+  ];
+}
+
+/** The account dataset of what its calls answered; a failed call leaves its part empty. */
+function accountDataset(
+  name: string,
+  state: Timed<AccountState> | undefined,
+  reputation: Timed<ReputationPoint[]> | undefined,
+): AccountDataset {
+  return {
+    name,
+    rows:
+      state === undefined ? [] : [buildAccountRow(state.value, state.serverTime ?? state.hostTime)],
+    reputation: reputation === undefined ? [] : buildReputationRows(reputation.value),
+  };
+}
+
+function oneError(errors: readonly SourceError[]): SourceError {
+  const [first, ...rest] = errors;
+  if (first === undefined) throw new Error('oneError: no error');
+  return rest.length === 0 ? first : new SourceCallsError([first, ...rest]);
 }
 
 /**
@@ -185,12 +267,11 @@ async function collectOne(run: ActivityRun, deps: CollectDeps, pacer: Pacer): Pr
   // The store's reads run while SES answers; a failed read surfaces when storing.
   const prepared =
     deps.store === undefined ? undefined : prepareStore(deps.store, run.activity, deps.clock.now());
-  const fetched = await runActivity(run, deps.clock, pacer);
+  const { result: fetched, accountError } = await runActivity(run, deps.clock, pacer);
   const result =
-    deps.store === undefined
-      ? fetched
-      : { ...fetched, stored: await store(deps.store, fetched, deps, prepared) };
+    deps.store === undefined ? fetched : await store(deps.store, fetched, deps, prepared);
   await deps.onResult?.(result);
+  if (accountError !== undefined) throw accountError;
 }
 
 /**
@@ -214,7 +295,12 @@ export async function stalestFirst<R extends ActivityRun>(
     .map(({ run }) => run);
 }
 
-const SES_ACTIONS: readonly SesAction[] = ['GetSendQuota', 'GetSendStatistics'];
+const SES_ACTIONS: readonly SesAction[] = [
+  'GetSendQuota',
+  'GetSendStatistics',
+  'GetAccount',
+  'GetMetricData',
+];
 
 /** Each action is paced on its own: SES's limit is per action. */
 function paceKey(sourceKey: string, action: SesAction): string {
@@ -235,12 +321,16 @@ function asStoreError(error: unknown): StoreError {
   return new StoreError(error instanceof Error ? error.message : String(error), { cause: error });
 }
 
+/**
+ * Stores a fetch: the usage and statistics datasets, then the account dataset (if fetched), and
+ * returns the result with what was written.
+ */
 async function store(
   target: DatasetStore,
   result: ActivityResult,
   deps: CollectDeps,
   prepared: PreparedStore | undefined,
-): Promise<StoreReport> {
+): Promise<ActivityResult> {
   if (Math.abs(result.clockSkewMs) > MAX_CLOCK_SKEW_MS) {
     const server = new Date(result.fetchedAt);
     throw new ClockSkewError(
@@ -251,12 +341,20 @@ async function store(
     );
   }
   try {
-    return await storeActivityResult(target, result, {
+    const stored: StoreReport = await storeActivityResult(target, result, {
       fetchedAt: result.fetchedAt,
       serverNow: result.fetchedAt,
       rawRetentionDays: deps.rawRetentionDays,
       prepared,
     });
+    if (result.account === undefined) return { ...result, stored };
+    const accountStored = await storeAccountResult(
+      target,
+      result.activity,
+      result.account,
+      result.fetchedAt,
+    );
+    return { ...result, stored, accountStored };
   } catch (error) {
     throw asStoreError(error);
   }
@@ -265,6 +363,11 @@ async function store(
 function failureMessage(activity: ActivitySpec, cause: unknown): string {
   const where = `activity "${activity.name}" (session ${activity.source})`;
   if (cause instanceof SourceCallsError) return `${where}: ${cause.message}`;
+  if (
+    cause instanceof SourceError &&
+    (cause.action === 'GetAccount' || cause.action === 'GetMetricData')
+  )
+    return `${where}: ${cause.action} failed (the usage and statistics datasets were still collected): ${cause.message}`;
   if (cause instanceof SourceError) return `${where}: ${cause.action} failed: ${cause.message}`;
   if (cause instanceof ClockSkewError) return `${where}: fetched, but not stored: ${cause.message}`;
   if (cause instanceof StoreError) return `${where}: fetched, but storing failed: ${cause.message}`;

@@ -45,6 +45,7 @@ export async function storeAccountResult(
   return {
     changed: decision.changed,
     ...(decision.changed && latest !== undefined ? { previous: latest } : {}),
+    ...(rows.length === 0 ? {} : { lastChange: (decision.changed ? seen : latest)?.FirstSeen }),
     reputationWritten: reputation.written,
     reputationSkipped: reputation.skipped,
   };

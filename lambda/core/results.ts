@@ -43,6 +43,8 @@ export interface AccountStoreReport {
   readonly changed: boolean;
   /** The state stored before this fetch, when it changed from one. */
   readonly previous?: AccountRow;
+  /** The FirstSeen of the latest stored state: the account's last change. */
+  readonly lastChange?: string;
   readonly reputationWritten: number;
   readonly reputationSkipped: number;
 }

@@ -10,7 +10,8 @@ import { systemClock } from '../adapters/system-clock.ts';
 import { worstCaseSourceMs } from '../config/budget.ts';
 import { readJsonFile } from '../config/file.ts';
 import { parseConfig } from '../config/schema.ts';
-import { CONFIG_FILE_NAME, ENV, METRICS } from '../constants.ts';
+import { ACCOUNT_LOG_MESSAGE, CONFIG_FILE_NAME, ENV, METRICS } from '../constants.ts';
+import { AccountTally } from '../core/account-health.ts';
 import {
   type ActivityRun,
   type CollectOutcome,
@@ -56,6 +57,7 @@ const runs = sourcesFor(config.activities, { secrets }).map((run) => ({
 }));
 // The monitoring (lib/monitoring.ts) picks the same mode from the same count.
 const mode = alarmMode(config.activities.length);
+const hasAccounts = config.activities.some((a) => a.accountDataset !== undefined);
 const runsByName = new Map(runs.map((run) => [run.activity.name, run] as const));
 // The schedule's own rate (lib/collector.ts); the config's when run outside the stack.
 const scheduleMinutes = Number(process.env[ENV.SCHEDULE_MINUTES] ?? config.scheduleMinutes);
@@ -188,6 +190,8 @@ async function collect(
 ): Promise<CollectOutcome> {
   // Per kind: one tally per invocation, its counts published once the sources are done.
   const tally = mode === 'perKind' ? new RunTally(config.alarms) : undefined;
+  // Both modes: six account counts per invocation, whatever the number of accounts.
+  const accounts = hasAccounts ? new AccountTally(config.alarms) : undefined;
   const outcome = await collectAll(ordered, {
     clock: systemClock,
     ...(pacer === undefined ? {} : { pacer }),
@@ -195,12 +199,13 @@ async function collect(
     concurrency: config.concurrency,
     rawRetentionDays: config.rawRetentionDays,
     remainingMs: context === undefined ? undefined : () => context.getRemainingTimeInMillis(),
-    onResult: (result) => report(result, tally),
+    onResult: (result) => report(result, tally, accounts),
   });
+  if (accounts !== undefined && accounts.accounts > 0) publishCounts(accounts);
   if (tally !== undefined) {
     tally.addFailed(outcome.failures.length);
     tally.addSkipped(outcome.skipped.length);
-    publishTally(tally);
+    publishCounts(tally);
   }
   if (outcome.skipped.length > 0)
     logger.warn('sources skipped: the time left could not fit them; they go first next run', {
@@ -247,7 +252,13 @@ function isQueueEvent(event: unknown): event is QueueEvent {
  * Logs one collected activity with the numbers the per-kind alarms compare (the dashboard's Logs
  * Insights widgets read them), then publishes its metrics (per dataset) or counts it (per kind).
  */
-function report(result: ActivityResult, tally: RunTally | undefined): void {
+function report(
+  result: ActivityResult,
+  tally: RunTally | undefined,
+  accounts: AccountTally | undefined,
+): void {
+  const health = accounts?.add(result);
+  if (health !== undefined) logger.info(ACCOUNT_LOG_MESSAGE, { ...health });
   const numbers =
     tally?.add(result) ?? datasetAlarmNumbers(result, config.alarms.minDeliveryAttempts);
   logger.info(COLLECTED_LOG_MESSAGE, {
@@ -264,10 +275,11 @@ function report(result: ActivityResult, tally: RunTally | undefined): void {
 }
 
 /**
- * Per kind: one EMF document with the `service` dimension only (a fixed number of metrics, whatever
- * the sources), and one log line per level naming the datasets over it (the alarms point here).
+ * Per kind, and for the account counts in both modes: one EMF document with the `service`
+ * dimension only (a fixed number of metrics, whatever the sources), and one log line per level
+ * naming the datasets over it (the alarms point here).
  */
-function publishTally(tally: RunTally): void {
+function publishCounts(tally: RunTally | AccountTally): void {
   for (const m of tally.metrics()) metrics.addMetric(m.name, MetricUnit.Count, m.value);
   metrics.publishStoredMetrics();
   for (const breach of tally.breaches()) logger.warn(BREACH_LOG_MESSAGE, { ...breach });

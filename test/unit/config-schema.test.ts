@@ -19,6 +19,7 @@ describe('parseConfig', () => {
       source: 'SESSession1',
       usageDataset: 'usageData',
       statisticsDataset: 'statsData',
+      accountDataset: 'accountData',
       origin: { entry: 0, session: 'SESSession1' },
       connection: {
         credentials: { type: 'role' },
@@ -205,7 +206,7 @@ describe('parseConfig', () => {
     ],
     [
       { colour: 'blue' },
-      'sessions.SESSession1: unknown field "colour"; allowed: region, serviceUrl, credentials, userAgent, maxErrorRetry',
+      'sessions.SESSession1: unknown field "colour"; allowed: region, serviceUrl, cloudWatchUrl, credentials, userAgent, maxErrorRetry',
     ],
   ])('rejects session %j naming the field, the value and what is allowed', (session, message) => {
     expect(problemsOf(withSession(session))).toEqual([expect.stringContaining(message)]);
