@@ -9,14 +9,15 @@ interface SdkErrorShape extends Error {
 }
 
 /** The AWS services this project calls; an error is worded for the one that answered it. */
-export type AwsService = 'SES' | 'DynamoDB';
+export type AwsService = 'SES' | 'CloudWatch' | 'DynamoDB';
 
 /** What an error's wording says about each service. */
 interface ServiceWords {
   readonly accessDenied: (action: string | undefined) => string;
   readonly throttled: string;
   readonly throttleCodes: readonly string[];
-  readonly body: string;
+  /** What a well-formed body is: SES v1 speaks XML, its API v2 JSON. */
+  readonly body: (action: string | undefined) => string;
   readonly noRegion: string;
   readonly noCredentials: string;
 }
@@ -26,11 +27,22 @@ const CHAIN =
 
 const WORDS: Readonly<Record<AwsService, ServiceWords>> = {
   SES: {
-    accessDenied: () =>
-      'access denied: IAM must allow these credentials ses:GetSendQuota and ses:GetSendStatistics',
+    // Each call needs its own action, so naming the one that failed tells what to allow.
+    accessDenied: (action) =>
+      `access denied: IAM must allow these credentials ${action === undefined ? 'the ses: action of this call' : `ses:${action}`}`,
     throttled: 'throttled by SES (it allows these actions once per second per account and region)',
     throttleCodes: ['Throttling', 'ThrottlingException', 'TooManyRequestsException'],
-    body: 'SES XML',
+    body: (action) => (action === 'GetAccount' ? 'SES JSON' : 'SES XML'),
+    noRegion: 'no region: set "region" or "serviceUrl" (or AWS_REGION for the default)',
+    noCredentials: `no AWS credentials: ${CHAIN} or set "credentials"`,
+  },
+  CloudWatch: {
+    accessDenied: (action) =>
+      `access denied: IAM must allow these credentials cloudwatch:${action ?? 'GetMetricData'}`,
+    throttled:
+      'throttled by CloudWatch (its request rate for this account and region was exceeded beyond the retries)',
+    throttleCodes: ['Throttling', 'ThrottlingException', 'TooManyRequestsException'],
+    body: () => 'CloudWatch JSON',
     noRegion: 'no region: set "region" or "serviceUrl" (or AWS_REGION for the default)',
     noCredentials: `no AWS credentials: ${CHAIN} or set "credentials"`,
   },
@@ -45,7 +57,7 @@ const WORDS: Readonly<Record<AwsService, ServiceWords>> = {
       'RequestLimitExceeded',
       'TooManyRequestsException',
     ],
-    body: 'DynamoDB JSON',
+    body: () => 'DynamoDB JSON',
     noRegion: 'no region for the DynamoDB table: set AWS_REGION (or --table-region)',
     noCredentials: `no AWS credentials for DynamoDB: ${CHAIN}`,
   },
@@ -62,6 +74,7 @@ const HINTS: Readonly<Record<string, string>> = {
   SignatureDoesNotMatch:
     "signature does not match: the secret key is wrong for this access key id, or the signing region is not the endpoint's",
   IncompleteSignature: 'the request signature was incomplete',
+  IncompleteSignatureException: 'the request signature was incomplete',
   ExpiredToken: 'the session token has expired',
   ExpiredTokenException: 'the session token has expired',
   InvalidToken: 'invalid session token',
@@ -104,7 +117,7 @@ function cause(
     return 'the proxy refused the credentials (HTTP 407 Proxy Authentication Required): check the proxy user and password';
   }
   if (/Bad response: \d+/.test(e.message)) return `the proxy refused the connection (${e.message})`;
-  const hint = hintFor(e.name, words, action);
+  const hint = hintFor(e.name, e.message, words, action);
   if (hint !== undefined) return `${hint} (${e.name}: ${firstLine(e.message)})`;
   if (/Region is missing/i.test(e.message)) return words.noRegion;
   if (e.name === 'TimeoutError' || /timed? ?out/i.test(e.message))
@@ -116,7 +129,7 @@ function cause(
       e.message,
     )
   ) {
-    return `malformed response from ${service}${status === undefined ? '' : ` (HTTP ${status})`}: the body is not valid ${words.body}`;
+    return `malformed response from ${service}${status === undefined ? '' : ` (HTTP ${status})`}: the body is not valid ${words.body(action)}`;
   }
   if (status !== undefined && status >= 500)
     return `${service} server error (HTTP ${status}, ${e.name}: ${firstLine(e.message)})`;
@@ -125,6 +138,7 @@ function cause(
 
 function hintFor(
   name: string,
+  message: string,
   words: ServiceWords,
   action: string | undefined,
 ): string | undefined {
@@ -132,6 +146,9 @@ function hintFor(
     return words.accessDenied(action);
   if (words.throttleCodes.includes(name)) return words.throttled;
   if (name === 'CredentialsProviderError') return words.noCredentials;
+  // JSON services (SES API v2) answer a bad signature and an expired one with this one code.
+  if (name === 'InvalidSignatureException')
+    return /expired|not yet current/i.test(message) ? CLOCK : HINTS.SignatureDoesNotMatch;
   return Object.hasOwn(HINTS, name) ? HINTS[name] : undefined;
 }
 

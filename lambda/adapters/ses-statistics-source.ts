@@ -1,4 +1,6 @@
+import type { CloudWatchClient, MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { GetSendQuotaCommand, GetSendStatisticsCommand, SESClient } from '@aws-sdk/client-ses';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-handler';
 import type {
   AwsCredentialIdentity,
@@ -7,10 +9,10 @@ import type {
   RetryStrategyV2,
 } from '@smithy/types';
 import type { Connection } from '../config/schema.ts';
-import type { SendDataPoint, SendQuota } from '../core/datasets.ts';
+import type { AccountState, ReputationPoint, SendDataPoint, SendQuota } from '../core/datasets.ts';
 import { type SesAction, SourceError } from '../core/errors.ts';
 import type { Answered, StatisticsSource } from '../core/ports.ts';
-import { describeAwsError } from './aws-errors.ts';
+import { type AwsService, describeAwsError } from './aws-errors.ts';
 import type { SecretReader } from './secrets.ts';
 
 export interface SesSourceOptions {
@@ -28,13 +30,32 @@ export const SECRET_MAX_AGE_MS = 15 * 60_000;
 const AUTH_FAILURES = new Set([
   'InvalidClientTokenId',
   'SignatureDoesNotMatch',
+  'InvalidSignatureException',
   'UnrecognizedClient',
   'UnrecognizedClientException',
 ]);
 
-/** One SDK client and the secret values it was built with (its key, its proxy password). */
+/** What every SDK client of a generation is built with, but its endpoint. */
+interface SharedClientConfig {
+  readonly region: string | undefined;
+  readonly customUserAgent: string;
+  readonly maxAttempts: number;
+  readonly retryMode: 'standard';
+  readonly retryStrategy: RetryStrategyV2 | undefined;
+  readonly requestHandler: NodeHttpHandler;
+  readonly credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined;
+}
+
+/**
+ * The SDK clients built from one reading of the secrets (the key, the proxy password): SES's,
+ * and, on first use by an account dataset, SES API v2's and CloudWatch's over the same request
+ * handler (so the same proxy, timeouts and sockets) and credentials.
+ */
 interface Generation {
   readonly client: SESClient;
+  readonly shared: SharedClientConfig;
+  sesV2?: SESv2Client;
+  cloudWatch?: CloudWatchClient;
   readonly secrets: readonly (string | undefined)[];
   /** Host time (ms) the secrets were read. */
   readonly readAt: number;
@@ -83,7 +104,7 @@ export class SesStatisticsSource implements StatisticsSource {
   }
 
   getSendQuota(): Promise<Answered<SendQuota>> {
-    return this.call('GetSendQuota', async (client) => {
+    return this.call('GetSendQuota', async ({ client }) => {
       const command = new GetSendQuotaCommand({});
       const serverTime = captureServerTime(command);
       const out = await client.send(command);
@@ -99,7 +120,7 @@ export class SesStatisticsSource implements StatisticsSource {
   }
 
   getSendStatistics(): Promise<Answered<SendDataPoint[]>> {
-    return this.call('GetSendStatistics', async (client) => {
+    return this.call('GetSendStatistics', async ({ client }) => {
       const command = new GetSendStatisticsCommand({});
       const serverTime = captureServerTime(command);
       const out = await client.send(command);
@@ -112,6 +133,73 @@ export class SesStatisticsSource implements StatisticsSource {
           rejects: p.Rejects ?? 0,
         })),
         serverTime: serverTime(),
+      };
+    });
+  }
+
+  getAccount(): Promise<Answered<AccountState>> {
+    return this.call('GetAccount', async (generation) => {
+      const sdk = await loadSesV2();
+      generation.sesV2 ??= new sdk.SESv2Client({
+        ...generation.shared,
+        endpoint: this.connection.endpoint,
+      });
+      const command = new sdk.GetAccountCommand({});
+      const serverTime = captureServerTime(command);
+      const out = await generation.sesV2.send(command);
+      const review = out.Details?.ReviewDetails;
+      return {
+        value: {
+          enforcementStatus: requiredString(out.EnforcementStatus, 'EnforcementStatus'),
+          sendingEnabled: requiredBoolean(out.SendingEnabled, 'SendingEnabled'),
+          productionAccessEnabled: requiredBoolean(
+            out.ProductionAccessEnabled,
+            'ProductionAccessEnabled',
+          ),
+          ...(review?.Status === undefined ? {} : { reviewStatus: review.Status }),
+          ...(review?.CaseId === undefined ? {} : { reviewCaseId: review.CaseId }),
+          max24HourSend: required(out.SendQuota?.Max24HourSend, 'SendQuota.Max24HourSend'),
+          maxSendRate: required(out.SendQuota?.MaxSendRate, 'SendQuota.MaxSendRate'),
+        },
+        serverTime: serverTime(),
+      };
+    });
+  }
+
+  getReputation(from: Date, to: Date): Promise<Answered<ReputationPoint[]>> {
+    return this.call('GetMetricData', async (generation) => {
+      const sdk = await loadCloudWatch();
+      generation.cloudWatch ??= new sdk.CloudWatchClient({
+        ...generation.shared,
+        endpoint: this.connection.cloudWatchEndpoint,
+      });
+      const points = new Map<number, { bounceRate?: number; complaintRate?: number }>();
+      let serverTime: Date | undefined;
+      let nextToken: string | undefined;
+      for (let page = 1; ; page++) {
+        const command = new sdk.GetMetricDataCommand({
+          MetricDataQueries: REPUTATION_QUERIES,
+          StartTime: from,
+          EndTime: to,
+          NextToken: nextToken,
+        });
+        const pageTime = captureServerTime(command);
+        const out = await generation.cloudWatch.send(command);
+        serverTime = pageTime() ?? serverTime;
+        for (const result of out.MetricDataResults ?? []) mergeResult(points, result, from, to);
+        nextToken = out.NextToken === '' ? undefined : out.NextToken;
+        if (nextToken === undefined) break;
+        if (page >= MAX_METRIC_PAGES)
+          throw new MissingFieldError(
+            `NextToken (still set after ${MAX_METRIC_PAGES} pages)`,
+            'CloudWatch',
+          );
+      }
+      return {
+        value: [...points.entries()]
+          .sort((a, b) => a[0] - b[0])
+          .map(([t, rates]) => ({ timestamp: new Date(t), ...rates })),
+        serverTime,
       };
     });
   }
@@ -132,11 +220,19 @@ export class SesStatisticsSource implements StatisticsSource {
     this.kept = undefined;
   }
 
-  private async call<T>(action: SesAction, send: (client: SESClient) => Promise<T>): Promise<T> {
+  private async call<T>(
+    action: SesAction,
+    send: (generation: Generation) => Promise<T>,
+  ): Promise<T> {
     try {
       return await this.sendRotating(send);
     } catch (error) {
-      throw new SourceError(action, describeAwsError(error, 'SES'), { cause: error });
+      const service: AwsService = action === 'GetMetricData' ? 'CloudWatch' : 'SES';
+      const message =
+        error instanceof MissingFieldError
+          ? error.message
+          : describeAwsError(error, service, action);
+      throw new SourceError(action, message, { cause: error });
     }
   }
 
@@ -144,7 +240,7 @@ export class SesStatisticsSource implements StatisticsSource {
    * Sends with the current client; when that fails on its credentials, reads the secrets again
    * and, if they changed (a rotation), sends once more with a client built from the new ones.
    */
-  private async sendRotating<T>(send: (client: SESClient) => Promise<T>): Promise<T> {
+  private async sendRotating<T>(send: (generation: Generation) => Promise<T>): Promise<T> {
     const used = await this.current();
     try {
       return await this.sendWith(used, send);
@@ -158,14 +254,14 @@ export class SesStatisticsSource implements StatisticsSource {
 
   private async sendWith<T>(
     generation: Generation,
-    send: (client: SESClient) => Promise<T>,
+    send: (generation: Generation) => Promise<T>,
   ): Promise<T> {
     generation.inFlight++;
     try {
-      return await send(generation.client);
+      return await send(generation);
     } finally {
       generation.inFlight--;
-      if (generation.retired && generation.inFlight === 0) generation.client.destroy();
+      if (generation.retired && generation.inFlight === 0) destroyClients(generation);
     }
   }
 
@@ -199,7 +295,7 @@ export class SesStatisticsSource implements StatisticsSource {
 
   private retire(generation: Generation): void {
     generation.retired = true;
-    if (generation.inFlight === 0) generation.client.destroy();
+    if (generation.inFlight === 0) destroyClients(generation);
   }
 
   private build(): Slot {
@@ -268,8 +364,8 @@ function dateOf(header: string | undefined): Date | undefined {
 }
 
 class MissingFieldError extends Error {
-  constructor(field: string) {
-    super(`malformed response from SES: ${field} is missing or not valid`);
+  constructor(field: string, service: AwsService = 'SES') {
+    super(`malformed response from ${service}: ${field} is missing or not valid`);
     this.name = 'MissingFieldError';
   }
 }
@@ -277,6 +373,78 @@ class MissingFieldError extends Error {
 function required(value: number | undefined, field: string): number {
   if (value === undefined || !Number.isFinite(value)) throw new MissingFieldError(field);
   return value;
+}
+
+function requiredBoolean(value: boolean | undefined, field: string): boolean {
+  if (typeof value !== 'boolean') throw new MissingFieldError(field);
+  return value;
+}
+
+function requiredString(value: string | undefined, field: string): string {
+  if (typeof value !== 'string' || value === '') throw new MissingFieldError(field);
+  return value;
+}
+
+/** AWS's account-level reputation rates: published hourly, without dimensions, in AWS/SES. */
+const REPUTATION_QUERIES = (
+  [
+    ['bounce', 'Reputation.BounceRate'],
+    ['complaint', 'Reputation.ComplaintRate'],
+  ] as const
+).map(([Id, MetricName]) => ({
+  Id,
+  MetricStat: { Metric: { Namespace: 'AWS/SES', MetricName }, Period: 3600, Stat: 'Average' },
+  ReturnData: true,
+}));
+
+/** Two weeks of two hourly series fit in one page; a token still set this late means a loop. */
+const MAX_METRIC_PAGES = 100;
+
+/** Adds one page's values of a query to the hours already read; a result may span pages. */
+function mergeResult(
+  points: Map<number, { bounceRate?: number; complaintRate?: number }>,
+  result: MetricDataResult,
+  from: Date,
+  to: Date,
+): void {
+  const field =
+    result.Id === 'bounce' ? 'bounceRate' : result.Id === 'complaint' ? 'complaintRate' : undefined;
+  if (field === undefined) return;
+  if (result.StatusCode === 'Forbidden' || result.StatusCode === 'InternalError')
+    throw new MissingFieldError(
+      `${result.Id} values (StatusCode ${result.StatusCode})`,
+      'CloudWatch',
+    );
+  const timestamps = result.Timestamps ?? [];
+  const values = result.Values ?? [];
+  if (timestamps.length !== values.length)
+    throw new MissingFieldError(
+      `${result.Id} Values (${values.length} for ${timestamps.length} Timestamps)`,
+      'CloudWatch',
+    );
+  timestamps.forEach((timestamp, i) => {
+    const t = timestamp.getTime();
+    const value = values[i];
+    if (Number.isNaN(t) || value === undefined || !Number.isFinite(value))
+      throw new MissingFieldError(`a ${result.Id} Timestamp or Value`, 'CloudWatch');
+    if (t < from.getTime() || t >= to.getTime()) return;
+    points.set(t, { ...points.get(t), [field]: value });
+  });
+}
+
+/** Loaded only by a source with an account dataset: the SDK stays out of every other cold start. */
+function loadSesV2() {
+  return import('@aws-sdk/client-sesv2');
+}
+
+function loadCloudWatch() {
+  return import('@aws-sdk/client-cloudwatch');
+}
+
+function destroyClients(generation: Generation): void {
+  generation.client.destroy();
+  generation.sesV2?.destroy();
+  generation.cloudWatch?.destroy();
 }
 
 function validDate(value: Date | undefined): Date {
@@ -322,22 +490,24 @@ async function createGeneration(
 ): Promise<Generation> {
   const [secretKey, proxyPassword] = secrets;
   const requestHandler = new NodeHttpHandler(await handlerOptions(c, proxyPassword));
-  const client = new SESClient({
+  const shared: SharedClientConfig = {
     region: c.region,
-    endpoint: c.endpoint,
     customUserAgent: c.userAgent,
     maxAttempts: c.maxErrorRetry + 1,
     retryMode: 'standard',
     retryStrategy: options.retryStrategy,
     requestHandler,
     credentials: credentialsFor(c, secretKey, requestHandler, assumed),
-  });
-  return { client, secrets, readAt, inFlight: 0, retired: false };
+  };
+  const client = new SESClient({ ...shared, endpoint: c.endpoint });
+  return { client, shared, secrets, readAt, inFlight: 0, retired: false };
 }
 
 /** A source's assumed-role credentials, shared by the clients it builds one after another. */
 interface AssumedIdentity {
   identity?: AwsCredentialIdentity;
+  /** The AssumeRole in flight: the SES, SES v2 and CloudWatch clients starting at once share it. */
+  pending?: Promise<AwsCredentialIdentity>;
 }
 
 /** Assumed credentials are used until this close to their expiry (the SDK refreshes 5 min early too). */
@@ -363,17 +533,26 @@ function credentialsFor(
         expiresAt - Date.now() > ASSUMED_REFRESH_MS
       )
         return kept;
-      provider ??= (await import('@aws-sdk/credential-providers')).fromTemporaryCredentials({
-        params: {
-          RoleArn: creds.roleArn,
-          ExternalId: creds.externalId,
-          RoleSessionName: 'ses-stats',
-          DurationSeconds: 900,
-        },
-        clientConfig: { region: c.region, requestHandler, customUserAgent: c.userAgent },
-      });
-      assumed.identity = await provider(props);
-      return assumed.identity;
+      if (assumed.pending !== undefined && props?.forceRefresh !== true) return assumed.pending;
+      const pending = (async () => {
+        provider ??= (await import('@aws-sdk/credential-providers')).fromTemporaryCredentials({
+          params: {
+            RoleArn: creds.roleArn,
+            ExternalId: creds.externalId,
+            RoleSessionName: 'ses-stats',
+            DurationSeconds: 900,
+          },
+          clientConfig: { region: c.region, requestHandler, customUserAgent: c.userAgent },
+        });
+        return provider(props);
+      })();
+      assumed.pending = pending;
+      try {
+        assumed.identity = await pending;
+        return assumed.identity;
+      } finally {
+        if (assumed.pending === pending) assumed.pending = undefined;
+      }
     };
   }
   return { accessKeyId: creds.accessKeyId, secretAccessKey: secretKey ?? '' };
