@@ -37,7 +37,7 @@ export async function storeAccountResult(
   const seen = account.rows[0];
   const decision = decide(latest, seen);
   if (decision.write !== undefined) await store.putAccountState(name, decision.write);
-  const rows = decision.changed && seen !== undefined ? [...states, seen] : states;
+  const rows = withWrite(states, decision.write);
   if (rows.length > 0 || meta === undefined)
     await updateMeta(store, name, 'account', meta, (current) =>
       countStates(current, rows, activity),
@@ -49,6 +49,12 @@ export async function storeAccountResult(
     reputationWritten: reputation.written,
     reputationSkipped: reputation.skipped,
   };
+}
+
+/** The states from `lastChange` on as they are after `write` (a new state, or a later sighting). */
+function withWrite(states: readonly AccountRow[], write: AccountRow | undefined): AccountRow[] {
+  if (write === undefined) return [...states];
+  return [...states.filter((r) => r.FirstSeen !== write.FirstSeen), write];
 }
 
 interface Decision {
@@ -119,9 +125,11 @@ async function writeReputation(
   const last = rows.at(-1);
   if (first === undefined || last === undefined) return { written: 0, skipped: 0 };
   const stored = new Map(
-    (await store.readReputation(name, { from: first.Timestamp, to: addMs(last.Timestamp, 1) })).map(
-      (r) => [Date.parse(r.Timestamp), r] as const,
-    ),
+    // CloudWatch times are whole seconds (isoUtc's `…:00Z` form): one second past the last one
+    // ends the span after it (a millisecond would sort before it: '.' < 'Z').
+    (
+      await store.readReputation(name, { from: first.Timestamp, to: addMs(last.Timestamp, 1000) })
+    ).map((r) => [Date.parse(r.Timestamp), r] as const),
   );
   const changed = rows.flatMap((row) => {
     const old = stored.get(Date.parse(row.Timestamp));

@@ -1,4 +1,9 @@
-import type { SendDataPoint, SendQuota } from '../../lambda/core/datasets.ts';
+import type {
+  AccountState,
+  ReputationPoint,
+  SendDataPoint,
+  SendQuota,
+} from '../../lambda/core/datasets.ts';
 import { type SesAction, SourceError } from '../../lambda/core/errors.ts';
 import type { Answered, Clock, StatisticsSource } from '../../lambda/core/ports.ts';
 
@@ -57,6 +62,33 @@ export class FakeSource implements StatisticsSource {
   async getSendStatistics(): Promise<Answered<SendDataPoint[]>> {
     this.record('GetSendStatistics');
     return { value: this.points, serverTime: this.serverTime() };
+  }
+
+  /** GetAccount's answer; settable between runs. */
+  account: AccountState = {
+    enforcementStatus: 'HEALTHY',
+    sendingEnabled: true,
+    productionAccessEnabled: true,
+    max24HourSend: 50000,
+    maxSendRate: 14,
+  };
+  /** CloudWatch's reputation hours (all of them: `getReputation` answers those in its range). */
+  reputation: ReputationPoint[] = [];
+  /** The ranges `getReputation` was asked for. */
+  readonly reputationRanges: Array<{ from: Date; to: Date }> = [];
+
+  async getAccount(): Promise<Answered<AccountState>> {
+    this.record('GetAccount');
+    return { value: this.account, serverTime: this.serverTime() };
+  }
+
+  async getReputation(from: Date, to: Date): Promise<Answered<ReputationPoint[]>> {
+    this.record('GetMetricData');
+    this.reputationRanges.push({ from, to });
+    return {
+      value: this.reputation.filter((p) => p.timestamp >= from && p.timestamp < to),
+      serverTime: this.serverTime(),
+    };
   }
 
   private record(action: SesAction): void {
