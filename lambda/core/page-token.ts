@@ -22,6 +22,8 @@ export interface QueryIdentity {
   readonly since?: string | undefined;
   readonly granularity?: string | undefined;
   readonly tz?: string | undefined;
+  /** Account datasets: `state` or `reputation`, as given (absent and `state` are two queries). */
+  readonly series?: string | undefined;
 }
 
 // The MAC makes a token tamper-evident, not secret: anyone allowed to call the API may read every
@@ -63,7 +65,7 @@ export function decodePageToken(token: string, identity: QueryIdentity): PageCur
   if (page.q !== fingerprint(identity))
     throw new QueryError(
       'nextToken',
-      'belongs to another query: repeat the dataset, from, to, since, granularity and tz of the request that returned it',
+      'belongs to another query: repeat the dataset, from, to, since, granularity, tz and series of the request that returned it',
     );
   if (identity.granularity !== undefined && page.g !== identity.granularity)
     throw new QueryError('nextToken', 'was issued for another granularity');
@@ -113,7 +115,7 @@ function payload(body: string): {
 }
 
 function fingerprint(identity: QueryIdentity): string {
-  const { dataset, from, to, since, granularity, tz } = identity;
+  const { dataset, from, to, since, granularity, tz, series } = identity;
   return createHash('sha256')
     .update(
       JSON.stringify([
@@ -123,6 +125,8 @@ function fingerprint(identity: QueryIdentity): string {
         since ?? null,
         granularity ?? null,
         tz ?? null,
+        // Only when given: the tokens of the other kinds' queries stay what they were.
+        ...(series === undefined ? [] : [series]),
       ]),
     )
     .digest('base64url')

@@ -1,6 +1,10 @@
 import {
+  ACCOUNT_COLUMNS,
+  type AccountRow,
   addCounts,
   isoUtc,
+  REPUTATION_COLUMNS,
+  type ReputationRow,
   STATISTICS_COLUMNS,
   type StatisticsRow,
   sumCounts,
@@ -37,16 +41,24 @@ export interface QueryOptions {
   readonly limit?: string | number | undefined;
   /** The `nextToken` of the previous page of the same query. */
   readonly nextToken?: string | undefined;
+  /** Account datasets: `state` (the default) or `reputation`; refused for the other kinds. */
+  readonly series?: string | undefined;
 }
+
+/** The two series of an account dataset: its states (by FirstSeen) and its reputation hours. */
+export const ACCOUNT_SERIES = ['state', 'reputation'] as const;
+export type AccountSeries = (typeof ACCOUNT_SERIES)[number];
 
 export interface QueryResult {
   readonly meta: DatasetMeta;
   readonly columns: readonly string[];
-  readonly rows: ReadonlyArray<UsageRow | StatisticsRow>;
+  readonly rows: ReadonlyArray<UsageRow | StatisticsRow | AccountRow | ReputationRow>;
   /** The span read, in UTC (the whole query's, also on a later page). */
   readonly span: Span;
-  /** The granularity used (chosen when none was given); null for a usage dataset. */
+  /** The granularity used (chosen when none was given); null for a usage or account dataset. */
   readonly granularity: Granularity | null;
+  /** The series read of an account dataset; null for the other kinds. */
+  readonly series: AccountSeries | null;
   /** The zone of hour and day boundaries: `UTC` or the IANA zone given. */
   readonly tz: string;
   /** Present when more rows follow: pass it back as `nextToken` with the same parameters. */
@@ -71,6 +83,8 @@ export interface ParsedQuery {
   /** Undefined for UTC. */
   readonly tz: string | undefined;
   readonly limit: number | undefined;
+  /** Undefined: `state` for an account dataset, none for the other kinds. */
+  readonly series: AccountSeries | undefined;
 }
 
 /**
@@ -85,6 +99,7 @@ export function parseQueryOptions(options: QueryOptions, now: Date = new Date())
       options.granularity === undefined ? undefined : parseGranularity(options.granularity),
     tz,
     limit: parseLimit(options.limit),
+    series: options.series === undefined ? undefined : parseSeries(options.series),
   };
 }
 
@@ -138,11 +153,39 @@ export async function queryDataset(
     };
   };
   let out: {
-    rows: Array<UsageRow | StatisticsRow>;
+    rows: Array<UsageRow | StatisticsRow | AccountRow | ReputationRow>;
     next: string | undefined;
     granularity: Granularity | null;
   };
-  if (meta.kind === 'usage') {
+  if (options.series !== undefined && meta.kind !== 'account')
+    throw new QueryError(
+      'series',
+      `"${name}" is a ${meta.kind} dataset; series applies to account datasets only`,
+    );
+  const series = meta.kind === 'account' ? (parsed.series ?? 'state') : null;
+  if (meta.kind === 'account') {
+    if (options.granularity !== undefined)
+      throw new QueryError(
+        'granularity',
+        `"${name}" is an account dataset of states and reputation hours; granularity applies to statistics datasets only`,
+      );
+    if (series === 'reputation') {
+      const rows = await store.readReputation(name, read, plusOne(limit));
+      out = paged(
+        rows.map(({ fetchedAt: _, ...row }) => row),
+        (r) => r.Timestamp,
+        null,
+      );
+    } else {
+      // The first page starts with the state in force at `from`, so a range always shows what
+      // the account was in; it is read alongside the states that begin inside the range.
+      const [before, rows] = await Promise.all([
+        page === undefined ? stateInForce(store, meta, span.from) : undefined,
+        store.readAccountStates(name, usageSpan(read), plusOne(limit)),
+      ]);
+      out = paged(before === undefined ? rows : [before, ...rows], (r) => r.FirstSeen, null);
+    }
+  } else if (meta.kind === 'usage') {
     if (options.granularity !== undefined)
       throw new QueryError(
         'granularity',
@@ -170,10 +213,11 @@ export async function queryDataset(
   }
   return {
     meta,
-    columns: meta.kind === 'usage' ? USAGE_COLUMNS : STATISTICS_COLUMNS,
+    columns: columnsOf(meta.kind, series),
     rows: out.rows,
     span,
     granularity: out.granularity,
+    series,
     tz,
     ...(out.next === undefined
       ? {}
@@ -188,6 +232,46 @@ export async function queryDataset(
 }
 
 const sameSpan = (a: Span, b: Span) => a.from === b.from && a.to === b.to;
+
+function columnsOf(kind: DatasetMeta['kind'], series: AccountSeries | null): readonly string[] {
+  if (kind === 'usage') return USAGE_COLUMNS;
+  if (kind === 'statistics') return STATISTICS_COLUMNS;
+  return series === 'reputation' ? REPUTATION_COLUMNS : ACCOUNT_COLUMNS;
+}
+
+/**
+ * The state in force at `at`: the latest one first seen before it, when a fetch still saw it at
+ * or after `at` (a state last seen earlier may have changed before `at`, unseen). States are one
+ * row per change, so the read before `at` is short; with the metadata's last change before `at`,
+ * it starts there (one or two items).
+ */
+async function stateInForce(
+  store: DatasetStore,
+  meta: DatasetMeta,
+  at: string,
+): Promise<AccountRow | undefined> {
+  if (at === ALL_TIME.from) return undefined;
+  const before = new Date(at).toISOString();
+  const from =
+    meta.lastChange !== undefined && Date.parse(meta.lastChange) < Date.parse(at)
+      ? meta.lastChange
+      : ALL_TIME.from;
+  const state = (await store.readAccountStates(meta.name, { from, to: before })).at(-1);
+  return state !== undefined && Date.parse(state.LastSeen) >= Date.parse(at) ? state : undefined;
+}
+
+/** The states seen in `span`: the one in force at its start, then those first seen inside it. */
+async function statesSeenIn(
+  store: DatasetStore,
+  meta: DatasetMeta,
+  span: Span,
+): Promise<AccountRow[]> {
+  const [before, rows] = await Promise.all([
+    stateInForce(store, meta, span.from),
+    store.readAccountStates(meta.name, usageSpan(span)),
+  ]);
+  return before === undefined ? rows : [before, ...rows];
+}
 
 /** True when days an interrupted run left stale overlap `span` (their rollups are re-summed). */
 function hasStaleDays(meta: DatasetMeta, span: Span): boolean {
@@ -323,6 +407,14 @@ export async function summarize(
     to: bounded && span.to !== ALL_TIME.to ? span.to : null,
   };
   const coverage = coverageOf(meta, bounded ? span : undefined);
+  if (meta.kind === 'account')
+    return {
+      dataset: name,
+      kind: meta.kind,
+      ...range,
+      coverage,
+      ...(await accountSummary(store, meta, span, coverage)),
+    };
   if (meta.kind === 'usage') {
     const rows = await store.readUsage(name, usageSpan(span));
     return { dataset: name, kind: meta.kind, ...range, coverage, ...usageSummary(rows) };
@@ -369,9 +461,10 @@ export async function summarize(
  * fetches covered; usage: first to last snapshot, the last included.
  */
 export function coverageOf(meta: DatasetMeta, range: Span | undefined): SummaryCoverage {
-  // A usage dataset covers its first snapshot to its last, inclusive: [first, last + 1 ms).
+  // A usage dataset covers its first snapshot to its last, inclusive: [first, last + 1 ms); an
+  // account dataset its first sighting to its last, inclusive, the same way.
   const stored =
-    meta.coverage ??
+    (meta.kind === 'account' ? undefined : meta.coverage) ??
     (meta.firstTime === undefined || meta.lastTime === undefined
       ? undefined
       : { from: meta.firstTime, to: new Date(Date.parse(meta.lastTime) + 1).toISOString() });
@@ -432,6 +525,72 @@ function usageSummary(rows: readonly UsageRow[]): Record<string, unknown> {
         ? null
         : { ...latest, Utilisation: utilisation(latest), Unlimited: latest.Max24HourSend === -1 },
     peak: peak === undefined ? null : { ...peak, Utilisation: utilisation(peak) },
+  };
+}
+
+/** A rate's value at one hour: the latest or the highest of a range. */
+export interface RateAt {
+  readonly BounceRate: number | null;
+  readonly BounceRateAt: string | null;
+  readonly ComplaintRate: number | null;
+  readonly ComplaintRateAt: string | null;
+}
+
+/**
+ * An account dataset's summary over `span`: the latest state seen in it (the one in force at its
+ * end; `Sandbox` when production access is off), how many times the state changed inside it (the
+ * first state ever stored is a first sighting, not a change), and the reputation hours stored in
+ * it: the latest value of each rate and the highest, with their hours. States are unknown (null)
+ * for a range the coverage does not reach; reputation hours are reported wherever they are stored
+ * (the first fetch stores CloudWatch's last two weeks, from before the first sighting).
+ */
+async function accountSummary(
+  store: DatasetStore,
+  meta: DatasetMeta,
+  span: Span,
+  coverage: SummaryCoverage,
+): Promise<Record<string, unknown>> {
+  const [states, reputation] = await Promise.all([
+    coverage.status === 'none' ? [] : statesSeenIn(store, meta, span),
+    store.readReputation(meta.name, span),
+  ]);
+  const latest = states.at(-1);
+  const first = Date.parse(meta.firstTime ?? states[0]?.FirstSeen ?? ALL_TIME.to);
+  const changes = states.filter(
+    (s) => Date.parse(s.FirstSeen) >= Date.parse(span.from) && Date.parse(s.FirstSeen) > first,
+  ).length;
+  return {
+    states: states.length,
+    stateChanges: coverage.status === 'none' ? null : changes,
+    latest: latest === undefined ? null : { ...latest, Sandbox: !latest.ProductionAccessEnabled },
+    reputationHours: reputation.length,
+    latestReputation: rateAt(reputation, 'latest'),
+    peakReputation: rateAt(reputation, 'peak'),
+  };
+}
+
+/**
+ * Each rate's latest value (the last hour that has one) or highest (the first hour of a tie),
+ * with its hour; null without rows.
+ */
+function rateAt(rows: readonly ReputationRow[], which: 'latest' | 'peak'): RateAt | null {
+  if (rows.length === 0) return null;
+  const pick = (rate: 'BounceRate' | 'ComplaintRate') => {
+    let best: ReputationRow | undefined;
+    for (const row of rows) {
+      const value = row[rate];
+      const held = best?.[rate] ?? null;
+      if (value !== null && (which === 'latest' || held === null || value > held)) best = row;
+    }
+    return [best?.[rate] ?? null, best?.Timestamp ?? null] as const;
+  };
+  const [bounce, bounceAt] = pick('BounceRate');
+  const [complaint, complaintAt] = pick('ComplaintRate');
+  return {
+    BounceRate: bounce,
+    BounceRateAt: bounceAt,
+    ComplaintRate: complaint,
+    ComplaintRateAt: complaintAt,
   };
 }
 
@@ -541,6 +700,14 @@ function parseGranularity(value: string): Granularity {
   throw new QueryError(
     'granularity',
     `received ${shown(value)}; allowed: ${GRANULARITIES.join(', ')}`,
+  );
+}
+
+function parseSeries(value: string): AccountSeries {
+  if ((ACCOUNT_SERIES as readonly string[]).includes(value)) return value as AccountSeries;
+  throw new QueryError(
+    'series',
+    `received ${shown(value)}; allowed: ${ACCOUNT_SERIES.join(', ')} (account datasets only)`,
   );
 }
 

@@ -8,7 +8,13 @@ import {
 } from '../../lambda/core/datasets.ts';
 import { QueryError, UnknownDatasetError } from '../../lambda/core/errors.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
-import { parseQueryOptions, parseSpan, queryDataset, summarize } from '../../lambda/core/query.ts';
+import {
+  parseQueryOptions,
+  parseSpan,
+  type QueryResult,
+  queryDataset,
+  summarize,
+} from '../../lambda/core/query.ts';
 import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
 import { row, series } from '../support/rows.ts';
@@ -22,7 +28,8 @@ const usage = (CollectedAt: string, Max24HourSend: number, SentLast24Hours: numb
   SentLast24Hours,
 });
 
-const timeOf = (r: StatisticsRow | UsageRow) => ('Timestamp' in r ? r.Timestamp : r.CollectedAt);
+const timeOf = (r: QueryResult['rows'][number]) =>
+  'Timestamp' in r ? r.Timestamp : 'CollectedAt' in r ? r.CollectedAt : r.FirstSeen;
 
 /** Totals of the raw points with from <= Timestamp < to, computed without the core. */
 function totalsOf(rows: readonly StatisticsRow[], from: string, to: string) {
@@ -528,6 +535,7 @@ describe('parseQueryOptions', () => {
 
   it.each([
     ['granularity', { granularity: '' }, 'granularity: received ""; allowed: 15m, 1h, 1d'],
+    ['series', { series: 'rates' }, 'series: received "rates"; allowed: state, reputation'],
     ['tz', { tz: 'Mars/Olympus' }, 'tz: received "Mars/Olympus"; expected an IANA time zone'],
     ['from', { from: 'a\nb' }, 'from: received "a\\nb"; expected an ISO-8601 date or time'],
     [
