@@ -14,12 +14,21 @@ import {
   QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { TABLE } from '../constants.ts';
 import { mapLimited } from '../core/concurrency.ts';
-import type { StatisticsRow, UsageRow } from '../core/datasets.ts';
+import type { AccountRow, ReputationRow, StatisticsRow, UsageRow } from '../core/datasets.ts';
 import { StoreError } from '../core/errors.ts';
-import type { DatasetMeta, DatasetStore, RollupRow, Span, StoredPoint } from '../core/store.ts';
+import type {
+  DatasetKind,
+  DatasetMeta,
+  DatasetStore,
+  RollupRow,
+  Span,
+  StoredPoint,
+  StoredReputation,
+} from '../core/store.ts';
 import { describeAwsError } from './aws-errors.ts';
 
 export interface DynamoDbDatasetStoreOptions {
@@ -46,6 +55,11 @@ const TRANSACTION_CONCURRENCY = 4;
 const DEFAULT_DEADLINE_MS = 30_000;
 /** A point's condition: no copy yet, or one from this fetch or an older one. */
 const POINT_CONDITION = 'attribute_not_exists(#pk) OR fetchedAt <= :fetchedAt';
+/** An account state's Put: no copy yet, or one last seen no later than this one. */
+const STATE_CONDITION = 'attribute_not_exists(#pk) OR LastSeen <= :lastSeen';
+/** Attempts of `putAccountState`'s Put-then-Update; two suffice unless items are deleted meanwhile. */
+const STATE_ATTEMPTS = 3;
+const KINDS: readonly DatasetKind[] = ['usage', 'statistics', 'account'];
 /** Cancellation reasons that say nothing about the point itself: sent again in a new transaction. */
 const RETRIED_REASONS = new Set([
   'None',
@@ -55,10 +69,19 @@ const RETRIED_REASONS = new Set([
   'RequestLimitExceeded',
 ]);
 
+/** What a conditional batch writes, for its error messages. */
+interface Noun {
+  readonly one: string;
+  readonly many: string;
+}
+const RAW_POINT: Noun = { one: 'raw point', many: 'raw points' };
+const REPUTATION_POINT: Noun = { one: 'reputation point', many: 'reputation points' };
+
 /**
  * The DatasetStore on one DynamoDB table. Keys (all strings):
  * `DATASETS` / name → metadata; `name#15m` / Timestamp → raw point; `name#1h` and `name#1d` /
- * bucket start → rollup; `name#usage` / CollectedAt → usage snapshot. Every read is a Get or a
+ * bucket start → rollup; `name#usage` / CollectedAt → usage snapshot; `name#account` / FirstSeen
+ * → account state; `name#reputation` / Timestamp → reputation point. Every read is a Get or a
  * key-range Query.
  */
 export class DynamoDbDatasetStore implements DatasetStore {
@@ -138,17 +161,33 @@ export class DynamoDbDatasetStore implements DatasetStore {
     fetchedAt: string,
     retentionDays?: number,
   ): Promise<boolean[]> {
-    const won = new Array<boolean>(points.length).fill(false);
+    return this.writeFetched(
+      name,
+      points.map((point) => pointItem(name, point, fetchedAt, retentionDays)),
+      fetchedAt,
+      RAW_POINT,
+    );
+  }
+
+  /**
+   * Items of one fetch, each conditional on `fetchedAt` (`POINT_CONDITION`), in TransactWriteItems
+   * of up to 100 (see `writePoints`); true where an item was written, in the order given.
+   */
+  private async writeFetched(
+    name: string,
+    items: readonly Record<string, unknown>[],
+    fetchedAt: string,
+    noun: Noun,
+  ): Promise<boolean[]> {
+    const won = new Array<boolean>(items.length).fill(false);
     const deadline = Date.now() + this.deadlineMs;
-    for (const round of rounds(points)) {
+    for (const round of rounds(items.map((item) => String(item[SK])))) {
       const chunks: number[][] = [];
       for (let i = 0; i < round.length; i += TRANSACTION_SIZE)
         chunks.push(round.slice(i, i + TRANSACTION_SIZE));
       await mapLimited(chunks, TRANSACTION_CONCURRENCY, async (chunk) => {
-        const items = chunk.map((i) =>
-          pointItem(name, points[i] as StatisticsRow, fetchedAt, retentionDays),
-        );
-        const outcome = await this.transactPuts(items, fetchedAt, deadline, name);
+        const batch = chunk.map((i) => items[i] as Record<string, unknown>);
+        const outcome = await this.transactPuts(batch, fetchedAt, deadline, name, noun);
         chunk.forEach((i, k) => {
           won[i] = outcome[k] === true;
         });
@@ -204,6 +243,103 @@ export class DynamoDbDatasetStore implements DatasetStore {
       MaxSendRate: Number(item.MaxSendRate),
       SentLast24Hours: Number(item.SentLast24Hours),
     }));
+  }
+
+  async readAccountStates(name: string, span: Span, limit?: number): Promise<AccountRow[]> {
+    return (await this.query(`${name}#account`, span, limit)).map((item) => ({
+      FirstSeen: String(item[SK]),
+      LastSeen: String(item.LastSeen),
+      EnforcementStatus: String(item.EnforcementStatus),
+      SendingEnabled: item.SendingEnabled === true,
+      ProductionAccessEnabled: item.ProductionAccessEnabled === true,
+      ReviewStatus: stringOrNull(item.ReviewStatus),
+      ReviewCaseId: stringOrNull(item.ReviewCaseId),
+      Max24HourSend: Number(item.Max24HourSend),
+      MaxSendRate: Number(item.MaxSendRate),
+    }));
+  }
+
+  /**
+   * A Put conditional on the stored LastSeen being no later than this one. When it fails (a later
+   * sighting is stored, e.g. from a run that overtook this one), an Update writes the other
+   * columns and leaves that LastSeen; the two conditions are complements, so one of them holds.
+   */
+  async putAccountState(name: string, row: AccountRow): Promise<void> {
+    const { FirstSeen, LastSeen, ...state } = row;
+    const key = { [PK]: `${name}#account`, [SK]: FirstSeen };
+    for (let attempt = 1; attempt <= STATE_ATTEMPTS; attempt++) {
+      if (
+        await this.conditionalPut({ ...key, LastSeen, ...state }, STATE_CONDITION, {
+          ':lastSeen': LastSeen,
+        })
+      )
+        return;
+      if (await this.keepLastSeen(key, LastSeen, state)) return;
+    }
+    throw new StoreError(
+      `DynamoDB table "${this.table}": account state ${FirstSeen} of dataset "${name}" was neither written nor found with a later LastSeen in ${STATE_ATTEMPTS} attempts (was it deleted meanwhile?); rerun to write it`,
+    );
+  }
+
+  /** The other columns of a state stored with a LastSeen later than `lastSeen`; false if it is not. */
+  private async keepLastSeen(
+    key: Record<string, string>,
+    lastSeen: string,
+    state: Omit<AccountRow, 'FirstSeen' | 'LastSeen'>,
+  ): Promise<boolean> {
+    const columns = Object.keys(state);
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: `SET ${columns.map((c) => `#${c} = :${c}`).join(', ')}`,
+          ConditionExpression: 'LastSeen > :lastSeen',
+          ExpressionAttributeNames: Object.fromEntries(columns.map((c) => [`#${c}`, c])),
+          ExpressionAttributeValues: {
+            ':lastSeen': lastSeen,
+            ...Object.fromEntries(Object.entries(state).map(([c, v]) => [`:${c}`, v])),
+          },
+          ...this.capacity,
+        }),
+      );
+      this.consumed('UpdateItem', out.ConsumedCapacity);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        this.consumed('UpdateItem', { TableName: this.table, CapacityUnits: 1 });
+        return false;
+      }
+      throw this.storeError('UpdateItem', error);
+    }
+  }
+
+  async readReputation(name: string, span: Span, limit?: number): Promise<StoredReputation[]> {
+    return (await this.query(`${name}#reputation`, span, limit)).map((item) => ({
+      Timestamp: String(item[SK]),
+      BounceRate: numberOrNull(item.BounceRate),
+      ComplaintRate: numberOrNull(item.ComplaintRate),
+      fetchedAt: String(item.fetchedAt),
+    }));
+  }
+
+  /** Conditional transactions of up to 100 points, exactly as `writePoints`. */
+  async writeReputation(
+    name: string,
+    rows: readonly ReputationRow[],
+    fetchedAt: string,
+  ): Promise<boolean[]> {
+    return this.writeFetched(
+      name,
+      rows.map(({ Timestamp, ...rates }) => ({
+        [PK]: `${name}#reputation`,
+        [SK]: Timestamp,
+        ...rates,
+        fetchedAt,
+      })),
+      fetchedAt,
+      REPUTATION_POINT,
+    );
   }
 
   private get table(): string {
@@ -295,12 +431,14 @@ export class DynamoDbDatasetStore implements DatasetStore {
     fetchedAt: string,
     deadline: number,
     name: string,
+    noun: Noun,
   ): Promise<boolean[]> {
     const won = new Array<boolean>(items.length).fill(false);
     let pending = items.map((_, i) => i);
     for (let attempt = 0, wait = false; pending.length > 0; attempt++) {
       // Every resend is bounded by the deadline, even one no reason asked to wait for.
-      if (attempt > 0 && Date.now() >= deadline) throw this.pointsLeftError(name, items, pending);
+      if (attempt > 0 && Date.now() >= deadline)
+        throw this.pointsLeftError(name, items, pending, noun);
       if (wait) await backoff(attempt);
       try {
         const out = await this.doc.send(
@@ -331,7 +469,7 @@ export class DynamoDbDatasetStore implements DatasetStore {
           if (code === 'ConditionalCheckFailed') return; // a newer fetch holds this point
           if (!RETRIED_REASONS.has(code))
             throw new StoreError(
-              `DynamoDB TransactWriteItems on table "${this.table}" failed for raw point ${String(items[i]?.[SK])} of dataset "${name}": ${code}${reason.Message === undefined ? '' : ` (${reason.Message})`}`,
+              `DynamoDB TransactWriteItems on table "${this.table}" failed for ${noun.one} ${String(items[i]?.[SK])} of dataset "${name}": ${code}${reason.Message === undefined ? '' : ` (${reason.Message})`}`,
               { cause: error },
             );
           if (code !== 'None') wait = true;
@@ -347,10 +485,11 @@ export class DynamoDbDatasetStore implements DatasetStore {
     name: string,
     items: readonly Record<string, unknown>[],
     pending: readonly number[],
+    noun: Noun,
   ): StoreError {
     const keys = pending.map((i) => String(items[i]?.[SK])).sort();
     return new StoreError(
-      `DynamoDB table "${this.table}": ${pending.length} raw points of dataset "${name}" (${keys[0]} to ${keys.at(-1)}) were still refused (transaction conflicts or throttling) at the ${this.deadlineMs} ms deadline; rerun to complete them`,
+      `DynamoDB table "${this.table}": ${pending.length} ${noun.many} of dataset "${name}" (${keys[0]} to ${keys.at(-1)}) were still refused (transaction conflicts or throttling) at the ${this.deadlineMs} ms deadline; rerun to complete them`,
     );
   }
 
@@ -432,12 +571,13 @@ function countsOf(item: Record<string, unknown>): StatisticsRow {
 function toMeta(item: Record<string, unknown>): DatasetMeta {
   return {
     name: String(item[SK]),
-    kind: item.kind === 'usage' ? 'usage' : 'statistics',
+    kind: KINDS.includes(item.kind as DatasetKind) ? (item.kind as DatasetKind) : 'statistics',
     source: String(item.source ?? ''),
     activity: String(item.activity ?? ''),
     firstTime: item.firstTime === undefined ? undefined : String(item.firstTime),
     lastTime: item.lastTime === undefined ? undefined : String(item.lastTime),
     count: Number(item.count ?? 0),
+    ...(item.lastChange === undefined ? {} : { lastChange: String(item.lastChange) }),
     coverage: item.coverage as Span | undefined,
     gaps: (item.gaps as Span[] | undefined) ?? [],
     ...(item.staleRollups === undefined
@@ -465,16 +605,24 @@ function pointItem(
   return { [PK]: `${name}#15m`, [SK]: Timestamp, ...counts, fetchedAt, ...expires };
 }
 
+function stringOrNull(value: unknown): string | null {
+  return value === undefined || value === null ? null : String(value);
+}
+
+function numberOrNull(value: unknown): number | null {
+  return value === undefined || value === null ? null : Number(value);
+}
+
 /**
- * The indexes of `points` in rounds: each Timestamp at most once per round, its first copy in
- * the first round, its second in the next, and so on.
+ * The indexes of `keys` in rounds: each key at most once per round, its first copy in the first
+ * round, its second in the next, and so on.
  */
-function rounds(points: readonly StatisticsRow[]): number[][] {
+function rounds(keys: readonly string[]): number[][] {
   const seen = new Map<string, number>();
   const out: number[][] = [];
-  points.forEach((point, i) => {
-    const round = seen.get(point.Timestamp) ?? 0;
-    seen.set(point.Timestamp, round + 1);
+  keys.forEach((key, i) => {
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
     const list = out[round] ?? [];
     list.push(i);
     out[round] = list;

@@ -1,9 +1,16 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { StatisticsRow, UsageRow } from '../core/datasets.ts';
+import type { AccountRow, ReputationRow, StatisticsRow, UsageRow } from '../core/datasets.ts';
 import { StoreError } from '../core/errors.ts';
-import type { DatasetMeta, DatasetStore, RollupRow, Span, StoredPoint } from '../core/store.ts';
-import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.ts';
+import type {
+  DatasetMeta,
+  DatasetStore,
+  RollupRow,
+  Span,
+  StoredPoint,
+  StoredReputation,
+} from '../core/store.ts';
+import { MIGRATIONS, READABLE_FROM, SCHEMA_VERSION } from './sqlite-schema.ts';
 
 /** How long a write waits for another process's lock by default before it fails. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
@@ -33,6 +40,72 @@ interface MetaRow {
 const POINT_COLUMNS = `key AS Timestamp, delivery_attempts AS DeliveryAttempts, bounces AS Bounces,
   complaints AS Complaints, rejects AS Rejects`;
 
+/** An account state as SQLite returns it: the two booleans as 0 or 1. */
+type AccountRecord = Omit<AccountRow, 'SendingEnabled' | 'ProductionAccessEnabled'> & {
+  readonly SendingEnabled: number;
+  readonly ProductionAccessEnabled: number;
+};
+
+type AccountArgs = [
+  string,
+  string,
+  string,
+  string,
+  number,
+  number,
+  string | null,
+  string | null,
+  number,
+  number,
+];
+type ReputationArgs = [string, string, number | null, number | null, string];
+
+/** The statements of the account tables (schema version 2). */
+function prepareAccount(db: Database.Database) {
+  const writeReputation = db.prepare<ReputationArgs>(
+    // `<=`: as for raw points, a retried write whose first attempt landed must still win.
+    `INSERT INTO reputation_points (name, key, bounce_rate, complaint_rate, fetched_at)
+     VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (name, key) DO UPDATE SET
+       bounce_rate = excluded.bounce_rate, complaint_rate = excluded.complaint_rate,
+       fetched_at = excluded.fetched_at
+     WHERE reputation_points.fetched_at <= excluded.fetched_at`,
+  );
+  return {
+    readStates: db.prepare<[string, string, string, number], AccountRecord>(
+      `SELECT key AS FirstSeen, last_seen AS LastSeen, enforcement_status AS EnforcementStatus,
+         sending_enabled AS SendingEnabled, production_access_enabled AS ProductionAccessEnabled,
+         review_status AS ReviewStatus, review_case_id AS ReviewCaseId,
+         max_24_hour_send AS Max24HourSend, max_send_rate AS MaxSendRate
+       FROM account_states WHERE name = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
+    ),
+    // max() of two TEXT values compares them as the keys are compared: byte-wise.
+    putState: db.prepare<AccountArgs>(
+      `INSERT INTO account_states
+         (name, key, last_seen, enforcement_status, sending_enabled, production_access_enabled,
+          review_status, review_case_id, max_24_hour_send, max_send_rate)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (name, key) DO UPDATE SET
+         last_seen = max(account_states.last_seen, excluded.last_seen),
+         enforcement_status = excluded.enforcement_status,
+         sending_enabled = excluded.sending_enabled,
+         production_access_enabled = excluded.production_access_enabled,
+         review_status = excluded.review_status, review_case_id = excluded.review_case_id,
+         max_24_hour_send = excluded.max_24_hour_send, max_send_rate = excluded.max_send_rate`,
+    ),
+    readReputation: db.prepare<[string, string, string, number], StoredReputation>(
+      `SELECT key AS Timestamp, bounce_rate AS BounceRate, complaint_rate AS ComplaintRate,
+         fetched_at AS fetchedAt
+       FROM reputation_points WHERE name = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
+    ),
+    writeReputation: db.transaction((batch: readonly ReputationArgs[]) =>
+      batch.map((args) => writeReputation.run(...args).changes === 1),
+    ),
+  };
+}
+
+type AccountStatements = ReturnType<typeof prepareAccount>;
+
 /**
  * The DatasetStore in one SQLite file (better-sqlite3), the CLI's local store. WAL journal, so
  * readers never wait for a writer and a `query` can run beside a `collect`; `synchronous = NORMAL`,
@@ -54,6 +127,8 @@ export class SqliteDatasetStore implements DatasetStore {
   private readonly writeRollupsTransaction;
   private readonly writePointsTransaction;
   private pendingPoints: PendingPoint[] = [];
+  /** Prepared on first use: a read-only open of a version-1 file has no account tables yet. */
+  private accountStatements: AccountStatements | undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -296,6 +371,78 @@ export class SqliteDatasetStore implements DatasetStore {
     );
   }
 
+  async readAccountStates(name: string, span: Span, limit?: number): Promise<AccountRow[]> {
+    return this.read('readAccountStates', () =>
+      (this.account()?.readStates.all(name, span.from, span.to, sqlLimit(limit)) ?? []).map(
+        (r) => ({
+          ...r,
+          SendingEnabled: r.SendingEnabled === 1,
+          ProductionAccessEnabled: r.ProductionAccessEnabled === 1,
+        }),
+      ),
+    );
+  }
+
+  /** Keyed by FirstSeen; a rewrite keeps the later LastSeen of the stored and the new row. */
+  async putAccountState(name: string, row: AccountRow): Promise<void> {
+    this.write('putAccountState', () =>
+      this.writableAccount().putState.run(
+        name,
+        row.FirstSeen,
+        row.LastSeen,
+        row.EnforcementStatus,
+        row.SendingEnabled ? 1 : 0,
+        row.ProductionAccessEnabled ? 1 : 0,
+        row.ReviewStatus,
+        row.ReviewCaseId,
+        row.Max24HourSend,
+        row.MaxSendRate,
+      ),
+    );
+  }
+
+  async readReputation(name: string, span: Span, limit?: number): Promise<StoredReputation[]> {
+    return this.read(
+      'readReputation',
+      () => this.account()?.readReputation.all(name, span.from, span.to, sqlLimit(limit)) ?? [],
+    );
+  }
+
+  /** Every point in one write transaction, each with `writePoint`'s condition on `fetched_at`. */
+  async writeReputation(
+    name: string,
+    rows: readonly ReputationRow[],
+    fetchedAt: string,
+  ): Promise<boolean[]> {
+    const batch = rows.map(
+      (r): ReputationArgs => [name, r.Timestamp, r.BounceRate, r.ComplaintRate, fetchedAt],
+    );
+    return this.write('writeReputation', () =>
+      this.writableAccount().writeReputation.immediate(batch),
+    );
+  }
+
+  /**
+   * The account tables' statements, once the file has them: a writing open always creates them;
+   * a read-only one of an older file reads them as empty until another process upgrades it.
+   */
+  private account(): AccountStatements | undefined {
+    // Both tables come from one migration, run in one transaction: one present, both are.
+    if (this.accountStatements === undefined && hasTable(this.db, 'account_states'))
+      this.accountStatements = prepareAccount(this.db);
+    return this.accountStatements;
+  }
+
+  /** A writing open created the account tables; a file without them here was changed under us. */
+  private writableAccount(): AccountStatements {
+    const statements = this.account();
+    if (statements === undefined)
+      throw new StoreError(
+        `the store ${this.file} has no account_states table although it was opened for writing (schema version ${userVersion(this.db)}); reopen it to upgrade`,
+      );
+    return statements;
+  }
+
   private read<T>(operation: string, body: () => T): T {
     try {
       return body();
@@ -358,6 +505,8 @@ function prepareSchema(db: Database.Database, file: string, readOnly: boolean): 
   const version = userVersion(db);
   if (version === SCHEMA_VERSION) return;
   checkKnown(db, file, version);
+  // Later migrations only add tables: the reads of a missing one answer empty.
+  if (readOnly && version >= READABLE_FROM) return;
   if (readOnly)
     throw new StoreError(
       `the store ${file} has schema version ${version}, older than the ${SCHEMA_VERSION} this ses-stats reads, and is open read-only: run ses-stats collect (or any writing command) once to upgrade it`,
@@ -386,6 +535,13 @@ function checkKnown(db: Database.Database, file: string, version: number): void 
     throw new StoreError(
       `${file} is a SQLite database but not a ses-stats store (it has tables and no ses-stats schema version); choose another data directory`,
     );
+}
+
+function hasTable(db: Database.Database, table: string): boolean {
+  return (
+    db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !==
+    undefined
+  );
 }
 
 function userVersion(db: Database.Database): number {

@@ -51,7 +51,38 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (name, key)
   ) WITHOUT ROWID;
   `,
+  // 2: account datasets. Only adds tables, so a read-only open of a version-1 file still reads it.
+  `
+  CREATE TABLE account_states (
+    name                      TEXT    NOT NULL,
+    key                       TEXT    NOT NULL, -- FirstSeen
+    last_seen                 TEXT    NOT NULL,
+    enforcement_status        TEXT    NOT NULL,
+    sending_enabled           INTEGER NOT NULL CHECK (sending_enabled IN (0, 1)),
+    production_access_enabled INTEGER NOT NULL CHECK (production_access_enabled IN (0, 1)),
+    review_status             TEXT,
+    review_case_id            TEXT,
+    max_24_hour_send          REAL    NOT NULL,
+    max_send_rate             REAL    NOT NULL,
+    PRIMARY KEY (name, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE reputation_points (
+    name           TEXT NOT NULL,
+    key            TEXT NOT NULL, -- Timestamp
+    bounce_rate    REAL, -- NULL: CloudWatch published no value for the hour
+    complaint_rate REAL,
+    fetched_at     TEXT NOT NULL,
+    PRIMARY KEY (name, key)
+  ) WITHOUT ROWID;
+  `,
 ];
+
+/**
+ * The oldest schema version a read-only open reads as it is: the migrations after it only add
+ * tables, and a table a file lacks reads as empty until a writing open creates it.
+ */
+export const READABLE_FROM = 1;
 
 /** The schema version this code writes and reads: the number of migrations. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

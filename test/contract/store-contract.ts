@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StatisticsRow, UsageRow } from '../../lambda/core/datasets.ts';
+import type {
+  AccountRow,
+  ReputationRow,
+  StatisticsRow,
+  UsageRow,
+} from '../../lambda/core/datasets.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
 import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import type { DatasetMeta, DatasetStore, RollupRow, StoredPoint } from '../../lambda/core/store.ts';
@@ -25,15 +30,54 @@ const usage = (CollectedAt: string, SentLast24Hours: number, MaxSendRate = 14): 
   SentLast24Hours,
 });
 
+/** An account state: HEALTHY, in production, no review (the nulls), 50,000 a day at 14/s. */
+const state = (
+  FirstSeen: string,
+  LastSeen: string,
+  change: Partial<AccountRow> = {},
+): AccountRow => ({
+  FirstSeen,
+  LastSeen,
+  EnforcementStatus: 'HEALTHY',
+  SendingEnabled: true,
+  ProductionAccessEnabled: true,
+  ReviewStatus: null,
+  ReviewCaseId: null,
+  Max24HourSend: 50_000,
+  MaxSendRate: 14,
+  ...change,
+});
+
+const rates = (
+  Timestamp: string,
+  BounceRate: number | null,
+  ComplaintRate: number | null = 0.0004,
+): ReputationRow => ({ Timestamp, BounceRate, ComplaintRate });
+
 /** The optional fields of DatasetMeta: each must read back exactly as written, or absent. */
 const OPTIONAL_FIELDS = [
   'firstTime',
   'lastTime',
+  'lastChange',
   'coverage',
   'staleRollups',
   'staleBase',
   'rawRetentionDays',
 ] as const;
+
+const accountMeta = (name: string, version = 0): DatasetMeta => ({
+  name,
+  kind: 'account',
+  source: 'SESSession1',
+  activity: 'daily-stats',
+  firstTime: '2026-11-01T09:00:00.123Z',
+  lastTime: '2026-11-28T12:00:00.456Z',
+  count: 3,
+  lastChange: '2026-11-20T06:00:00.789Z',
+  coverage: { from: '2026-11-01T09:00:00.123Z', to: '2026-11-28T12:00:00.456Z' },
+  gaps: [],
+  version,
+});
 
 const minimalMeta = (name: string, version = 0): DatasetMeta => ({
   name,
@@ -223,6 +267,39 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Con
           expect(stats?.[field], field).toEqual(fullMeta('stats')[field]);
         expect(stats?.gaps).toEqual(fullMeta('stats').gaps);
         expect(await store.getMeta('usage')).toEqual({ ...usageMeta, version: 1 });
+      });
+
+      it('round-trips an account dataset’s metadata, its kind and lastChange included', async () => {
+        const store = await fresh();
+
+        await store.putMeta(accountMeta('account'));
+        await store.putMeta(minimalMeta('stats'));
+        const moved = await store.putMeta({
+          ...accountMeta('account', 1),
+          count: 4,
+          lastChange: '2026-11-28T12:00:00.456Z',
+        });
+
+        const expected = {
+          ...accountMeta('account', 2),
+          count: 4,
+          lastChange: '2026-11-28T12:00:00.456Z',
+        };
+        expect(moved).toBe(true);
+        expect(await store.getMeta('account')).toEqual(expected);
+        expect(await store.listMeta()).toEqual([expected, minimalMeta('stats', 1)]);
+      });
+
+      it('leaves lastChange absent when an update drops it', async () => {
+        const store = await fresh();
+        await store.putMeta(accountMeta('account'));
+
+        const { lastChange: _, ...without } = accountMeta('account', 1);
+        await store.putMeta(without);
+
+        const meta = await store.getMeta('account');
+        expect(meta).toEqual({ ...without, version: 2 });
+        expect(meta !== undefined && 'lastChange' in meta).toBe(false);
       });
 
       it('leaves absent optional fields absent, also when an update drops them', async () => {
@@ -638,6 +715,208 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Con
         await store.writeRollups('stats', '1d', []);
 
         expect(await store.readRollups('stats', '1d', ALL_TIME)).toEqual([]);
+      });
+    });
+
+    describe('account states', () => {
+      const days = ['01', '05', '09', '13', '17'].map((d) => `2026-11-${d}T09:00:00.000Z`);
+      const day = (i: number) => days[i] as string;
+
+      it('reads states ascending by FirstSeen over the half-open span, per dataset, with a limit', async () => {
+        const store = await fresh();
+        for (const i of [3, 0, 4, 2, 1])
+          await store.putAccountState('account', state(day(i), day(i), { MaxSendRate: i }));
+        await store.putAccountState('account2', state(day(1), day(1), { MaxSendRate: 99 }));
+
+        const all = await store.readAccountStates('account', ALL_TIME);
+        const inner = await store.readAccountStates('account', { from: day(1), to: day(4) });
+        const limited = await store.readAccountStates('account', { from: day(1), to: day(4) }, 2);
+
+        expect(all.map((s) => s.FirstSeen)).toEqual(days);
+        expect(all.map((s) => s.MaxSendRate)).toEqual([0, 1, 2, 3, 4]);
+        expect(inner.map((s) => s.FirstSeen)).toEqual(days.slice(1, 4));
+        expect(limited.map((s) => s.FirstSeen)).toEqual(days.slice(1, 3));
+        expect(await store.readAccountStates('account2', ALL_TIME)).toEqual([
+          state(day(1), day(1), { MaxSendRate: 99 }),
+        ]);
+        expect(await store.readAccountStates('account#', ALL_TIME)).toEqual([]);
+        expect(await store.readPoints('account', ALL_TIME)).toEqual([]);
+        expect(await store.readUsage('account', ALL_TIME)).toEqual([]);
+      });
+
+      it('round-trips nulls as null, booleans as booleans and -1 (unlimited) as -1', async () => {
+        const store = await fresh();
+        const sandbox = state(day(0), day(1), {
+          EnforcementStatus: 'PROBATION',
+          SendingEnabled: false,
+          ProductionAccessEnabled: false,
+          Max24HourSend: -1,
+          MaxSendRate: 0.5,
+        });
+        const reviewed = state(day(2), day(2), {
+          ReviewStatus: 'PENDING',
+          ReviewCaseId: 'case-1234567890',
+        });
+
+        await store.putAccountState('account', sandbox);
+        await store.putAccountState('account', reviewed);
+
+        const read = await store.readAccountStates('account', ALL_TIME);
+        expect(read).toEqual([sandbox, reviewed]);
+        expect(read[0]?.ReviewStatus).toBeNull();
+        expect(read[0]?.ReviewCaseId).toBeNull();
+        expect(read[0]?.SendingEnabled).toBe(false);
+        expect(read[1]?.SendingEnabled).toBe(true);
+        expect(read[1]?.ProductionAccessEnabled).toBe(true);
+      });
+
+      it('keeps the later LastSeen when a state is rewritten, whichever comes last, taking the new columns', async () => {
+        const store = await fresh();
+        await store.putAccountState('a', state(day(0), day(1)));
+        await store.putAccountState('b', state(day(0), day(3)));
+
+        // `a`: a later sighting moves LastSeen on; `b`: an earlier one arriving late leaves it.
+        await store.putAccountState('a', state(day(0), day(3), { ReviewCaseId: 'case-a' }));
+        await store.putAccountState('b', state(day(0), day(1), { ReviewCaseId: 'case-b' }));
+        await store.putAccountState('a', state(day(0), day(3), { ReviewStatus: 'GRANTED' }));
+
+        expect(await store.readAccountStates('a', ALL_TIME)).toEqual([
+          state(day(0), day(3), { ReviewStatus: 'GRANTED' }),
+        ]);
+        expect(await store.readAccountStates('b', ALL_TIME)).toEqual([
+          state(day(0), day(3), { ReviewCaseId: 'case-b' }),
+        ]);
+      });
+
+      it('keeps the latest LastSeen of concurrent rewrites', async () => {
+        const store = await fresh();
+        const seen = ['12:00', '12:15', '12:30', '12:45', '13:00'].map(
+          (t) => `2026-11-28T${t}:00.000Z`,
+        );
+
+        await Promise.all(
+          [2, 4, 0, 3, 1].map((i) =>
+            store.putAccountState('account', state(day(0), seen[i] as string)),
+          ),
+        );
+
+        expect(await store.readAccountStates('account', ALL_TIME)).toEqual([
+          state(day(0), seen[4] as string),
+        ]);
+      });
+    });
+
+    describe('reputation points', () => {
+      const FETCH = '2026-11-28T12:00:00.000Z';
+      const NEWER = '2026-11-28T13:00:00.000Z';
+      const OLDER = '2026-11-28T11:00:00.000Z';
+      // 240 hours: more than two DynamoDB transactions of 100.
+      const hours = times('2026-11-18T00:00:00Z', 240, 60);
+      const hour = (i: number) => hours[i] as string;
+      const window = hours.map((t, i) => rates(t, i / 10_000, i % 7 === 0 ? null : i / 1e6));
+
+      it('writes every point of a fetch, answering true for each, and reads them ascending with their fetch time', async () => {
+        const store = await fresh();
+
+        const won = await store.writeReputation('account', [...window].reverse(), FETCH);
+
+        expect(won).toEqual(window.map(() => true));
+        expect(await store.readReputation('account', ALL_TIME)).toEqual(
+          window.map((r) => ({ ...r, fetchedAt: FETCH })),
+        );
+        expect(await store.readReputation('account2', ALL_TIME)).toEqual([]);
+        expect(await store.readPoints('account', ALL_TIME)).toEqual([]);
+      });
+
+      it('round-trips null rates as null and zero as zero', async () => {
+        const store = await fresh();
+        const rows = [rates(hour(0), null, null), rates(hour(1), 0, null), rates(hour(2), null, 0)];
+
+        await store.writeReputation('account', rows, FETCH);
+
+        const read = await store.readReputation('account', ALL_TIME);
+        expect(read).toEqual(rows.map((r) => ({ ...r, fetchedAt: FETCH })));
+        expect(read[0]?.BounceRate).toBeNull();
+        expect(read[1]?.BounceRate).toBe(0);
+      });
+
+      it('keeps a newer fetch’s point and replaces an older or the same fetch’s, answered in order', async () => {
+        const store = await fresh();
+        // Spread over the transactions: the first point, one inside the second, the last.
+        const newer = [0, 150, 239];
+        const older = [1, 57, 238];
+        const same = [2, 120];
+        await store.writeReputation(
+          'account',
+          newer.map((i) => rates(hour(i), 0.5)),
+          NEWER,
+        );
+        await store.writeReputation(
+          'account',
+          older.map((i) => rates(hour(i), 0.6)),
+          OLDER,
+        );
+        await store.writeReputation(
+          'account',
+          same.map((i) => rates(hour(i), 0.7)),
+          FETCH,
+        );
+
+        const won = await store.writeReputation('account', window, FETCH);
+
+        expect(won).toEqual(window.map((_, i) => !newer.includes(i)));
+        expect(await store.readReputation('account', ALL_TIME)).toEqual(
+          window.map((r, i) =>
+            newer.includes(i)
+              ? { ...rates(r.Timestamp, 0.5), fetchedAt: NEWER }
+              : { ...r, fetchedAt: FETCH },
+          ),
+        );
+      });
+
+      it('never lets an older fetch overwrite a newer one, and rewrites with the same fetch time', async () => {
+        const store = await fresh();
+        await store.writeReputation('account', [rates(hour(0), 0.01)], FETCH);
+
+        const newer = await store.writeReputation('account', [rates(hour(0), 0.02)], NEWER);
+        const older = await store.writeReputation('account', [rates(hour(0), 0.03)], OLDER);
+        const again = await store.writeReputation('account', [rates(hour(0), 0.04, null)], NEWER);
+
+        expect([newer, older, again]).toEqual([[true], [false], [true]]);
+        expect(await store.readReputation('account', ALL_TIME)).toEqual([
+          { ...rates(hour(0), 0.04, null), fetchedAt: NEWER },
+        ]);
+      });
+
+      it('writes a Timestamp given twice as two calls in that order would', async () => {
+        const store = await fresh();
+
+        const won = await store.writeReputation(
+          'account',
+          [rates(hour(0), 0.1), rates(hour(1), 0.2), rates(hour(0), 0.3)],
+          FETCH,
+        );
+
+        expect(won).toEqual([true, true, true]);
+        expect((await store.readReputation('account', ALL_TIME)).map((r) => r.BounceRate)).toEqual([
+          0.3, 0.2,
+        ]);
+      });
+
+      it('reads the half-open span with a limit, and accepts an empty list', async () => {
+        const store = await fresh();
+        await store.writeReputation('account', window.slice(0, 10), FETCH);
+
+        const span = { from: hour(2), to: hour(8) };
+
+        expect((await store.readReputation('account', span)).map((r) => r.Timestamp)).toEqual(
+          hours.slice(2, 8),
+        );
+        expect((await store.readReputation('account', span, 3)).map((r) => r.Timestamp)).toEqual(
+          hours.slice(2, 5),
+        );
+        expect(await store.writeReputation('account', [], FETCH)).toEqual([]);
+        expect(await store.readReputation('account', ALL_TIME)).toHaveLength(10);
       });
     });
 
