@@ -9,6 +9,8 @@ export interface DatasetInfo {
   readonly firstTime: string | null;
   readonly lastTime: string | null;
   readonly count: number;
+  /** Account datasets: the FirstSeen of the latest state (the last change); null otherwise. */
+  readonly lastChange: string | null;
   readonly coverage: Span | null;
   readonly gaps: readonly Span[];
 }
@@ -23,6 +25,7 @@ export function datasetInfo(meta: DatasetMeta): DatasetInfo {
     firstTime: meta.firstTime ?? null,
     lastTime: meta.lastTime ?? null,
     count: meta.count,
+    lastChange: meta.lastChange ?? null,
     coverage: meta.coverage ?? null,
     gaps: meta.gaps,
   };

@@ -1,5 +1,10 @@
 import { mapLimited } from '../core/concurrency.ts';
-import { type UsageRow, utilisation } from '../core/datasets.ts';
+import {
+  type AccountRow,
+  type ReputationRow,
+  type UsageRow,
+  utilisation,
+} from '../core/datasets.ts';
 import { summarize } from '../core/query.ts';
 import type { DatasetMeta, DatasetStore } from '../core/store.ts';
 import { ALL_TIME, DAY_MS, SES_WINDOW_MS } from '../core/time.ts';
@@ -51,6 +56,21 @@ const FAMILIES = {
     'Complaints / DeliveryAttempts over the last 14 days (0-1); absent when there were no delivery attempts.',
   ses_stats_window_reject_ratio:
     'Rejects / DeliveryAttempts over the last 14 days (0-1); absent when there were no delivery attempts.',
+  ses_stats_account_status_info:
+    'Always 1; the labels say the EnforcementStatus and ReviewStatus (empty when none) of the latest account state.',
+  ses_stats_account_healthy:
+    '1 when the EnforcementStatus of the latest account state is HEALTHY, else 0 (PROBATION, SHUTDOWN).',
+  ses_stats_account_sending_enabled: '1 when the latest account state has sending enabled, else 0.',
+  ses_stats_account_production_access:
+    '1 when the latest account state has production access, 0 when the account is in the sandbox.',
+  ses_stats_account_last_change_timestamp_seconds:
+    'Unix time the latest account state was first seen: the last change of the account.',
+  ses_stats_account_reputation_bounce_ratio:
+    'The latest hourly Reputation.BounceRate stored (0-1), AWS own rate; absent when none in the two days before the last fetch.',
+  ses_stats_account_reputation_complaint_ratio:
+    'The latest hourly Reputation.ComplaintRate stored (0-1), AWS own rate; absent when none in the two days before the last fetch.',
+  ses_stats_account_reputation_timestamp_seconds:
+    'Unix time of the hour of the latest reputation rate stored.',
 } as const satisfies Record<string, string>;
 
 type Family = keyof typeof FAMILIES;
@@ -112,6 +132,38 @@ async function datasetSamples(
   });
   add('ses_stats_dataset_rows', meta.count);
   add('ses_stats_dataset_gaps', meta.gaps.length);
+  if (meta.kind === 'account') {
+    const [state, reputation] = await Promise.all([
+      latestState(store, meta),
+      recentReputation(store, meta, now),
+    ]);
+    if (state !== undefined) {
+      add('ses_stats_last_collection_timestamp_seconds', unixSeconds(state.LastSeen));
+      samples.push({
+        family: 'ses_stats_account_status_info',
+        labels: {
+          dataset: meta.name,
+          enforcement_status: state.EnforcementStatus,
+          review_status: state.ReviewStatus ?? '',
+        },
+        value: 1,
+      });
+      add('ses_stats_account_healthy', state.EnforcementStatus === 'HEALTHY' ? 1 : 0);
+      add('ses_stats_account_sending_enabled', state.SendingEnabled ? 1 : 0);
+      add('ses_stats_account_production_access', state.ProductionAccessEnabled ? 1 : 0);
+      add('ses_stats_account_last_change_timestamp_seconds', unixSeconds(state.FirstSeen));
+    }
+    const bounce = reputation.findLast((r) => r.BounceRate !== null);
+    const complaint = reputation.findLast((r) => r.ComplaintRate !== null);
+    add('ses_stats_account_reputation_bounce_ratio', bounce?.BounceRate);
+    add('ses_stats_account_reputation_complaint_ratio', complaint?.ComplaintRate);
+    const hours = [bounce, complaint].flatMap((r) =>
+      r === undefined ? [] : [Date.parse(r.Timestamp)],
+    );
+    if (hours.length > 0)
+      add('ses_stats_account_reputation_timestamp_seconds', Math.max(...hours) / 1000);
+    return samples;
+  }
   if (meta.kind === 'usage') {
     const latest = await latestSnapshot(store, meta);
     if (latest === undefined) return samples;
@@ -171,6 +223,38 @@ async function latestSnapshot(
   }
   return undefined;
 }
+
+/**
+ * The latest account state: the one first seen at the metadata's last change, or a later one a run
+ * stopped before its metadata write left (a read of one or two items).
+ */
+async function latestState(
+  store: DatasetStore,
+  meta: DatasetMeta,
+): Promise<AccountRow | undefined> {
+  const rows = await store.readAccountStates(meta.name, {
+    from: meta.lastChange ?? ALL_TIME.from,
+    to: ALL_TIME.to,
+  });
+  return rows.at(-1);
+}
+
+/** Reputation hours over the two days before the last fetch (or now): about 48 items. */
+async function recentReputation(
+  store: DatasetStore,
+  meta: DatasetMeta,
+  now: Date,
+): Promise<ReputationRow[]> {
+  const last = meta.lastTime === undefined ? Number.NaN : Date.parse(meta.lastTime);
+  const end = Number.isNaN(last) ? now.getTime() : last;
+  return store.readReputation(meta.name, {
+    from: new Date(end - REPUTATION_LOOKBACK_MS).toISOString(),
+    to: ALL_TIME.to,
+  });
+}
+
+/** CloudWatch publishes an hour's reputation rates late; two days always hold the latest. */
+const REPUTATION_LOOKBACK_MS = 2 * DAY_MS;
 
 function numberIn(summary: Record<string, unknown>, key: string): number | undefined {
   const value = summary[key];

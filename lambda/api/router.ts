@@ -53,6 +53,7 @@ const RECORD_PARAMETERS = [
   'limit',
   'nextToken',
   'format',
+  'series',
 ];
 const SUMMARY_PARAMETERS = ['from', 'to', 'since', 'tz'];
 /** The limit of a page when none is given. */
@@ -133,6 +134,7 @@ async function route(request: ApiRequest, { store, now }: ApiDependencies): Prom
     dataset: name,
     kind: result.meta.kind,
     granularity: result.granularity,
+    series: result.series,
     tz: result.tz,
     from: result.span.from,
     to: result.span.to,

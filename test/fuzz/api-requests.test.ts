@@ -2,12 +2,16 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { handleApiRequest } from '../../lambda/api/router.ts';
+import { fillAccountHistory } from '../support/account-history.ts';
 import { fillHistory } from '../support/api-scenario.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
 import { conformance } from '../support/openapi.ts';
 
 const store = new MemoryDatasetStore();
-beforeAll(() => fillHistory(store));
+beforeAll(async () => {
+  await fillHistory(store);
+  await fillAccountHistory(store, 'history-account');
+});
 
 const text = fc.oneof(
   fc.string({ maxLength: 12 }),
@@ -19,6 +23,7 @@ const segment = fc.oneof(
     'datasets',
     'history',
     'history-usage',
+    'history-account',
     'records',
     'summary',
     'openapi.json',
@@ -55,11 +60,23 @@ const value = fc.oneof(
     '1000',
     '1001',
     'eyJxIjoiIn0.AAAA',
+    'state',
+    'reputation',
   ),
   fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
 );
 const key = fc.oneof(
-  fc.constantFrom('from', 'to', 'since', 'granularity', 'tz', 'limit', 'nextToken', 'format'),
+  fc.constantFrom(
+    'from',
+    'to',
+    'since',
+    'granularity',
+    'tz',
+    'limit',
+    'nextToken',
+    'format',
+    'series',
+  ),
   text,
 );
 const query = fc.array(fc.tuple(key, value), { maxLength: 5 });
@@ -107,6 +124,8 @@ describe('read API under arbitrary requests', () => {
           '/datasets/history-usage/records',
           '/datasets/history/summary',
           '/datasets/history-usage/summary',
+          '/datasets/history-account/records',
+          '/datasets/history-account/summary',
         ),
         fc.array(fc.tuple(key, fc.oneof(value, fc.constant(token))), { maxLength: 4 }),
         async (p, q) => {
@@ -164,9 +183,14 @@ describe('read API under arbitrary requests', () => {
     );
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('/datasets/history/records', '/datasets/history-usage/records'),
+        fc.constantFrom(
+          '/datasets/history/records',
+          '/datasets/history-usage/records',
+          '/datasets/history-account/records',
+        ),
         fc.constantFrom<Array<[string, string]>>(
           [],
+          [['series', 'reputation']],
           [['granularity', '1h']],
           [['tz', 'Asia/Kolkata']],
           [

@@ -5,6 +5,7 @@ import { isoUtc, type StatisticsRow, type UsageRow } from '../../lambda/core/dat
 import { storeActivityResult } from '../../lambda/core/persist.ts';
 import type { FetchedDatasets } from '../../lambda/core/results.ts';
 import type { Span } from '../../lambda/core/store.ts';
+import { fillAccountHistory } from '../support/account-history.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
 import { row, series } from '../support/rows.ts';
 
@@ -319,6 +320,53 @@ describe('renderMetrics', () => {
       { value: '1', labels: { dataset: name, kind: 'usage', source: 'S"1\\', activity: 'x\ny' } },
     ]);
     expect(sampleValue(parsed, 'ses_stats_quota_utilisation_ratio', name)).toBe(0.25);
+  });
+
+  it('gives the latest account state, its last change and the latest reputation rates of an account dataset', async () => {
+    const store = new MemoryDatasetStore();
+    await fillAccountHistory(store, 'acct');
+
+    const { parsed } = await scrape(store, new Date('2026-11-01T06:30:00Z'));
+
+    const value = (family: string) => sampleValue(parsed, family, 'acct');
+    // The latest state: HEALTHY, sending, in the sandbox; first seen at 05:00, last at 06:00.
+    expect(value('ses_stats_account_healthy')).toBe(1);
+    expect(value('ses_stats_account_sending_enabled')).toBe(1);
+    expect(value('ses_stats_account_production_access')).toBe(0);
+    expect(value('ses_stats_account_last_change_timestamp_seconds')).toBe(
+      Date.parse('2026-11-01T05:00:00Z') / 1000,
+    );
+    expect(value('ses_stats_last_collection_timestamp_seconds')).toBe(
+      Date.parse('2026-11-01T06:00:00Z') / 1000,
+    );
+    expect(value('ses_stats_dataset_rows')).toBe(3);
+    // The last hour has no complaint rate: each rate is its latest hour's.
+    expect(value('ses_stats_account_reputation_bounce_ratio')).toBe(0.04);
+    expect(value('ses_stats_account_reputation_complaint_ratio')).toBe(0.002);
+    expect(value('ses_stats_account_reputation_timestamp_seconds')).toBe(
+      Date.parse('2026-11-01T05:00:00Z') / 1000,
+    );
+    const info = parsed.find((f) => f.name === 'ses_stats_account_status_info')?.metrics;
+    expect(info?.map((m) => m.labels)).toEqual([
+      { dataset: 'acct', enforcement_status: 'HEALTHY', review_status: '' },
+    ]);
+    expect(familiesOf(parsed, 'acct').filter((f) => f.includes('window'))).toEqual([]);
+  });
+
+  it('reads an account dataset by key and little: from its last change, and two days of reputation', async () => {
+    const store = new MemoryDatasetStore();
+    await fillAccountHistory(store, 'acct');
+    const states = vi.spyOn(store, 'readAccountStates');
+    const reputation = vi.spyOn(store, 'readReputation');
+
+    await scrape(store, new Date('2026-11-01T06:30:00Z'));
+
+    expect(states.mock.calls.map((call) => call[1])).toEqual([
+      { from: '2026-11-01T05:00:00.000Z', to: '9999-12-31T23:59:59Z' },
+    ]);
+    expect(reputation.mock.calls.map((call) => call[1])).toEqual([
+      { from: '2026-10-30T06:00:00.000Z', to: '9999-12-31T23:59:59Z' },
+    ]);
   });
 
   it('gives every family as a gauge with its help and no series for an empty store', async () => {
