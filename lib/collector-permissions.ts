@@ -5,11 +5,22 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { DEFAULT_READER_ROLE_NAME } from '../lambda/config/defaults.ts';
 import type { Connection, SecretRef } from '../lambda/config/schema.ts';
-import { ConfigError, type Problem } from '../lambda/core/errors.ts';
+import { ConfigError, IAM_ACTIONS, type Problem } from '../lambda/core/errors.ts';
 import type { DeploymentConfig } from './deployment-config.ts';
 
 /** The SES actions the activity calls; neither supports resource-level permissions. */
 export const SES_ACTIONS = ['ses:GetSendQuota', 'ses:GetSendStatistics'] as const;
+
+/**
+ * The actions an account dataset calls besides: SES API v2 GetAccount and CloudWatch
+ * GetMetricData (AWS/SES `Reputation.*`); neither supports resource-level permissions.
+ */
+export const ACCOUNT_ACTIONS = [IAM_ACTIONS.GetAccount, IAM_ACTIONS.GetMetricData] as const;
+
+/** Whether any configured activity has an account dataset, so the role needs ACCOUNT_ACTIONS. */
+export function hasAccountDataset(config: DeploymentConfig): boolean {
+  return config.settings.activities.some((activity) => activity.accountDataset !== undefined);
+}
 
 /** Exactly the DynamoDB actions the collector's store uses. */
 export const TABLE_ACTIONS = [
@@ -237,8 +248,28 @@ export function logStatement(logGroup: ILogGroup): PolicyStatement {
   });
 }
 
-export function sesStatement(): PolicyStatement {
-  return new PolicyStatement({ actions: [...SES_ACTIONS], resources: ['*'] });
+/**
+ * The SES statistics actions and, with `account`, ACCOUNT_ACTIONS: one statement on Resource "*",
+ * the only one of the role (see resourceStarAcknowledgement).
+ */
+export function sesStatement(account = false): PolicyStatement {
+  return new PolicyStatement({
+    actions: [...SES_ACTIONS, ...(account ? ACCOUNT_ACTIONS : [])],
+    resources: ['*'],
+  });
+}
+
+/**
+ * The cdk-nag finding sesStatement raises on its role, `AwsSolutions-IAM5[Resource::*]`, with
+ * why each of its action lists needs Resource "*"; `rest` says what else the role may do.
+ */
+export function resourceStarAcknowledgement(account: boolean, rest: string): Acknowledgement {
+  const why = (actions: readonly string[]) =>
+    `${actions.join(' and ')} have no resource-level permissions, so their statement needs Resource "*"`;
+  return {
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: [why(SES_ACTIONS), ...(account ? [why(ACCOUNT_ACTIONS)] : []), rest].join('; '),
+  };
 }
 
 /** `sts:AssumeRole` on the role ARNs, collapsed as assumeRoleResources says; none without ARNs. */

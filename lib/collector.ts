@@ -25,8 +25,10 @@ import {
   assumedRoleArns,
   assumeRoleAcknowledgements,
   assumeRoleStatement,
+  hasAccountDataset,
   logStatement,
   referencedSecrets,
+  resourceStarAcknowledgement,
   type SecretReference,
   secretsStatement,
   sesStatement,
@@ -295,11 +297,12 @@ export class Collector extends Construct {
       reason:
         'LambdaInvoke grants lambda:InvokeFunction on the function and its qualified ARNs (ARN:*); both name only the collector function',
     });
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'ses:GetSendQuota and ses:GetSendStatistics have no resource-level permissions, so their statement needs Resource "*"; every other statement names its resources',
-    });
+    Validations.of(this.role).acknowledge(
+      resourceStarAcknowledgement(
+        hasAccountDataset(config),
+        'every other statement names its resources',
+      ),
+    );
     for (const acknowledgement of assumeRoleAcknowledgements(config))
       Validations.of(this.role).acknowledge(acknowledgement);
     if (this.batchQueue !== undefined)
@@ -338,7 +341,7 @@ export class Collector extends Construct {
   ): void {
     const statements = [
       logStatement(this.logGroup),
-      sesStatement(),
+      sesStatement(hasAccountDataset(config)),
       assumeRoleStatement(assumedRoleArns(config)),
       secretsStatement(this, secrets),
       tableStatement(table),

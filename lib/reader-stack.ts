@@ -10,7 +10,12 @@ import {
 import { ArnPrincipal, PolicyDocument, Role } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { DEFAULT_READER_ROLE_NAME } from '../lambda/config/defaults.ts';
-import { SES_ACTIONS, sesStatement } from './collector-permissions.ts';
+import {
+  ACCOUNT_ACTIONS,
+  resourceStarAcknowledgement,
+  SES_ACTIONS,
+  sesStatement,
+} from './collector-permissions.ts';
 
 /** The stack id: `cdk deploy SesStatsReader -c reader=true`. */
 export const READER_STACK_ID = 'SesStatsReader';
@@ -33,11 +38,17 @@ export const READER_PARAMETER_PATTERNS = {
  */
 export const READER_MAX_SESSION_DURATION = Duration.hours(1);
 
+/** What the reader role may call: the SES statistics and the account dataset's actions. */
+export const READER_ACTIONS = [...SES_ACTIONS, ...ACCOUNT_ACTIONS] as const;
+
 /**
  * The member-account reader: one IAM role (`role`) that the ses-stats collector assumes to read
  * this account's SES statistics. It trusts exactly the collector's role (parameter
  * `CollectorRoleArn`, the SesStats stack's output of that name) and only with the external id
- * (parameter `ExternalId`), and may call only `ses:GetSendQuota` and `ses:GetSendStatistics`.
+ * (parameter `ExternalId`), and may call only `ses:GetSendQuota`, `ses:GetSendStatistics`,
+ * `ses:GetAccount` and `cloudwatch:GetMetricData`. The last two serve an account dataset; the
+ * role always has them, as this stack is deployed without the collector's config (a StackSet
+ * template for every account), and an account without an account dataset never calls them.
  *
  * The template is self-contained so that a CloudFormation StackSet can deploy it to every account
  * of an organization: no assets, no bootstrap version parameter or rule, no CDK metadata
@@ -52,7 +63,7 @@ export class ReaderStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, {
       description:
-        'ses-stats reader: a role the ses-stats collector assumes to read SES sending statistics and quota',
+        'ses-stats reader: a role the ses-stats collector assumes to read SES sending statistics, quota, account state and reputation rates',
       synthesizer: new BootstraplessSynthesizer(),
       analyticsReporting: false,
       ...props,
@@ -82,18 +93,18 @@ export class ReaderStack extends Stack {
 
     this.role = new Role(this, 'Role', {
       roleName: roleName.valueAsString,
-      description: 'ses-stats reader: the collector reads SES sending statistics and quota',
+      description:
+        'ses-stats reader: the collector reads SES sending statistics, quota, account state and reputation rates',
       assumedBy: new ArnPrincipal(collectorRoleArn.valueAsString),
       externalIds: [externalId.valueAsString],
       maxSessionDuration: READER_MAX_SESSION_DURATION,
       inlinePolicies: {
-        SesStatistics: new PolicyDocument({ statements: [sesStatement()] }),
+        SesStatistics: new PolicyDocument({ statements: [sesStatement(true)] }),
       },
     });
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: `${SES_ACTIONS.join(' and ')} have no resource-level permissions, so their statement needs Resource "*"; the role has no other permission`,
-    });
+    Validations.of(this.role).acknowledge(
+      resourceStarAcknowledgement(true, 'the role has no other permission'),
+    );
 
     new CfnOutput(this, 'RoleArn', {
       value: this.role.roleArn,

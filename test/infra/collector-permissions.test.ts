@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_READER_ROLE_NAME } from '../../lambda/config/defaults.ts';
 import type { ConfigInput, SecretRef } from '../../lambda/config/schema.ts';
 import {
+  ACCOUNT_ACTIONS,
   ASSUME_ROLE_STATEMENT_BUDGET,
   assumedRoleArns,
   assumeRoleAcknowledgements,
@@ -41,11 +42,17 @@ function collectorStatements(stack: SesStatsStack) {
   };
 }
 
-/** The collector role's policy must be exactly these statements, in this order. */
+const SES_STATISTICS = ['ses:GetSendQuota', 'ses:GetSendStatistics'];
+
+/**
+ * The collector role's policy must be exactly these statements, in this order: the SES statement
+ * on "*" holds `sesActions` (sorted, as CDK renders them).
+ */
 function expectCollectorPolicy(
   template: Template,
   stack: SesStatsStack,
   extra: readonly object[],
+  sesActions: readonly string[] = SES_STATISTICS,
 ): void {
   const ids = collectorStatements(stack);
   template.hasResourceProperties('AWS::IAM::Policy', {
@@ -63,7 +70,7 @@ function expectCollectorPolicy(
           Resource: { 'Fn::GetAtt': [ids.logGroup, 'Arn'] },
         },
         {
-          Action: ['ses:GetSendQuota', 'ses:GetSendStatistics'],
+          Action: [...sesActions],
           Effect: 'Allow',
           Resource: '*',
         },
@@ -94,6 +101,46 @@ describe('collector permissions', { timeout: 120_000 }, () => {
     const { stack, template } = sesStatsStack(document());
 
     expectCollectorPolicy(template, stack, []);
+  });
+
+  it('adds ses:GetAccount and cloudwatch:GetMetricData on "*" to the SES statement, nothing else, with an account dataset', () => {
+    const input = document({
+      activities: [{ ...DEFAULT_ACTIVITY, accountDataset: 'accountData' }],
+    });
+
+    const { stack, template } = sesStatsStack(input);
+
+    expectCollectorPolicy(template, stack, [], [...ACCOUNT_ACTIONS, ...SES_STATISTICS].sort());
+    expect(ACCOUNT_ACTIONS).toEqual(['ses:GetAccount', 'cloudwatch:GetMetricData']);
+  });
+
+  it('grants the account actions when any one activity has an account dataset', () => {
+    const input = document({
+      activities: [
+        DEFAULT_ACTIVITY,
+        {
+          session: 'SESSession1',
+          usageDataset: 'u2',
+          statisticsDataset: 's2',
+          accountDataset: 'a2',
+        },
+      ],
+    });
+
+    const actions = identityStatements(sesStatsStack(input).template).flatMap(actionsOf);
+
+    expect(actions.filter((a) => ACCOUNT_ACTIONS.includes(a as never))).toEqual([
+      'cloudwatch:GetMetricData',
+      'ses:GetAccount',
+    ]);
+  });
+
+  it('grants neither account action without an account dataset', () => {
+    const actions = identityStatements(sesStatsStack(document()).template).flatMap(actionsOf);
+
+    expect(actions).toEqual(expect.arrayContaining(SES_STATISTICS));
+    expect(actions).not.toContain('ses:GetAccount');
+    expect(actions).not.toContain('cloudwatch:GetMetricData');
   });
 
   it('has no sts:AssumeRole statement without assume-role sessions', () => {

@@ -7,9 +7,14 @@ import { ArnPrincipal, PolicyDocument, Role } from 'aws-cdk-lib/aws-iam';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { credentialsSchema, externalIdSchema, roleNameSchema } from '../../lambda/config/fields.ts';
-import { SES_ACTIONS, sesStatement } from '../../lib/collector-permissions.ts';
+import { ACCOUNT_ACTIONS, SES_ACTIONS, sesStatement } from '../../lib/collector-permissions.ts';
 import { nagPacks } from '../../lib/nag-packs.ts';
-import { READER_PARAMETER_PATTERNS, READER_STACK_ID, ReaderStack } from '../../lib/reader-stack.ts';
+import {
+  READER_ACTIONS,
+  READER_PARAMETER_PATTERNS,
+  READER_STACK_ID,
+  ReaderStack,
+} from '../../lib/reader-stack.ts';
 import { defineSesStatsApp, READER_CONTEXT_KEY, STACK_ID } from '../../lib/ses-stats-app.ts';
 import { cfnLintProblems } from '../support/cfn-lint.ts';
 import {
@@ -78,7 +83,7 @@ describe('the SesStatsReader stack (member accounts)', { timeout: 120_000 }, () 
     });
   });
 
-  it('allows exactly ses:GetSendQuota and ses:GetSendStatistics, in one inline policy, nothing else', () => {
+  it('allows exactly the SES statistics and account dataset actions on "*", in one inline policy, nothing else', () => {
     const { template } = readerStack();
 
     template.hasResourceProperties('AWS::IAM::Role', {
@@ -90,7 +95,12 @@ describe('the SesStatsReader stack (member accounts)', { timeout: 120_000 }, () 
             Statement: [
               {
                 Effect: 'Allow',
-                Action: ['ses:GetSendQuota', 'ses:GetSendStatistics'],
+                Action: [
+                  'cloudwatch:GetMetricData',
+                  'ses:GetAccount',
+                  'ses:GetSendQuota',
+                  'ses:GetSendStatistics',
+                ],
                 Resource: '*',
               },
             ],
@@ -99,7 +109,8 @@ describe('the SesStatsReader stack (member accounts)', { timeout: 120_000 }, () 
       ]),
       ManagedPolicyArns: Match.absent(),
     });
-    expect(identityStatements(template).flatMap(actionsOf)).toEqual([...SES_ACTIONS]);
+    expect(identityStatements(template).flatMap(actionsOf)).toEqual([...READER_ACTIONS].sort());
+    expect(READER_ACTIONS).toEqual([...SES_ACTIONS, ...ACCOUNT_ACTIONS]);
   });
 
   it('names the role from the RoleName parameter, with 1-hour sessions, and outputs its ARN', () => {
@@ -202,7 +213,7 @@ describe('the SesStatsReader stack (member accounts)', { timeout: 120_000 }, () 
     },
   );
 
-  it('finds nothing unacknowledged with cdk-nag, and acknowledges only Resource "*" of the SES actions', () => {
+  it('finds nothing unacknowledged with cdk-nag, and acknowledges only Resource "*" of the SES and account actions', () => {
     const app = newApp();
     const stack = new ReaderStack(app, READER_STACK_ID);
 
@@ -213,9 +224,7 @@ describe('the SesStatsReader stack (member accounts)', { timeout: 120_000 }, () 
     expect(acknowledged).toEqual([
       [
         'Annotation::AwsSolutions-IAM5[Resource::*]',
-        expect.stringMatching(
-          /^ses:GetSendQuota and ses:GetSendStatistics have no resource-level permissions/,
-        ),
+        'ses:GetSendQuota and ses:GetSendStatistics have no resource-level permissions, so their statement needs Resource "*"; ses:GetAccount and cloudwatch:GetMetricData have no resource-level permissions, so their statement needs Resource "*"; the role has no other permission',
       ],
     ]);
     expect(
@@ -232,7 +241,7 @@ describe('the SesStatsReader stack (member accounts)', { timeout: 120_000 }, () 
     const app = newApp();
     new Role(new Stack(app, 'Bare'), 'Role', {
       assumedBy: new ArnPrincipal(COLLECTOR_ROLE_ARN),
-      inlinePolicies: { SesStatistics: new PolicyDocument({ statements: [sesStatement()] }) },
+      inlinePolicies: { SesStatistics: new PolicyDocument({ statements: [sesStatement(true)] }) },
     });
 
     expect(nagFindings(app)).toEqual(['AwsSolutions-IAM5[Resource::*] at Bare/Role/Resource']);
