@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { ACCOUNT_COLUMNS, REPUTATION_COLUMNS } from '../core/datasets.ts';
 import { UsageError } from '../core/errors.ts';
+import type { AccountDataset } from '../core/results.ts';
 import { oneOf } from './args.ts';
 
 export const FORMATS = ['table', 'json', 'csv'] as const;
@@ -151,6 +153,91 @@ function textSection(table: Table): string {
 function cellText(value: unknown): string {
   if (value === undefined || value === null) return '';
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * The two tables of a fetched account dataset, as `collect` prints the other datasets: `NAME`,
+ * the account state seen (ACCOUNT_COLUMNS), and `NAME.reputation`, the reputation hours fetched
+ * (REPUTATION_COLUMNS). In a table or CSV, booleans are `true`/`false` and nulls empty cells.
+ */
+export function accountTables(account: AccountDataset): Table[] {
+  return [
+    {
+      name: account.name,
+      columns: ACCOUNT_COLUMNS,
+      rows: account.rows as unknown as Table['rows'],
+    },
+    {
+      name: `${account.name}.reputation`,
+      columns: REPUTATION_COLUMNS,
+      rows: account.reputation as unknown as Table['rows'],
+    },
+  ];
+}
+
+/** A fetched account dataset printed whole: `formatTables` of its two tables (json or table). */
+export function formatAccountDataset(
+  account: AccountDataset,
+  format: Exclude<Format, 'csv'>,
+): string {
+  return formatTables(accountTables(account), format);
+}
+
+/**
+ * An account summary (see `summarize`) as text to read at a glance: the state in one line (what is
+ * wrong in capitals: sending DISABLED, the SANDBOX), the review, the quota, the last change, the
+ * changes in the range and the reputation rates as percentages, then the coverage.
+ */
+export function accountSummaryText(
+  title: string,
+  summary: Readonly<Record<string, unknown>>,
+): string {
+  const latest = summary.latest as Readonly<Record<string, unknown>> | null;
+  const coverage = summary.coverage as { status: string; note?: string };
+  const lines: Array<readonly [string, string]> = [];
+  if (summary.from !== null || summary.to !== null)
+    lines.push(['range', `${summary.from ?? 'the start'} to ${summary.to ?? 'now'}`]);
+  if (latest === null) lines.push(['state', 'unknown: no state was seen in the range']);
+  else {
+    const sending = latest.SendingEnabled ? 'sending enabled' : 'sending DISABLED';
+    const access = latest.ProductionAccessEnabled
+      ? 'production access'
+      : 'in the SANDBOX (no production access)';
+    lines.push(['state', `${String(latest.EnforcementStatus)}, ${sending}, ${access}`]);
+    lines.push([
+      'review',
+      latest.ReviewStatus === null
+        ? 'none'
+        : `${String(latest.ReviewStatus)}${latest.ReviewCaseId === null ? '' : ` (case ${String(latest.ReviewCaseId)})`}`,
+    ]);
+    const max = latest.Max24HourSend === -1 ? 'unlimited' : `${String(latest.Max24HourSend)}`;
+    lines.push(['quota', `${max} per 24 hours, ${String(latest.MaxSendRate)} per second`]);
+    lines.push(['last change', `${String(latest.FirstSeen)} (first seen in this state)`]);
+    lines.push(['last seen', String(latest.LastSeen)]);
+  }
+  lines.push([
+    'state changes',
+    summary.stateChanges === null
+      ? 'unknown'
+      : `${String(summary.stateChanges)} in the range (${String(summary.states)} ${summary.states === 1 ? 'state' : 'states'} seen)`,
+  ]);
+  lines.push(['reputation', ratesText(summary.latestReputation, 'latest')]);
+  lines.push(['highest', ratesText(summary.peakReputation, 'highest')]);
+  lines.push([
+    'coverage',
+    coverage.note === undefined ? coverage.status : `${coverage.status}: ${coverage.note}`,
+  ]);
+  const width = Math.max(...lines.map(([label]) => label.length));
+  return `${[title, ...lines.map(([label, text]) => `${label.padEnd(width)}  ${text}`)].join('\n')}\n`;
+}
+
+/** `bounce 4.00% at HOUR, complaint 0.20% at HOUR`; `none stored` without reputation hours. */
+function ratesText(value: unknown, which: string): string {
+  if (value === null || value === undefined) return 'no reputation hours stored in the range';
+  const r = value as Readonly<Record<string, number | string | null>>;
+  const one = (name: string, rate: number | string | null | undefined, at: unknown) =>
+    typeof rate === 'number' ? `${name} ${percent(rate)} at ${String(at)}` : `${name} none`;
+  return `${one('bounce', r.BounceRate, r.BounceRateAt)}, ${one('complaint', r.ComplaintRate, r.ComplaintRateAt)} (${which})`;
 }
 
 export const OUT_FORMATS = ['csv', 'json', 'ndjson'] as const;

@@ -170,14 +170,19 @@ const tzFlag = oneOfFlag(
   knownZone,
 );
 const rangePieces = [timeFlag('from'), timeFlag('to'), sinceFlag, tzFlag];
-const queryPieces = [oneOfFlag('granularity', ['15m', '1h', '1d'], ['5m', '1H', '', '15'])];
+const queryPieces = [
+  oneOfFlag('granularity', ['15m', '1h', '1d'], ['5m', '1H', '', '15']),
+  oneOfFlag('series', ['state', 'reputation'], ['states', 'State', '', 'rates']),
+];
+// summary takes no --series (a summary holds the states and the reputation rates both).
+const notSummary = fc.constant<Piece>({ tokens: ['--series=state'], bad: ['--series'] });
 // check takes no --format, --from, --to, --tz or --granularity: they are unknown options there.
 const notCheck = fc
   .constantFrom('--format=json', '--from=2026-11-28', '--tz=UTC', '--granularity=1h')
   .map((t): Piece => ({ tokens: [t], bad: [t.split('=')[0] ?? t] }));
 const PIECES: Record<Command, fc.Arbitrary<Piece>> = {
   query: fc.oneof(...commonPieces, ...rangePieces, ...queryPieces),
-  summary: fc.oneof(...commonPieces, ...rangePieces),
+  summary: fc.oneof(...commonPieces, ...rangePieces, notSummary),
   datasets: fc.oneof(...commonPieces),
   check: fc.oneof(
     fc.constant<Piece>({ tokens: ['--verbose'] }),
