@@ -1,15 +1,28 @@
 /**
- * A fake Amazon SES (Query protocol, API version 2010-12-01) with a minimal STS `AssumeRole`, for
- * tests that drive the real AWS SDK against a local HTTP server.
+ * A fake Amazon SES (Query protocol, API version 2010-12-01) with a minimal STS `AssumeRole`, SES
+ * API v2 `GetAccount` (REST/JSON, `GET /v2/email/account`) and CloudWatch `GetMetricData` (JSON
+ * 1.0, ./fake-cloudwatch.ts), for tests that drive the real AWS SDK against a local HTTP server:
+ * one URL serves every API the activity calls. `startFakeCloudWatch` serves CloudWatch alone.
  *
  * It verifies every request's SigV4 signature with an independent implementation (./sigv4.ts),
- * answers in the XML shapes SES and STS use, records what it saw and can inject faults.
+ * answers in the shapes each API uses (XML for SES and STS, JSON for SES v2 and CloudWatch),
+ * records what it saw and can inject faults.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
+import {
+  answerGetMetricData,
+  CLOUDWATCH_SIGNING_NAME,
+  cloudWatchError,
+  cloudWatchOperation,
+  type FakeReputation,
+  type GetMetricDataCall,
+  type JsonAnswer,
+  MAX_DATAPOINTS,
+} from './fake-cloudwatch.ts';
 import {
   parseAuthorization,
   type SignedRequest,
@@ -38,17 +51,25 @@ export interface FakePoint {
   rejects: number;
 }
 
-export type SesAction = 'GetSendQuota' | 'GetSendStatistics';
+/** The calls the fake answers for the activity: SES's two, SES v2 GetAccount, CloudWatch GetMetricData. */
+export type SesAction = 'GetSendQuota' | 'GetSendStatistics' | 'GetAccount' | 'GetMetricData';
 
 /**
- * A fault answered instead of (or, for `slow`, before) a normal SES response.
- * - `error`: an XML `ErrorResponse` with the given status and code (Type `Receiver` for 5xx).
+ * A fault answered instead of (or, for `slow`, before) a normal response, in the form of the API
+ * called (SES and STS: an XML `ErrorResponse`; SES v2: a JSON body with `x-amzn-errortype`;
+ * CloudWatch: a JSON body with `__type` and `x-amzn-query-error`).
+ * - `error`: the given status and code (Type `Receiver` for 5xx).
+ * - `denied`: the API's access-denied error (403; `AccessDenied`, for SES v2
+ *   `AccessDeniedException`), with `message` or a default.
+ * - `throttle`: the API's throttling error (`Throttling` 400; for SES v2 `TooManyRequestsException` 429).
  * - `slow`: waits `delayMs`, then answers normally.
- * - `malformed`: status 200 with a truncated XML body.
+ * - `malformed`: status 200 with a truncated body.
  * - `status`: the bare status code with an empty body, like a failing load balancer.
  */
 export type FakeFault =
   | { kind: 'error'; status: number; code: string; message?: string }
+  | { kind: 'denied'; message?: string }
+  | { kind: 'throttle' }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'malformed' }
   | { kind: 'status'; status: number };
@@ -56,13 +77,32 @@ export type FakeFault =
 export interface InjectOptions {
   /** How many matching requests the fault answers; default 1. */
   times?: number;
-  /** Only requests for this action consume the fault; default any SES action. */
+  /**
+   * Only requests for this action consume the fault. Without it, GetSendQuota and
+   * GetSendStatistics do (as before the account calls existed); GetAccount and GetMetricData
+   * take only faults that name them.
+   */
   action?: SesAction;
+}
+
+/** The SES v2 `GetAccount` state; `quota` of the fake gives its `SendQuota`. */
+export interface FakeAccount {
+  /** `HEALTHY`, `PROBATION` or `SHUTDOWN`; undefined leaves it out (a malformed answer). */
+  enforcementStatus: string | undefined;
+  /** Undefined leaves it out (a malformed answer). */
+  sendingEnabled: boolean | undefined;
+  /** False: the account is in the sandbox. Undefined leaves it out (a malformed answer). */
+  productionAccessEnabled: boolean | undefined;
+  /** `Details.ReviewDetails`; absent when the account was never reviewed. */
+  reviewDetails?: { status: string; caseId: string };
 }
 
 /** What the fake saw of one request, recorded on arrival (before any check). */
 export interface RecordedRequest {
-  /** The `Action` parameter, or '' when absent. */
+  /**
+   * The `Action` parameter (SES, STS), `GetAccount` for `GET /v2/email/account`, the operation of
+   * a CloudWatch `X-Amz-Target`, or '' when none is recognised.
+   */
   action: string;
   /** From the `Authorization` header, whether or not the signature turned out valid. */
   accessKeyId?: string;
@@ -96,11 +136,18 @@ export interface FakeSesOptions {
   /** Every SES call (after its signature is checked) waits this long before it is answered; default 0. */
   latencyMs?: number;
   /**
-   * What a call of an action by an identity less than 1 s after its previous one gets (SES allows
-   * one a second per action, account and region): `record` answers it and records the violation,
-   * `throttle` also answers it with SES's `Throttling` error. Default `record`.
+   * What a call of an SES action (GetAccount too) by an identity less than 1 s after its previous
+   * one gets (SES allows one a second per action, account and region): `record` answers it and
+   * records the violation, `throttle` also answers it with SES's throttling error. Default
+   * `record`. CloudWatch calls are not paced.
    */
   pacing?: 'record' | 'throttle';
+  /** Answered by `GetAccount`; default HEALTHY, sending enabled, out of the sandbox, never reviewed. */
+  account?: FakeAccount;
+  /** Answered by `GetMetricData`; default both series empty. */
+  reputation?: FakeReputation;
+  /** Which APIs it serves: every one (default), or CloudWatch alone (`startFakeCloudWatch`). */
+  serves?: 'all' | 'cloudwatch';
 }
 
 /**
@@ -114,7 +161,7 @@ export interface PacingViolation {
   gapMs: number;
 }
 
-/** SES's rate for GetSendQuota and GetSendStatistics: one call a second per action and identity. */
+/** SES's rate for GetSendQuota, GetSendStatistics and GetAccount: one call a second per action and identity. */
 export const SES_PACE_MS = 1000;
 
 /**
@@ -131,6 +178,14 @@ export interface FakeSes {
   quota: FakeQuota;
   /** Answered by `GetSendStatistics` in this order; default empty. */
   points: FakePoint[];
+  /** Answered by SES v2 `GetAccount` (with `quota` as its `SendQuota`); assign to change it between runs. */
+  account: FakeAccount;
+  /** Answered by CloudWatch `GetMetricData`; assign to revise the series between runs. */
+  reputation: FakeReputation;
+  /** At most this many data points a `GetMetricData` page holds (CloudWatch's own limit by default). */
+  metricPageSize: number;
+  /** Every `GetMetricData` call that passed its checks, page by page; reset clears them. */
+  readonly metricDataCalls: readonly GetMetricDataCall[];
   /** Shifts the server's clock; beyond five minutes signatures are answered `RequestExpired`. */
   clockSkewMs: number;
   readonly requests: readonly RecordedRequest[];
@@ -156,8 +211,8 @@ export interface FakeSes {
   inject(fault: FakeFault, options?: InjectOptions): void;
   /**
    * Clears queued faults, recorded requests, calls and pacing violations, the clock skew and
-   * `sendsDate`. Keys, issued sessions, external-id requirements, quota, points, latency and held
-   * keys stay.
+   * `sendsDate`. Keys, issued sessions, external-id requirements, quota, points, account,
+   * reputation, page size, latency and held keys stay.
    */
   reset(): void;
   close(): Promise<void>;
@@ -169,6 +224,26 @@ export async function startFakeSes(options: FakeSesOptions = {}): Promise<FakeSe
   await fake.listen();
   return fake;
 }
+
+/** A fake serving CloudWatch alone: SES, SES v2 and STS requests get `404 UnknownOperation`. */
+export type FakeCloudWatch = FakeSes;
+
+/**
+ * Starts a fake CloudWatch (`GetMetricData` only) on 127.0.0.1 with an ephemeral port: the same
+ * keys, faults, recording and settings (`reputation`, `metricPageSize`) as the fake SES.
+ */
+export function startFakeCloudWatch(
+  options: Omit<FakeSesOptions, 'serves'> = {},
+): Promise<FakeCloudWatch> {
+  return startFakeSes({ ...options, serves: 'cloudwatch' });
+}
+
+/** The account a fake starts with: healthy, sending, out of the sandbox. */
+export const HEALTHY_ACCOUNT: Readonly<FakeAccount> = {
+  enforcementStatus: 'HEALTHY',
+  sendingEnabled: true,
+  productionAccessEnabled: true,
+};
 
 /**
  * The last 14 days of 15-minute send statistics ending at `now`, as SES reports them: buckets at
@@ -209,13 +284,31 @@ const AUTH_STATUS: Record<SigV4ErrorCode, number> = {
   SignatureDoesNotMatch: 403,
   RequestExpired: 400,
 };
+/** SES v2 (a REST/JSON API) names the query protocol's authentication errors its own way. */
+const REST_JSON_CODES: Record<string, string> = {
+  IncompleteSignature: 'IncompleteSignatureException',
+  InvalidClientTokenId: 'UnrecognizedClientException',
+  SignatureDoesNotMatch: 'InvalidSignatureException',
+  RequestExpired: 'InvalidSignatureException',
+  ExpiredToken: 'ExpiredTokenException',
+  AccessDenied: 'AccessDeniedException',
+  Throttling: 'TooManyRequestsException',
+};
+/** The calls SES paces at one a second per action and identity. */
+const PACED: ReadonlySet<string> = new Set(['GetSendQuota', 'GetSendStatistics', 'GetAccount']);
+const ACCOUNT_PATH = '/v2/email/account';
 const DEFAULT_MESSAGES: Record<string, string> = {
   Throttling: 'Rate exceeded',
+  TooManyRequestsException: 'Too Many Requests',
   AccessDenied: 'User is not authorized to perform this action.',
+  AccessDeniedException: 'User is not authorized to perform this action.',
   InternalFailure: 'An internal error occurred.',
   ServiceUnavailable: 'Service is unavailable.',
 };
 const INVALID_TOKEN = 'The security token included in the request is invalid.';
+
+/** How a request was sent, and so how its answer and errors are written. */
+type Protocol = 'query' | 'rest-json' | 'json-rpc';
 
 interface QueuedFault {
   fault: FakeFault;
@@ -238,10 +331,12 @@ interface Exchange {
   now: Date;
   namespace: string;
   sendsDate: boolean;
+  protocol: Protocol;
 }
 
 interface Incoming {
   action: string;
+  protocol: Protocol;
   params: URLSearchParams;
   signed: SignedRequest;
   absoluteForm: boolean;
@@ -252,6 +347,10 @@ class FakeSesServer implements FakeSes {
   readonly region: string;
   quota: FakeQuota;
   points: FakePoint[];
+  account: FakeAccount;
+  reputation: FakeReputation;
+  metricPageSize = MAX_DATAPOINTS;
+  readonly metricDataCalls: GetMetricDataCall[] = [];
   clockSkewMs = 0;
   sendsDate = true;
   latencyMs: number;
@@ -263,6 +362,7 @@ class FakeSesServer implements FakeSes {
   private readonly externalIds = new Map<string, string>();
   private faults: QueuedFault[] = [];
   private readonly pacing: 'record' | 'throttle';
+  private readonly serves: 'all' | 'cloudwatch';
   /** `identity|action` → host time (ms) of its latest call. */
   private readonly lastCalls = new Map<string, number>();
   private readonly held = new Map<string, Promise<void>>();
@@ -274,8 +374,11 @@ class FakeSesServer implements FakeSes {
     this.region = options.region ?? 'us-east-1';
     this.quota = options.quota ?? { max24HourSend: 50000, maxSendRate: 14, sentLast24Hours: 1234 };
     this.points = options.points ?? [];
+    this.account = options.account ?? { ...HEALTHY_ACCOUNT };
+    this.reputation = options.reputation ?? { bounceRate: [], complaintRate: [] };
     this.latencyMs = options.latencyMs ?? 0;
     this.pacing = options.pacing ?? 'record';
+    this.serves = options.serves ?? 'all';
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex, head: Buffer) => {
       // Act as the proxy's far end: serve the tunnelled requests on this same server.
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -336,6 +439,7 @@ class FakeSesServer implements FakeSes {
     this.faults = [];
     this.requests.length = 0;
     this.assumeRoleCalls.length = 0;
+    this.metricDataCalls.length = 0;
     this.pacingViolations.length = 0;
     this.lastCalls.clear();
     this.clockSkewMs = 0;
@@ -353,10 +457,12 @@ class FakeSesServer implements FakeSes {
       now: this.now(),
       namespace: SES_NS,
       sendsDate: this.sendsDate,
+      protocol: 'query',
     };
     try {
       const incoming = await readIncoming(req);
       this.record(req, incoming);
+      ex.protocol = incoming.protocol;
       if (incoming.action === 'AssumeRole') ex.namespace = STS_NS;
       await this.dispatch(incoming, ex);
     } catch (error) {
@@ -377,30 +483,49 @@ class FakeSesServer implements FakeSes {
     });
   }
 
-  private async dispatch({ action, params, signed }: Incoming, ex: Exchange): Promise<void> {
-    const service = action === 'AssumeRole' ? 'sts' : 'ses';
+  private async dispatch(incoming: Incoming, ex: Exchange): Promise<void> {
+    const { action, params, signed } = incoming;
+    const service =
+      action === 'AssumeRole'
+        ? 'sts'
+        : action === 'GetMetricData'
+          ? CLOUDWATCH_SIGNING_NAME
+          : 'ses';
     const lookup = (id: string) => this.keys.get(id) ?? this.sessions.get(id)?.secretAccessKey;
     const auth = verifySigV4(signed, lookup, { service, region: this.region, now: ex.now });
-    if (!auth.ok) return sendError(ex, AUTH_STATUS[auth.code], auth.code, auth.message);
+    if (!auth.ok) return sendError(ex, authStatus(auth.code, ex), auth.code, auth.message);
     const tokenError = this.checkSessionToken(auth.accessKeyId, auth.sessionToken, ex.now);
     if (tokenError) return sendError(ex, 403, tokenError.code, tokenError.message);
 
-    const version = params.get('Version');
-    if (!action || VERSIONS[action] !== version) {
-      return sendError(
-        ex,
-        400,
-        'InvalidAction',
-        `Could not find operation ${action} for version ${version}`,
-      );
-    }
+    const unknown = this.unknownOperation(incoming);
+    if (unknown !== undefined) return sendError(ex, unknown.status, unknown.code, unknown.message);
     if (action === 'AssumeRole') return this.assumeRole(params, auth.accessKeyId, ex);
-    const tooSoon = this.checkPace(auth.accessKeyId, action as SesAction);
+    const tooSoon = PACED.has(action) && this.checkPace(auth.accessKeyId, action as SesAction);
     await this.held.get(auth.accessKeyId);
     if (this.latencyMs > 0) await delay(this.latencyMs, undefined, { signal: this.closing.signal });
-    if (tooSoon && this.pacing === 'throttle')
-      return sendError(ex, 400, 'Throttling', DEFAULT_MESSAGES.Throttling ?? 'Rate exceeded');
-    return this.answerSes(action as SesAction, ex);
+    if (tooSoon && this.pacing === 'throttle') return sendFault(ex, { kind: 'throttle' });
+    return this.answerSes(action as SesAction, signed.body, ex);
+  }
+
+  /** Why this request names no operation the fake serves, or undefined when it does. */
+  private unknownOperation({ action, protocol, params }: Incoming) {
+    const served = this.serves === 'all' || (protocol === 'json-rpc' && action === 'GetMetricData');
+    if (!served || (protocol === 'json-rpc' && action !== 'GetMetricData'))
+      return {
+        status: 404,
+        code: 'UnknownOperation',
+        message: `This fake does not serve ${action || 'this request'}.`,
+      };
+    if (protocol === 'rest-json' && action !== 'GetAccount')
+      return { status: 404, code: 'NotFoundException', message: 'Unknown SES v2 route.' };
+    const version = params.get('Version');
+    if (protocol === 'query' && (!action || VERSIONS[action] !== version))
+      return {
+        status: 400,
+        code: 'InvalidAction',
+        message: `Could not find operation ${action} for version ${version}`,
+      };
+    return undefined;
   }
 
   /** Records a call that came less than 1 s after its identity's previous call of `action`. */
@@ -430,33 +555,46 @@ class FakeSesServer implements FakeSes {
     return undefined;
   }
 
-  private async answerSes(action: SesAction, ex: Exchange): Promise<void> {
-    const body = action === 'GetSendQuota' ? quotaXml(this.quota) : statisticsXml(this.points);
+  private async answerSes(action: SesAction, requestBody: Buffer, ex: Exchange): Promise<void> {
     const fault = this.takeFault(action);
     if (fault?.kind === 'slow') {
       await delay(fault.delayMs, undefined, { signal: this.closing.signal });
     }
-    switch (fault?.kind) {
-      case 'error':
-        return sendError(
-          ex,
-          fault.status,
-          fault.code,
-          fault.message ?? DEFAULT_MESSAGES[fault.code] ?? fault.code,
+    const answer = this.answerOf(action, requestBody, ex);
+    if (answer.status !== 200) return send(ex, answer.status, answer.body, answer.headers);
+    if (fault === undefined || fault.kind === 'slow')
+      return send(ex, 200, answer.body, answer.headers);
+    if (fault.kind === 'malformed')
+      return send(ex, 200, answer.body.slice(0, Math.floor(answer.body.length / 2)));
+    return sendFault(ex, fault);
+  }
+
+  /** The normal answer, or the request's own error (a GetMetricData request CloudWatch refuses). */
+  private answerOf(action: SesAction, requestBody: Buffer, ex: Exchange): JsonAnswer {
+    switch (action) {
+      case 'GetAccount':
+        return { status: 200, headers: {}, body: accountJson(this.account, this.quota) };
+      case 'GetMetricData': {
+        const { answer, call } = answerGetMetricData(
+          requestBody,
+          this.reputation,
+          this.metricPageSize,
         );
-      case 'status':
-        return send(ex, fault.status, '');
-      case 'malformed': {
-        const full = resultXml(action, body, ex);
-        return send(ex, 200, full.slice(0, Math.floor(full.length / 2)));
+        if (call !== undefined) this.metricDataCalls.push(call);
+        return answer;
       }
-      default:
-        return send(ex, 200, resultXml(action, body, ex));
+      default: {
+        const result =
+          action === 'GetSendQuota' ? quotaXml(this.quota) : statisticsXml(this.points);
+        return { status: 200, headers: {}, body: resultXml(action, result, ex) };
+      }
     }
   }
 
   private takeFault(action: SesAction): FakeFault | undefined {
-    const queued = this.faults.find((f) => f.action === undefined || f.action === action);
+    // Faults injected for no action are SES v1's, as they were before the account calls.
+    const v1 = action === 'GetSendQuota' || action === 'GetSendStatistics';
+    const queued = this.faults.find((f) => (f.action === undefined && v1) || f.action === action);
     if (!queued) return undefined;
     queued.remaining -= 1;
     if (queued.remaining <= 0) this.faults.splice(this.faults.indexOf(queued), 1);
@@ -514,12 +652,31 @@ async function readIncoming(req: IncomingMessage): Promise<Incoming> {
   const q = pathAndQuery.indexOf('?');
   const path = (q < 0 ? pathAndQuery : pathAndQuery.slice(0, q)) || '/';
   const query = q < 0 ? '' : pathAndQuery.slice(q + 1);
+  const signed = { method: req.method ?? 'GET', path, query, headers: req.headersDistinct, body };
+  const amzTarget = headerValue(req, 'x-amz-target');
+  if (amzTarget !== undefined)
+    return {
+      action: cloudWatchOperation(amzTarget) ?? '',
+      protocol: 'json-rpc',
+      params: new URLSearchParams(),
+      signed,
+      absoluteForm: origin !== undefined,
+    };
+  if (path.startsWith('/v2/'))
+    return {
+      action: req.method === 'GET' && path === ACCOUNT_PATH ? 'GetAccount' : '',
+      protocol: 'rest-json',
+      params: new URLSearchParams(),
+      signed,
+      absoluteForm: origin !== undefined,
+    };
   const params = new URLSearchParams(req.method === 'GET' ? query : body.toString('utf8'));
   return {
     action: params.get('Action') ?? '',
+    protocol: 'query',
     params,
     // headersDistinct keeps repeated headers apart, which the canonical form needs.
-    signed: { method: req.method ?? 'GET', path, query, headers: req.headersDistinct, body },
+    signed,
     absoluteForm: origin !== undefined,
   };
 }
@@ -529,10 +686,16 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
-function send(ex: Exchange, status: number, body: string): void {
+function send(
+  ex: Exchange,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   ex.res.sendDate = false;
   ex.res.writeHead(status, {
-    'content-type': 'text/xml',
+    ...headers,
+    'content-type': CONTENT_TYPES[ex.protocol],
     'content-length': Buffer.byteLength(body),
     'x-amzn-requestid': ex.requestId,
     // The SDK corrects its clock from this header, so it must show the (possibly skewed) server time.
@@ -541,7 +704,45 @@ function send(ex: Exchange, status: number, body: string): void {
   ex.res.end(body);
 }
 
-function sendError(ex: Exchange, status: number, code: string, message: string): void {
+const CONTENT_TYPES: Record<Protocol, string> = {
+  query: 'text/xml',
+  'rest-json': 'application/json',
+  'json-rpc': 'application/x-amz-json-1.0',
+};
+
+/** A fault's answer in the form of the API called. */
+function sendFault(ex: Exchange, fault: Exclude<FakeFault, { kind: 'slow' | 'malformed' }>): void {
+  if (fault.kind === 'status') send(ex, fault.status, '');
+  else if (fault.kind === 'denied') sendError(ex, 403, 'AccessDenied', fault.message ?? '');
+  else if (fault.kind === 'throttle')
+    sendError(ex, ex.protocol === 'rest-json' ? 429 : 400, 'Throttling', '');
+  else sendError(ex, fault.status, fault.code, fault.message ?? '');
+}
+
+function authStatus(code: SigV4ErrorCode, ex: Exchange): number {
+  // JSON services refuse every authentication failure with 403.
+  return ex.protocol === 'rest-json' ? 403 : AUTH_STATUS[code];
+}
+
+/**
+ * An error in the form of the API called; `code` is the query protocol's (`AccessDenied`), which
+ * SES v2 answers under its own name (`AccessDeniedException`). An empty `message` takes the code's
+ * default.
+ */
+function sendError(ex: Exchange, status: number, queryCode: string, text: string): void {
+  const code = ex.protocol === 'rest-json' ? (REST_JSON_CODES[queryCode] ?? queryCode) : queryCode;
+  const message = text || (DEFAULT_MESSAGES[code] ?? code);
+  if (ex.protocol === 'json-rpc') {
+    const answer = cloudWatchError(status, code, message);
+    send(ex, status, answer.body, answer.headers);
+  } else if (ex.protocol === 'rest-json') {
+    send(ex, status, JSON.stringify({ message }), { 'x-amzn-errortype': code });
+  } else {
+    sendXmlError(ex, status, code, message);
+  }
+}
+
+function sendXmlError(ex: Exchange, status: number, code: string, message: string): void {
   const type = status >= 500 ? 'Receiver' : 'Sender';
   const error = `<Error><Type>${type}</Type><Code>${xml(code)}</Code><Message>${xml(message)}</Message></Error>`;
   send(
@@ -554,6 +755,30 @@ function sendError(ex: Exchange, status: number, code: string, message: string):
 function resultXml(action: string, result: string, ex: Exchange): string {
   const metadata = `<ResponseMetadata><RequestId>${ex.requestId}</RequestId></ResponseMetadata>`;
   return `<${action}Response xmlns="${ex.namespace}"><${action}Result>${result}</${action}Result>${metadata}</${action}Response>`;
+}
+
+/** SES API v2 GetAccount's answer (fields it leaves out when undefined are left out here too). */
+function accountJson(a: FakeAccount, q: FakeQuota): string {
+  return JSON.stringify({
+    DedicatedIpAutoWarmupEnabled: false,
+    EnforcementStatus: a.enforcementStatus,
+    ProductionAccessEnabled: a.productionAccessEnabled,
+    SendQuota: {
+      Max24HourSend: q.max24HourSend,
+      MaxSendRate: q.maxSendRate,
+      SentLast24Hours: q.sentLast24Hours,
+    },
+    SendingEnabled: a.sendingEnabled,
+    SuppressionAttributes: { SuppressedReasons: [] },
+    ...(a.reviewDetails === undefined
+      ? {}
+      : {
+          Details: {
+            MailType: 'TRANSACTIONAL',
+            ReviewDetails: { Status: a.reviewDetails.status, CaseId: a.reviewDetails.caseId },
+          },
+        }),
+  });
 }
 
 function quotaXml(q: FakeQuota): string {
