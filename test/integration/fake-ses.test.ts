@@ -1,19 +1,28 @@
 import { type IncomingHttpHeaders, request } from 'node:http';
 import {
+  CloudWatchClient,
+  GetMetricDataCommand,
+  type GetMetricDataCommandInput,
+} from '@aws-sdk/client-cloudwatch';
+import {
   GetSendQuotaCommand,
   GetSendStatisticsCommand,
   SESClient,
   type SESClientConfig,
 } from '@aws-sdk/client-ses';
+import { GetAccountCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { HttpProxyAgent } from 'hpagent';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { hourlySeries } from '../support/fake-cloudwatch.ts';
 import {
   FAKE_ACCESS_KEY_ID,
   FAKE_SECRET_ACCESS_KEY,
   type FakeSes,
+  HEALTHY_ACCOUNT,
+  startFakeCloudWatch,
   startFakeSes,
   twoWeekWindow,
 } from '../support/fake-ses.ts';
@@ -377,6 +386,236 @@ describe('fake SES', () => {
     );
 
     expect(error.name).toBe('InvalidClientTokenId');
+  });
+});
+
+describe('fake SES v2 GetAccount and CloudWatch GetMetricData', () => {
+  const day = new Date('2026-11-20T00:00:00Z');
+  const reputationQuery = (
+    overrides: Partial<GetMetricDataCommandInput> = {},
+  ): GetMetricDataCommandInput => ({
+    StartTime: day,
+    EndTime: new Date(day.getTime() + 24 * 3600_000),
+    MetricDataQueries: [
+      {
+        Id: 'bounce',
+        MetricStat: {
+          Metric: { Namespace: 'AWS/SES', MetricName: 'Reputation.BounceRate' },
+          Period: 3600,
+          Stat: 'Average',
+        },
+      },
+    ],
+    ...overrides,
+  });
+  const v2Client = (url = fake.url, maxAttempts = 1) =>
+    new SESv2Client({
+      endpoint: url,
+      region: 'us-east-1',
+      credentials: FAKE_CREDENTIALS,
+      retryStrategy: new ConfiguredRetryStrategy(maxAttempts, () => 0),
+    });
+  const cwClient = (url = fake.url, maxAttempts = 1) =>
+    new CloudWatchClient({
+      endpoint: url,
+      region: 'us-east-1',
+      credentials: FAKE_CREDENTIALS,
+      retryStrategy: new ConfiguredRetryStrategy(maxAttempts, () => 0),
+    });
+  beforeEach(() => {
+    fake.account = { ...HEALTHY_ACCOUNT };
+    fake.reputation = { bounceRate: [], complaintRate: [] };
+    fake.metricPageSize = 100_800;
+  });
+
+  it('answers GetAccount with the account state and the quota', async () => {
+    fake.account = {
+      enforcementStatus: 'PROBATION',
+      sendingEnabled: false,
+      productionAccessEnabled: false,
+      reviewDetails: { status: 'DENIED', caseId: 'c-1' },
+    };
+
+    const out = await v2Client().send(new GetAccountCommand({}));
+
+    expect(out).toMatchObject({
+      EnforcementStatus: 'PROBATION',
+      SendingEnabled: false,
+      ProductionAccessEnabled: false,
+      Details: { ReviewDetails: { Status: 'DENIED', CaseId: 'c-1' } },
+      SendQuota: { Max24HourSend: 50000, MaxSendRate: 14, SentLast24Hours: 1234 },
+    });
+    expect(out.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(fake.requests.map((r) => r.action)).toEqual(['GetAccount']);
+  });
+
+  it('answers GetAccount faults in the SES v2 JSON error form', async () => {
+    fake.inject({ kind: 'denied' }, { action: 'GetAccount' });
+    fake.inject({ kind: 'throttle' }, { action: 'GetAccount' });
+    fake.inject({ kind: 'error', status: 500, code: 'InternalFailure' }, { action: 'GetAccount' });
+    const client = v2Client();
+
+    const errors = [
+      await sdkError(client.send(new GetAccountCommand({}))),
+      await sdkError(client.send(new GetAccountCommand({}))),
+      await sdkError(client.send(new GetAccountCommand({}))),
+    ];
+
+    expect(errors.map((e) => [e.name, e.$metadata.httpStatusCode])).toEqual([
+      ['AccessDeniedException', 403],
+      ['TooManyRequestsException', 429],
+      ['InternalFailure', 500],
+    ]);
+  });
+
+  it('leaves the account calls alone with a fault injected for no action', async () => {
+    fake.inject({ kind: 'status', status: 500 }, { times: 5 });
+
+    await v2Client().send(new GetAccountCommand({}));
+    await cwClient().send(new GetMetricDataCommand(reputationQuery()));
+    const quota = await sdkError(sesClient(1).send(quotaCall()));
+
+    expect(quota.$metadata.httpStatusCode).toBe(500);
+  });
+
+  it('refuses a GetAccount signed with a wrong secret as InvalidSignatureException', async () => {
+    const client = new SESv2Client({
+      endpoint: fake.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: 'wrong' },
+      maxAttempts: 1,
+    });
+
+    const error = await sdkError(client.send(new GetAccountCommand({})));
+
+    expect([error.name, error.$metadata.httpStatusCode]).toEqual([
+      'InvalidSignatureException',
+      403,
+    ]);
+  });
+
+  it('paces GetAccount like the SES v1 calls', async () => {
+    const paced = await startFakeSes({ pacing: 'throttle' });
+    try {
+      const client = v2Client(paced.url);
+      await client.send(new GetAccountCommand({}));
+
+      const error = await sdkError(client.send(new GetAccountCommand({})));
+
+      expect(error.name).toBe('TooManyRequestsException');
+      expect(paced.pacingViolations).toEqual([
+        expect.objectContaining({ identity: FAKE_ACCESS_KEY_ID, action: 'GetAccount' }),
+      ]);
+    } finally {
+      await paced.close();
+    }
+  });
+
+  it('answers GetMetricData over pages, newest first, and refuses a token of another request', async () => {
+    fake.reputation.bounceRate = hourlySeries(day, 3, (i) => i / 100);
+    fake.metricPageSize = 2;
+    const client = cwClient();
+
+    const first = await client.send(new GetMetricDataCommand(reputationQuery()));
+    const second = await client.send(
+      new GetMetricDataCommand(reputationQuery({ NextToken: first.NextToken })),
+    );
+    const foreign = await sdkError(
+      client.send(
+        new GetMetricDataCommand(
+          reputationQuery({
+            NextToken: first.NextToken,
+            StartTime: new Date(day.getTime() + 1000),
+          }),
+        ),
+      ),
+    );
+
+    expect(first.MetricDataResults?.[0]).toMatchObject({
+      Id: 'bounce',
+      Values: [0.02, 0.01],
+      StatusCode: 'PartialData',
+    });
+    expect(second.MetricDataResults?.[0]).toMatchObject({
+      Timestamps: [day],
+      Values: [0],
+      StatusCode: 'Complete',
+    });
+    expect(second.NextToken).toBeUndefined();
+    expect(foreign.name).toBe('InvalidNextToken');
+    expect(fake.metricDataCalls).toHaveLength(2);
+  });
+
+  it('answers no values to a query with dimensions, another period or another stat', async () => {
+    fake.reputation.bounceRate = hourlySeries(day, 3, () => 0.01);
+    const metric = { Namespace: 'AWS/SES', MetricName: 'Reputation.BounceRate' };
+
+    const out = await cwClient().send(
+      new GetMetricDataCommand(
+        reputationQuery({
+          MetricDataQueries: [
+            {
+              Id: 'dims',
+              MetricStat: {
+                Metric: { ...metric, Dimensions: [{ Name: 'ses:configuration-set', Value: 'x' }] },
+                Period: 3600,
+                Stat: 'Average',
+              },
+            },
+            { Id: 'minute', MetricStat: { Metric: metric, Period: 60, Stat: 'Average' } },
+            { Id: 'max', MetricStat: { Metric: metric, Period: 3600, Stat: 'Maximum' } },
+            { Id: 'right', MetricStat: { Metric: metric, Period: 3600, Stat: 'Average' } },
+          ],
+        }),
+      ),
+    );
+
+    expect(out.MetricDataResults?.map((r) => [r.Id, r.Values?.length])).toEqual([
+      ['dims', 0],
+      ['minute', 0],
+      ['max', 0],
+      ['right', 3],
+    ]);
+  });
+
+  it('answers GetMetricData faults in the query-compatible JSON error form', async () => {
+    fake.inject({ kind: 'denied' }, { action: 'GetMetricData' });
+    fake.inject({ kind: 'throttle' }, { action: 'GetMetricData' });
+    const client = cwClient();
+
+    const denied = await sdkError(client.send(new GetMetricDataCommand(reputationQuery())));
+    const throttled = await sdkError(client.send(new GetMetricDataCommand(reputationQuery())));
+    const badId = await sdkError(
+      client.send(
+        new GetMetricDataCommand(
+          reputationQuery({
+            MetricDataQueries: [{ Id: 'Upper', Expression: 'SEARCH()' }],
+          }),
+        ),
+      ),
+    );
+
+    expect([denied.name, denied.$metadata.httpStatusCode]).toEqual(['AccessDenied', 403]);
+    expect([throttled.name, throttled.$metadata.httpStatusCode]).toEqual(['Throttling', 400]);
+    // The SDK maps the query code to its modelled exception.
+    expect(badId.name).toBe('InvalidParameterValueException');
+  });
+
+  it('serves CloudWatch alone when started with startFakeCloudWatch', async () => {
+    const cloudWatch = await startFakeCloudWatch();
+    try {
+      cloudWatch.reputation.bounceRate = hourlySeries(day, 1, () => 0.05);
+
+      const out = await cwClient(cloudWatch.url).send(new GetMetricDataCommand(reputationQuery()));
+      const ses = await sdkError(sesClient(1, { endpoint: cloudWatch.url }).send(quotaCall()));
+      const v2 = await sdkError(v2Client(cloudWatch.url).send(new GetAccountCommand({})));
+
+      expect(out.MetricDataResults?.[0]?.Values).toEqual([0.05]);
+      expect([ses.$metadata.httpStatusCode, v2.$metadata.httpStatusCode]).toEqual([404, 404]);
+      expect(fake.requests).toHaveLength(0);
+    } finally {
+      await cloudWatch.close();
+    }
   });
 });
 
