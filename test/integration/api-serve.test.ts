@@ -107,11 +107,25 @@ describe('ses-stats serve', () => {
     expect(gaps?.metrics.find((m) => m.labels?.dataset === 'history')?.value).toBe('1');
     const rows = families.find((f) => f.name === 'ses_stats_dataset_rows');
     expect(rows?.metrics.map((m) => m.labels?.dataset).sort()).toEqual([
+      'accountData',
       'history',
       'history-usage',
       'statsData',
       'usageData',
     ]);
+    // collect stored one account state: its gauges are there, and only for it.
+    const healthy = families.find((f) => f.name === 'ses_stats_account_healthy');
+    expect(healthy?.metrics.map((m) => m.labels?.dataset)).toEqual(['accountData']);
+  });
+
+  it('serves the account state collect stored, and its summary', async () => {
+    const records = JSON.parse((await send('/datasets/accountData/records')).body);
+    const summary = JSON.parse((await send('/datasets/accountData/summary')).body);
+
+    expect(records).toMatchObject({ kind: 'account', series: 'state', granularity: null });
+    expect(records.rows).toHaveLength(1);
+    expect(summary).toMatchObject({ kind: 'account', states: 1, stateChanges: 0 });
+    expect(summary.latest.FirstSeen).toBe(records.rows[0].FirstSeen);
   });
 
   it('refuses a request naming another host (DNS rebinding) and a path that escapes the routes', async () => {
