@@ -33,10 +33,14 @@ import {
   DEFAULT_MIN_DELIVERY_ATTEMPTS,
   DEFAULT_QUOTA_UTILISATION,
   DEFAULT_WARNING_FRACTION,
+  REPUTATION_BOUNCE_REVIEW,
+  REPUTATION_BOUNCE_WARNING,
+  REPUTATION_COMPLAINT_REVIEW,
+  REPUTATION_COMPLAINT_WARNING,
   REVIEW_BOUNCE_RATE,
   REVIEW_COMPLAINT_RATE,
 } from '../lambda/config/defaults.ts';
-import { METRICS } from '../lambda/constants.ts';
+import { ACCOUNT_LOG_MESSAGE, METRICS } from '../lambda/constants.ts';
 import {
   type AlarmMode,
   alarmMode,
@@ -57,6 +61,8 @@ const CLOUDWATCH = 'cloudwatch.amazonaws.com';
 export const DASHBOARD_TOP_DATASETS = 10;
 /** The per-kind dashboard lists at most this many datasets (or log lines) over a level. */
 const BREACH_NAMES_SHOWN = 100;
+/** The account table lists at most this many account datasets (Logs Insights returns up to 10,000). */
+const ACCOUNTS_SHOWN = 1000;
 
 export interface MonitoringProps {
   /**
@@ -91,6 +97,42 @@ export interface MonitoringProps {
   readonly statisticsDatasets: readonly string[];
   /** Usage datasets: quota utilisation alarm and graph. */
   readonly usageDatasets: readonly string[];
+  /**
+   * Account datasets: any one adds, in both alarm modes, the six account alarms (counts the
+   * collector publishes per invocation: accounts not HEALTHY, with sending disabled, at or over
+   * each AWS reputation level), a graph of those counts and a table of each account's state.
+   *
+   * @default - none: no account alarm or widget
+   */
+  readonly accountDatasets?: readonly string[];
+  /**
+   * AWS reputation bounce rate (CloudWatch `AWS/SES Reputation.BounceRate`, a fraction) at which
+   * the collector counts an account in AccountsOverReputationBounceWarning; below the review level.
+   *
+   * @default REPUTATION_BOUNCE_WARNING (0.05, lambda/config/defaults.ts) - AWS may put the account under review
+   */
+  readonly reputationBounceWarning?: number;
+  /**
+   * AWS reputation bounce rate at which the collector counts an account in
+   * AccountsOverReputationBounceReview.
+   *
+   * @default REPUTATION_BOUNCE_REVIEW (0.1, lambda/config/defaults.ts) - AWS may pause the account's sending
+   */
+  readonly reputationBounceReview?: number;
+  /**
+   * AWS reputation complaint rate (`AWS/SES Reputation.ComplaintRate`) at which the collector
+   * counts an account in AccountsOverReputationComplaintWarning; below the review level.
+   *
+   * @default REPUTATION_COMPLAINT_WARNING (0.001, lambda/config/defaults.ts) - AWS may put the account under review
+   */
+  readonly reputationComplaintWarning?: number;
+  /**
+   * AWS reputation complaint rate at which the collector counts an account in
+   * AccountsOverReputationComplaintReview.
+   *
+   * @default REPUTATION_COMPLAINT_REVIEW (0.005, lambda/config/defaults.ts) - AWS may pause the account's sending
+   */
+  readonly reputationComplaintReview?: number;
   /**
    * Bounce rate (fraction) of the review alarms, over the last 24 hours and over the window.
    *
@@ -191,6 +233,84 @@ const RATE_WINDOWS: readonly RateWindowSpec[] = [
 const LEVELS = ['Warning', 'Review'] as const;
 type Level = (typeof LEVELS)[number];
 
+/** One of AWS's reputation rates, as the account dataset fetches it and its alarms count it. */
+interface ReputationSpec {
+  readonly noun: string;
+  /** The CloudWatch metric AWS publishes (namespace AWS/SES). */
+  readonly awsMetric: string;
+  /** Per level: the count of accounts at or over it, its prop (and config field) and its default. */
+  readonly levels: Record<
+    Level,
+    { readonly over: string; readonly prop: ReputationProp; readonly aws: number }
+  >;
+}
+
+type ReputationProp =
+  | 'reputationBounceWarning'
+  | 'reputationBounceReview'
+  | 'reputationComplaintWarning'
+  | 'reputationComplaintReview';
+
+const REPUTATION_RATES: readonly ReputationSpec[] = [
+  {
+    noun: 'bounce',
+    awsMetric: 'Reputation.BounceRate',
+    levels: {
+      Warning: {
+        over: METRICS.ACCOUNTS_OVER_REPUTATION_BOUNCE_WARNING,
+        prop: 'reputationBounceWarning',
+        aws: REPUTATION_BOUNCE_WARNING,
+      },
+      Review: {
+        over: METRICS.ACCOUNTS_OVER_REPUTATION_BOUNCE_REVIEW,
+        prop: 'reputationBounceReview',
+        aws: REPUTATION_BOUNCE_REVIEW,
+      },
+    },
+  },
+  {
+    noun: 'complaint',
+    awsMetric: 'Reputation.ComplaintRate',
+    levels: {
+      Warning: {
+        over: METRICS.ACCOUNTS_OVER_REPUTATION_COMPLAINT_WARNING,
+        prop: 'reputationComplaintWarning',
+        aws: REPUTATION_COMPLAINT_WARNING,
+      },
+      Review: {
+        over: METRICS.ACCOUNTS_OVER_REPUTATION_COMPLAINT_REVIEW,
+        prop: 'reputationComplaintReview',
+        aws: REPUTATION_COMPLAINT_REVIEW,
+      },
+    },
+  },
+];
+
+/** What AWS does to an account whose reputation rate reaches each level. */
+const AWS_AT_LEVEL: Record<Level, string> = {
+  Warning: 'the account may be put under review',
+  Review: "the account's sending may be paused",
+};
+
+/** The six account counts, in the order the alarms and the graph show them. */
+const ACCOUNT_COUNTS = [
+  METRICS.ACCOUNTS_NOT_HEALTHY,
+  METRICS.ACCOUNTS_SENDING_DISABLED,
+  ...REPUTATION_RATES.flatMap((rate) => LEVELS.map((level) => rate.levels[level].over)),
+];
+
+/** The `account` log line's fields the dashboard's account table shows, after the dataset. */
+const ACCOUNT_LOG_FIELDS = [
+  'enforcementStatus',
+  'sendingEnabled',
+  'productionAccessEnabled',
+  'reviewStatus',
+  'lastChange',
+  'reputationBounceRate',
+  'reputationComplaintRate',
+  'reputationAt',
+] as const;
+
 /**
  * Alarms on an encrypted SNS topic for everything that means SES history is not being
  * collected or the account is heading for an SES review, and a dashboard of the datasets.
@@ -200,6 +320,10 @@ type Level = (typeof LEVELS)[number];
  * datasets: one per count the collector publishes per invocation (datasets over each level, failed
  * sources, stale datasets), and the dashboard names the datasets from the collector's log with
  * Logs Insights. The collector publishes the metrics of the same mode, decided by the same function.
+ *
+ * With any account dataset, both modes add six standard alarms on the account counts (accounts
+ * not HEALTHY, with sending disabled, at or over each AWS reputation level), a graph of them and a
+ * Logs Insights table of each account's latest state.
  */
 export class Monitoring extends Construct {
   readonly topic: Topic;
@@ -230,6 +354,7 @@ export class Monitoring extends Construct {
       for (const dataset of props.statisticsDatasets) this.addStatisticsAlarms(dataset, props);
       for (const dataset of props.usageDatasets) this.addUsageAlarm(dataset, props);
     } else this.addKindAlarms(props);
+    if (hasAccounts(props)) this.addAccountAlarms(props);
 
     this.dashboard = new Dashboard(this, 'Dashboard');
     this.dashboard.addWidgets(...this.widgets(props));
@@ -466,31 +591,84 @@ export class Monitoring extends Construct {
    */
   private addKindAlarms(props: MonitoringProps): void {
     this.addStaleDatasetsAlarm(props);
-    const window = alarmWindow(props.rate);
     const every = props.rate.toHumanString();
-    const sum = (metricName: string) =>
-      fleetMetric(metricName, { statistic: 'Sum', period: window.period });
     const minAttempts = props.minDeliveryAttempts ?? DEFAULT_MIN_DELIVERY_ATTEMPTS;
     for (const sendingRate of SENDING_RATES)
       for (const level of LEVELS) {
         const metricName = sendingRate.over[level];
-        this.addAlarm(metricName, {
-          metric: sum(metricName),
-          ...this.anyInWindow(window, 1),
-          alarmDescription: `ses-stats: in the last ${every}, datasets had a ${sendingRate.noun} rate at or above ${percent(rateLevel(props, sendingRate, level))}, the ${level.toLowerCase()} level (review level ${percent(rateLevel(props, sendingRate, 'Review'))}; AWS reviews accounts at ${percent(sendingRate.awsReview)}), over the last 24 hours or the 14-day SES window; rates over fewer than ${minAttempts} delivery attempts are ignored. ${whereNamed(metricName)}`,
-        });
+        this.addCountAlarm(
+          metricName,
+          'Sum',
+          props,
+          `ses-stats: in the last ${every}, datasets had a ${sendingRate.noun} rate at or above ${percent(rateLevel(props, sendingRate, level))}, the ${level.toLowerCase()} level (review level ${percent(rateLevel(props, sendingRate, 'Review'))}; AWS reviews accounts at ${percent(sendingRate.awsReview)}), over the last 24 hours or the 14-day SES window; rates over fewer than ${minAttempts} delivery attempts are ignored. ${whereNamed(metricName)}`,
+        );
       }
     const quota = props.quotaUtilisationThreshold ?? DEFAULT_QUOTA_UTILISATION;
-    this.addAlarm(METRICS.DATASETS_OVER_QUOTA, {
-      metric: sum(METRICS.DATASETS_OVER_QUOTA),
+    this.addCountAlarm(
+      METRICS.DATASETS_OVER_QUOTA,
+      'Sum',
+      props,
+      `ses-stats: in the last ${every}, datasets had used ${percent(quota)} or more of their 24-hour sending quota. ${whereNamed(METRICS.DATASETS_OVER_QUOTA)}`,
+    );
+    this.addCountAlarm(
+      METRICS.SOURCES_FAILED,
+      'Sum',
+      props,
+      `ses-stats: sources failed in the last ${every} (a batch's are retried, then go to the dead-letter queue); the collector's log names each ("activity failed")`,
+    );
+  }
+
+  /**
+   * One standard alarm on a count the collector publishes per invocation with the service
+   * dimension only: any value of `statistic` ≥ 1 over the schedule period (hourly periods, any
+   * one, beyond a day).
+   */
+  private addCountAlarm(
+    metricName: string,
+    statistic: 'Sum' | 'Maximum',
+    props: MonitoringProps,
+    alarmDescription: string,
+  ): Alarm {
+    const window = alarmWindow(props.rate);
+    return this.addAlarm(metricName, {
+      metric: fleetMetric(metricName, { statistic, period: window.period }),
       ...this.anyInWindow(window, 1),
-      alarmDescription: `ses-stats: in the last ${every}, datasets had used ${percent(quota)} or more of their 24-hour sending quota. ${whereNamed(METRICS.DATASETS_OVER_QUOTA)}`,
+      alarmDescription,
     });
-    this.addAlarm(METRICS.SOURCES_FAILED, {
-      metric: sum(METRICS.SOURCES_FAILED),
-      ...this.anyInWindow(window, 1),
-      alarmDescription: `ses-stats: sources failed in the last ${every} (a batch's are retried, then go to the dead-letter queue); the collector's log names each ("activity failed")`,
-    });
+  }
+
+  /**
+   * The account alarms, in both modes: every invocation that fetched account datasets publishes
+   * how many of them are not HEALTHY, cannot send, or have a latest AWS reputation rate at or over
+   * each level (lambda/core/account-health.ts AccountTally). Maximum, not Sum: an account stays
+   * counted run after run, so the largest count is how many accounts (and ≥ 1 fires either way).
+   */
+  private addAccountAlarms(props: MonitoringProps): void {
+    const every = props.rate.toHumanString();
+    const seeState = `The collector's "${ACCOUNT_LOG_MESSAGE}" log line of each account dataset shows its state and rates, as does the dashboard's account table`;
+    this.addCountAlarm(
+      METRICS.ACCOUNTS_NOT_HEALTHY,
+      'Maximum',
+      props,
+      `ses-stats: in the last ${every}, SES accounts had an enforcement status other than HEALTHY: PROBATION (AWS is reviewing the account; fix the cause before the review period ends or sending may be paused) or SHUTDOWN (AWS stopped the account's sending). ${seeState}`,
+    );
+    this.addCountAlarm(
+      METRICS.ACCOUNTS_SENDING_DISABLED,
+      'Maximum',
+      props,
+      `ses-stats: in the last ${every}, SES accounts had sending disabled (SendingEnabled false: paused by AWS or by the account owner); they send nothing until it is enabled again. ${seeState}`,
+    );
+    for (const rate of REPUTATION_RATES)
+      for (const level of LEVELS) {
+        const { over, prop, aws } = rate.levels[level];
+        const other = level === 'Warning' ? 'Review' : 'Warning';
+        this.addCountAlarm(
+          over,
+          'Maximum',
+          props,
+          `ses-stats: in the last ${every}, SES accounts had a latest AWS reputation ${rate.noun} rate (AWS/SES ${rate.awsMetric}) at or above ${percent(reputationLevel(props, rate, level))}, the ${level.toLowerCase()} level (alarms.${prop}; ${other.toLowerCase()} level ${percent(reputationLevel(props, rate, other))}, alarms.${rate.levels[other].prop}): at AWS's ${level.toLowerCase()} level (${percent(aws)}) ${AWS_AT_LEVEL[level]}. ${seeState}`,
+        );
+      }
   }
 
   /**
@@ -537,6 +715,7 @@ export class Monitoring extends Construct {
       }),
       new AlarmStatusWidget({ title: 'Alarms', alarms: [...this.alarms], width: 12 }),
     ];
+    if (hasAccounts(props)) widgets.push(...accountWidgets(period, props));
     if (this.alarmMode === 'perKind') return [...widgets, ...kindWidgets(period, props)];
     for (const dataset of props.statisticsDatasets)
       widgets.push(...statisticsWidgets(dataset, period, props));
@@ -628,6 +807,50 @@ function kindWidgets(period: Duration, props: MonitoringProps): IWidget[] {
   ];
 }
 
+/** Whether the props name any account dataset (the account alarms and widgets are for them). */
+function hasAccounts(props: MonitoringProps): boolean {
+  return (props.accountDatasets ?? []).length > 0;
+}
+
+/**
+ * The account widgets, in both modes: the six counts the account alarms watch, and the latest
+ * `account` log line of each account dataset (its state, last change and AWS reputation rates)
+ * in the dashboard's time range, read with Logs Insights so the dashboard does not grow with the
+ * accounts.
+ */
+function accountWidgets(period: Duration, props: MonitoringProps): IWidget[] {
+  const levels = REPUTATION_RATES.map(
+    (rate) =>
+      `${rate.noun} ${LEVELS.map((level) => percent(reputationLevel(props, rate, level))).join(' / ')}`,
+  ).join(', ');
+  return [
+    new GraphWidget({
+      title: 'Accounts not healthy, with sending disabled, or at or over an AWS reputation level',
+      left: ACCOUNT_COUNTS.map((name) => fleetMetric(name, { statistic: 'Maximum', period })),
+      leftYAxis: { min: 0 },
+      width: 12,
+    }),
+    new LogQueryWidget({
+      title: `Account datasets: state, last change and AWS reputation rates (levels: ${levels})`,
+      logGroupNames: [props.collectorFunction.logGroup.logGroupName],
+      queryLines: accountsQuery(),
+      width: 12,
+      height: 6,
+    }),
+  ];
+}
+
+/** The latest `account` log line of each account dataset, the most recent first. */
+function accountsQuery(): string[] {
+  return [
+    `fields @timestamp, dataset, ${ACCOUNT_LOG_FIELDS.join(', ')}`,
+    `filter message = "${ACCOUNT_LOG_MESSAGE}"`,
+    'sort @timestamp desc',
+    'dedup dataset',
+    `limit ${ACCOUNTS_SHOWN}`,
+  ];
+}
+
 /**
  * A Logs Insights query over the `collected` lines: each dataset's highest value of `field` in the
  * dashboard's time range, the highest first, optionally only those at or over `atLeast`.
@@ -663,6 +886,12 @@ function rateLevel(props: MonitoringProps, sendingRate: SendingRateSpec, level: 
       ? props.bounceRateWarningThreshold
       : props.complaintRateWarningThreshold;
   return warning ?? review * DEFAULT_WARNING_FRACTION;
+}
+
+/** The configured AWS reputation level, or AWS's own. */
+function reputationLevel(props: MonitoringProps, rate: ReputationSpec, level: Level): number {
+  const { prop, aws } = rate.levels[level];
+  return props[prop] ?? aws;
 }
 
 /**
@@ -754,6 +983,15 @@ function validateProps(props: MonitoringProps): void {
         `Monitoring ${sendingRate.id === 'BounceRate' ? 'bounceRateWarningThreshold' : 'complaintRateWarningThreshold'}: received ${warning}; expected a warning level below the review level (${review})`,
       );
   }
+  for (const rate of REPUTATION_RATES) {
+    for (const level of LEVELS) fraction(rate.levels[level].prop, props[rate.levels[level].prop]);
+    const review = reputationLevel(props, rate, 'Review');
+    const warning = reputationLevel(props, rate, 'Warning');
+    if (resolved(review) && resolved(warning) && warning >= review)
+      throw new Error(
+        `Monitoring ${rate.levels.Warning.prop}: received ${warning}; expected a warning level below the review level (${review})`,
+      );
+  }
   const min = props.minDeliveryAttempts;
   if (resolved(min) && !(Number.isSafeInteger(min) && min >= 1))
     throw new Error(
@@ -770,7 +1008,11 @@ function validateProps(props: MonitoringProps): void {
     throw new Error(
       `Monitoring rate: received ${props.rate.toHumanString()}; expected at least 1 minute`,
     );
-  const names = [...props.statisticsDatasets, ...props.usageDatasets];
+  const names = [
+    ...props.statisticsDatasets,
+    ...props.usageDatasets,
+    ...(props.accountDatasets ?? []),
+  ];
   const seen = new Set<string>();
   for (const name of names) {
     if (name.trim() === '' || name.includes('/'))

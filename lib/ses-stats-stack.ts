@@ -64,12 +64,19 @@ export class SesStatsStack extends Stack {
       rate: collector.rate,
       statisticsDatasets: settings.activities.map((a) => a.statisticsDataset),
       usageDatasets: settings.activities.map((a) => a.usageDataset),
+      accountDatasets: settings.activities.flatMap((a) =>
+        a.accountDataset === undefined ? [] : [a.accountDataset],
+      ),
       bounceRateThreshold: settings.alarms.bounceRate,
       bounceRateWarningThreshold: settings.alarms.bounceRateWarning,
       complaintRateThreshold: settings.alarms.complaintRate,
       complaintRateWarningThreshold: settings.alarms.complaintRateWarning,
       minDeliveryAttempts: settings.alarms.minDeliveryAttempts,
       quotaUtilisationThreshold: settings.alarms.quotaUtilisation,
+      reputationBounceWarning: settings.alarms.reputationBounceWarning,
+      reputationBounceReview: settings.alarms.reputationBounceReview,
+      reputationComplaintWarning: settings.alarms.reputationComplaintWarning,
+      reputationComplaintReview: settings.alarms.reputationComplaintReview,
       ...(settings.alarms.email === undefined ? {} : { alarmEmail: settings.alarms.email }),
     });
     this.topic = monitoring.topic;

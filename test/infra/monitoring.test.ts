@@ -6,12 +6,14 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
+import type { ConfigInput } from '../../lambda/config/schema.ts';
 import { PER_DATASET_ALARM_LIMIT } from '../../lambda/core/metrics.ts';
 import { Monitoring, type MonitoringProps } from '../../lib/monitoring.ts';
 import type { SesStatsStack } from '../../lib/ses-stats-stack.ts';
 import { expectEveryAlarmDelivers } from '../support/alarm-delivery.ts';
 import { cfnLintProblems } from '../support/cfn-lint.ts';
 import {
+  DEFAULT_ACTIVITY,
   document,
   EXAMPLE_CONFIG,
   logicalId,
@@ -137,6 +139,66 @@ function monitoring(props: Partial<MonitoringProps> = {}): () => Monitoring {
     });
   };
 }
+
+const names = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(5, '0')}`);
+const fleet = (n: number, props: Partial<MonitoringProps> = {}) => {
+  const built = monitoring({
+    statisticsDatasets: names('stats', n),
+    usageDatasets: names('usage', n),
+    ...props,
+  })();
+  return { monitoring: built, template: Template.fromStack(Stack.of(built)) };
+};
+const service = [{ Name: 'service', Value: 'ses-stats' }];
+/** What decides each alarm on a count the collector publishes, in template order. */
+const countAlarms = (template: Template) =>
+  Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+    .map((r) => r.Properties)
+    .filter((p) => p.Namespace === 'SesStats')
+    .map((p) => ({
+      metric: p.MetricName,
+      dimensions: p.Dimensions,
+      statistic: p.Statistic,
+      period: p.Period,
+      threshold: p.Threshold,
+      comparison: p.ComparisonOperator,
+      evaluationPeriods: p.EvaluationPeriods,
+      datapointsToAlarm: p.DatapointsToAlarm,
+      treatMissingData: p.TreatMissingData,
+    }));
+const sumAlarm = (metric: string, period = 3600, evaluationPeriods = 1) => ({
+  metric,
+  dimensions: service,
+  statistic: 'Sum',
+  period,
+  threshold: 1,
+  comparison: 'GreaterThanOrEqualToThreshold',
+  evaluationPeriods,
+  datapointsToAlarm: 1,
+  treatMissingData: 'notBreaching',
+});
+const staleAlarm = {
+  metric: 'StaleDatasets',
+  dimensions: service,
+  statistic: 'Maximum',
+  period: 7200,
+  threshold: 1,
+  comparison: 'GreaterThanOrEqualToThreshold',
+  evaluationPeriods: 1,
+  datapointsToAlarm: 1,
+  treatMissingData: 'breaching',
+};
+/** The dashboard's Logs Insights widgets: title and query, and the log groups they read. */
+const logWidgets = (template: Template) => {
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  const parts = dashboard?.Properties.DashboardBody['Fn::Join'][1] as unknown[];
+  // The body is a join of text and tokens (the log group's name): resolve it to a marker.
+  const body = parts.map((p) => (typeof p === 'string' ? p : '<LOG GROUP>')).join('');
+  return (JSON.parse(body).widgets as { type: string; properties: Record<string, string> }[])
+    .filter((w) => w.type === 'log')
+    .map((w) => ({ title: w.properties.title, query: w.properties.query }));
+};
 
 describe('Monitoring', () => {
   describe('topic', () => {
@@ -646,66 +708,6 @@ describe('Monitoring', () => {
   });
 
   describe('per-kind alarms (more than PER_DATASET_ALARM_LIMIT statistics datasets)', () => {
-    const names = (prefix: string, n: number) =>
-      Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(5, '0')}`);
-    const fleet = (n: number, props: Partial<MonitoringProps> = {}) => {
-      const built = monitoring({
-        statisticsDatasets: names('stats', n),
-        usageDatasets: names('usage', n),
-        ...props,
-      })();
-      return { monitoring: built, template: Template.fromStack(Stack.of(built)) };
-    };
-    const service = [{ Name: 'service', Value: 'ses-stats' }];
-    /** What decides each alarm on a count the collector publishes, in template order. */
-    const countAlarms = (template: Template) =>
-      Object.values(template.findResources('AWS::CloudWatch::Alarm'))
-        .map((r) => r.Properties)
-        .filter((p) => p.Namespace === 'SesStats')
-        .map((p) => ({
-          metric: p.MetricName,
-          dimensions: p.Dimensions,
-          statistic: p.Statistic,
-          period: p.Period,
-          threshold: p.Threshold,
-          comparison: p.ComparisonOperator,
-          evaluationPeriods: p.EvaluationPeriods,
-          datapointsToAlarm: p.DatapointsToAlarm,
-          treatMissingData: p.TreatMissingData,
-        }));
-    const sumAlarm = (metric: string, period = 3600, evaluationPeriods = 1) => ({
-      metric,
-      dimensions: service,
-      statistic: 'Sum',
-      period,
-      threshold: 1,
-      comparison: 'GreaterThanOrEqualToThreshold',
-      evaluationPeriods,
-      datapointsToAlarm: 1,
-      treatMissingData: 'notBreaching',
-    });
-    const staleAlarm = {
-      metric: 'StaleDatasets',
-      dimensions: service,
-      statistic: 'Maximum',
-      period: 7200,
-      threshold: 1,
-      comparison: 'GreaterThanOrEqualToThreshold',
-      evaluationPeriods: 1,
-      datapointsToAlarm: 1,
-      treatMissingData: 'breaching',
-    };
-    /** The dashboard's Logs Insights widgets: title and query, and the log groups they read. */
-    const logWidgets = (template: Template) => {
-      const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
-      const parts = dashboard?.Properties.DashboardBody['Fn::Join'][1] as unknown[];
-      // The body is a join of text and tokens (the log group's name): resolve it to a marker.
-      const body = parts.map((p) => (typeof p === 'string' ? p : '<LOG GROUP>')).join('');
-      return (JSON.parse(body).widgets as { type: string; properties: Record<string, string> }[])
-        .filter((w) => w.type === 'log')
-        .map((w) => ({ title: w.properties.title, query: w.properties.query }));
-    };
-
     let thousand: ReturnType<typeof fleet> | undefined;
     const aThousand = () => {
       thousand ??= fleet(1000);
@@ -884,4 +886,181 @@ describe('Monitoring', () => {
       expect((await cfnLintProblems({ json })) ?? []).toEqual([]);
     }, 60_000);
   });
+});
+
+describe('account alarms and widgets (an activity with an account dataset)', () => {
+  const ACCOUNT_COUNTS = [
+    'AccountsNotHealthy',
+    'AccountsSendingDisabled',
+    'AccountsOverReputationBounceWarning',
+    'AccountsOverReputationBounceReview',
+    'AccountsOverReputationComplaintWarning',
+    'AccountsOverReputationComplaintReview',
+  ];
+  const maxAlarm = (metric: string, period = 3600, evaluationPeriods = 1) => ({
+    ...sumAlarm(metric, period, evaluationPeriods),
+    statistic: 'Maximum',
+  });
+  const accountAlarms = (template: Template) =>
+    countAlarms(template).filter((a) => String(a.metric).startsWith('Accounts'));
+  const withAccount = (fields: Partial<ConfigInput> = {}) =>
+    sesStatsStack(
+      document({ activities: [{ ...DEFAULT_ACTIVITY, accountDataset: 'accountData' }], ...fields }),
+    );
+  const dashboardBody = (template: Template) =>
+    JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
+  const accountTable = {
+    title:
+      'Account datasets: state, last change and AWS reputation rates (levels: bounce 5 % / 10 %, complaint 0.1 % / 0.5 %)',
+    query: `SOURCE '<LOG GROUP>' | fields @timestamp, dataset, enforcementStatus, sendingEnabled, productionAccessEnabled, reviewStatus, lastChange, reputationBounceRate, reputationComplaintRate, reputationAt\n| filter message = "account"\n| sort @timestamp desc\n| dedup dataset\n| limit 1000`,
+  };
+
+  let built: ReturnType<typeof withAccount> | undefined;
+  const perDataset = () => {
+    built ??= withAccount();
+    return built;
+  };
+
+  it('adds six alarms on the maximum of each account count over the schedule period, service dimension only, in per-dataset mode', () => {
+    const { stack, template } = perDataset();
+
+    expect(stack.node.findChild('Monitoring')).toHaveProperty('alarmMode', 'perDataset');
+    expect(accountAlarms(template)).toEqual(ACCOUNT_COUNTS.map((m) => maxAlarm(m)));
+    // The 6 collector alarms, 10 for the activity, 6 for the accounts.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 10 + 6);
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', alarmActions(stack));
+  });
+
+  it('adds the same six alarms in per-kind mode, whatever the number of accounts', () => {
+    const accounts = (n: number) => fleet(20, { accountDatasets: names('account', n) });
+    const few = accounts(1);
+    const many = accounts(20);
+    const topic = { Ref: logicalId(many.monitoring.topic) };
+
+    expect(many.monitoring.alarmMode).toBe('perKind');
+    expect(accountAlarms(many.template)).toEqual(ACCOUNT_COUNTS.map((m) => maxAlarm(m)));
+    many.template.resourceCountIs('AWS::CloudWatch::Alarm', 13 + 6);
+    expect(countAlarms(few.template)).toEqual(countAlarms(many.template));
+    many.template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+    expectEveryAlarmDelivers(many.template);
+  });
+
+  it('follows a custom schedule: one period up to a day, any one of the hourly periods beyond', () => {
+    const sixHours = fleet(1, { accountDatasets: ['a'], rate: Duration.hours(6) });
+    const twoDays = fleet(1, { accountDatasets: ['a'], rate: Duration.days(2) });
+
+    expect(accountAlarms(sixHours.template)).toEqual(
+      ACCOUNT_COUNTS.map((m) => maxAlarm(m, 6 * 3600)),
+    );
+    expect(accountAlarms(twoDays.template)).toEqual(
+      ACCOUNT_COUNTS.map((m) => maxAlarm(m, 3600, 48)),
+    );
+  });
+
+  it('adds no account alarm or widget without an account dataset', () => {
+    for (const template of [
+      sesStatsStack(document()).template,
+      fleet(20).template,
+      fleet(20, { accountDatasets: [] }).template,
+    ]) {
+      expect(accountAlarms(template)).toEqual([]);
+      expect(dashboardBody(template)).not.toContain('Accounts');
+      expect(logWidgets(template).map((w) => w.title)).not.toContain(accountTable.title);
+    }
+  });
+
+  it('says in each alarm what it counts, the configured levels and what AWS does at them', () => {
+    const { template } = withAccount({
+      alarms: {
+        reputationBounceWarning: 0.03,
+        reputationBounceReview: 0.08,
+        reputationComplaintWarning: 0.0008,
+        reputationComplaintReview: 0.004,
+      },
+    });
+    const description = (metric: string) =>
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).find(
+        (r) => r.Properties.MetricName === metric,
+      )?.Properties.AlarmDescription as string;
+    const where =
+      'The collector\'s "account" log line of each account dataset shows its state and rates, as does the dashboard\'s account table';
+
+    expect(description('AccountsNotHealthy')).toMatch(
+      /^ses-stats: in the last 1 hour, SES accounts had an enforcement status other than HEALTHY: PROBATION .* or SHUTDOWN /,
+    );
+    expect(description('AccountsSendingDisabled')).toMatch(
+      /^ses-stats: in the last 1 hour, SES accounts had sending disabled \(SendingEnabled false/,
+    );
+    expect(description('AccountsOverReputationBounceWarning')).toBe(
+      `ses-stats: in the last 1 hour, SES accounts had a latest AWS reputation bounce rate (AWS/SES Reputation.BounceRate) at or above 3 %, the warning level (alarms.reputationBounceWarning; review level 8 %, alarms.reputationBounceReview): at AWS's warning level (5 %) the account may be put under review. ${where}`,
+    );
+    expect(description('AccountsOverReputationBounceReview')).toBe(
+      `ses-stats: in the last 1 hour, SES accounts had a latest AWS reputation bounce rate (AWS/SES Reputation.BounceRate) at or above 8 %, the review level (alarms.reputationBounceReview; warning level 3 %, alarms.reputationBounceWarning): at AWS's review level (10 %) the account's sending may be paused. ${where}`,
+    );
+    expect(description('AccountsOverReputationComplaintWarning')).toMatch(
+      /at or above 0\.08 %, the warning level \(alarms\.reputationComplaintWarning; review level 0\.4 %.*\(0\.1 %\) the account may be put under review/,
+    );
+    expect(description('AccountsOverReputationComplaintReview')).toMatch(
+      /at or above 0\.4 %, the review level \(alarms\.reputationComplaintReview; warning level 0\.08 %.*\(0\.5 %\) the account's sending may be paused/,
+    );
+    for (const metric of ACCOUNT_COUNTS) {
+      expect(description(metric)).toContain(where);
+      expect(description(metric).length).toBeLessThanOrEqual(1024);
+    }
+  });
+
+  it('graphs the six counts and lists the latest "account" line of each dataset, in both modes', () => {
+    const perKind = fleet(20, { accountDatasets: ['a', 'b'] });
+
+    for (const template of [perDataset().template, perKind.template]) {
+      const body = dashboardBody(template);
+      for (const metric of ACCOUNT_COUNTS)
+        expect(body).toContain(`\\"SesStats\\",\\"${metric}\\",\\"service\\",\\"ses-stats\\"`);
+      expect(body).toContain(
+        'Accounts not healthy, with sending disabled, or at or over an AWS reputation level',
+      );
+      expect(logWidgets(template)).toContainEqual(accountTable);
+    }
+    // The per-kind table reads the collector's own log group and does not name the accounts.
+    expect(dashboardBody(perKind.template)).not.toMatch(/\\"[ab]\\"/);
+  });
+
+  it.each([
+    [
+      'reputationBounceWarning 0',
+      { reputationBounceWarning: 0 },
+      /Monitoring reputationBounceWarning: received 0; expected a fraction above 0 and at most 1/,
+    ],
+    [
+      'reputationComplaintReview 2',
+      { reputationComplaintReview: 2 },
+      /Monitoring reputationComplaintReview: received 2; expected a fraction above 0 and at most 1/,
+    ],
+    [
+      'a bounce warning at the review level',
+      { reputationBounceWarning: 0.08, reputationBounceReview: 0.08 },
+      /Monitoring reputationBounceWarning: received 0.08; expected a warning level below the review level \(0.08\)/,
+    ],
+    [
+      'a complaint warning above the default review level',
+      { reputationComplaintWarning: 0.006 },
+      /Monitoring reputationComplaintWarning: received 0.006; expected a warning level below the review level \(0.005\)/,
+    ],
+    [
+      'an account dataset named like a statistics dataset',
+      { accountDatasets: ['stats'] },
+      /Monitoring datasets: received "stats" twice; every dataset name must be unique/,
+    ],
+  ])('rejects %s', (_case, props, message) => {
+    expect(monitoring({ accountDatasets: ['account'], ...props })).toThrow(message);
+  });
+
+  it('passes cfn-lint with the account alarms and widgets (when cfn-lint is installed)', async () => {
+    const json = JSON.stringify(perDataset().template.toJSON());
+
+    expect((await cfnLintProblems({ json })) ?? []).toEqual([]);
+  }, 60_000);
 });
