@@ -1,8 +1,11 @@
 import { mapLimited } from './concurrency.ts';
 import {
+  type AccountRow,
   addCounts,
+  type ReputationRow,
   type StatisticsRow,
   sameCounts,
+  sameReputation,
   type UsageRow,
   ZERO_COUNTS,
 } from './datasets.ts';
@@ -10,7 +13,14 @@ import { StoreError, UnknownDatasetError } from './errors.ts';
 import { sameMeta, updateMeta } from './persist-meta.ts';
 import { withoutExpiredStaleDays } from './persist-rollups.ts';
 import { sumBy } from './rollups.ts';
-import type { DatasetMeta, DatasetStore, RollupRow, Span, StoredPoint } from './store.ts';
+import type {
+  DatasetMeta,
+  DatasetStore,
+  RollupRow,
+  Span,
+  StoredPoint,
+  StoredReputation,
+} from './store.ts';
 import {
   ALL_TIME,
   addMs,
@@ -32,7 +42,10 @@ export const COPY_CHUNK_DAYS = 31;
 
 export interface CopyProgress {
   readonly dataset: string;
-  /** Steps done and in all (a step is one chunk of days, or a usage dataset). */
+  /**
+   * Steps done and in all (a step is one chunk of days, a usage dataset, or an account dataset's
+   * states).
+   */
   readonly done: number;
   readonly total: number;
 }
@@ -48,12 +61,15 @@ export interface CopyOptions {
 export interface CopyReport {
   readonly dataset: string;
   readonly kind: DatasetMeta['kind'];
+  /** Raw points written; for an account dataset, its reputation points. */
   readonly pointsWritten: number;
-  /** Source points the target already held from a newer fetch (kept). */
+  /** Source points (raw or reputation) the target already held from a newer fetch (kept). */
   readonly pointsKeptNewer: number;
   readonly hourlyWritten: number;
   readonly dailyWritten: number;
   readonly usageWritten: number;
+  /** Account states written (new, or seen later in the source than in the target). */
+  readonly statesWritten: number;
   readonly metaWritten: boolean;
 }
 
@@ -95,7 +111,9 @@ export async function copyDataset(
     const outcome =
       source.kind === 'usage'
         ? await copyUsage(from, to, source, known, options)
-        : await copyStatistics(from, to, source, known, options);
+        : source.kind === 'account'
+          ? await copyAccount(from, to, source, known, options)
+          : await copyStatistics(from, to, source, known, options);
     if (outcome.done) return outcome.report;
     known = await to.getMeta(source.name);
   }
@@ -144,6 +162,161 @@ async function copyUsage(
     report: { ...none(source), usageWritten: writes.length, metaWritten: meta === 'written' },
     done: meta !== 'conflict',
   };
+}
+
+/**
+ * An account dataset: its states (few: a row per change), then its reputation points in chunks of
+ * days, then the metadata. A state is written when the target lacks it or saw it less recently
+ * (the later LastSeen wins, as `putAccountState` keeps it); a reputation point as a raw point is,
+ * the newer fetch winning, a rate one copy lacks taken from the other. Two histories of the same
+ * account are merged as the union of their states, each keyed by its FirstSeen.
+ */
+async function copyAccount(
+  from: DatasetStore,
+  to: DatasetStore,
+  source: DatasetMeta,
+  target: DatasetMeta | undefined,
+  options: CopyOptions,
+): Promise<Pass> {
+  const { name } = source;
+  const [states, stored, firsts] = await Promise.all([
+    from.readAccountStates(name, ALL_TIME),
+    to.readAccountStates(name, ALL_TIME),
+    Promise.all([from.readReputation(name, ALL_TIME, 1), to.readReputation(name, ALL_TIME, 1)]),
+  ]);
+  const have = new Map(stored.map((s) => [s.FirstSeen, s]));
+  const stateWrites = states.filter((s) => {
+    const old = have.get(s.FirstSeen);
+    return old === undefined || old.LastSeen < s.LastSeen;
+  });
+  await mapLimited(stateWrites, WRITE_CONCURRENCY, (row) => to.putAccountState(name, row));
+  const chunks = reputationChunks(
+    firsts.flat().map((r) => r.Timestamp),
+    [source.lastTime, target?.lastTime],
+    (options.chunkDays ?? COPY_CHUNK_DAYS) * DAY_MS,
+  );
+  const total = chunks.length + 1;
+  options.onProgress?.({ dataset: name, done: 1, total });
+  let pointsWritten = 0;
+  let pointsKeptNewer = 0;
+  for (const [i, chunk] of chunks.entries()) {
+    const step = await copyReputation(from, to, name, chunk);
+    pointsWritten += step.written;
+    pointsKeptNewer += step.keptNewer;
+    options.onProgress?.({ dataset: name, done: i + 2, total });
+  }
+
+  const merged = new Map(have);
+  for (const s of stateWrites) merged.set(s.FirstSeen, { ...s });
+  const rows = [...merged.values()].sort((a, b) => (a.FirstSeen < b.FirstSeen ? -1 : 1));
+  const meta = await finish(to, source, target, (meta) => accountMeta(meta, rows));
+  return {
+    report: {
+      ...none(source),
+      pointsWritten,
+      pointsKeptNewer,
+      statesWritten: stateWrites.length,
+      metaWritten: meta === 'written',
+    },
+    done: meta !== 'conflict',
+  };
+}
+
+/** An account dataset's metadata as its states make it (reputation points are not counted). */
+function accountMeta(meta: DatasetMeta, rows: readonly AccountRow[]): DatasetMeta {
+  const first = rows[0];
+  const last = rows.at(-1);
+  if (first === undefined || last === undefined) return meta;
+  const lastTime = rows
+    .map((r) => r.LastSeen)
+    .sort()
+    .at(-1) as string;
+  return {
+    ...meta,
+    firstTime: first.FirstSeen,
+    lastTime,
+    count: rows.length,
+    lastChange: last.FirstSeen,
+    coverage: { from: first.FirstSeen, to: lastTime },
+    gaps: [],
+  };
+}
+
+/**
+ * Spans over every reputation point: chunks of `chunkMs` from the day of the first point either
+ * store holds up to the last time either recorded, the first from the start of time and the last
+ * to its end, so a point outside the recorded times is still copied.
+ */
+function reputationChunks(
+  firsts: readonly string[],
+  lasts: ReadonlyArray<string | undefined>,
+  chunkMs: number,
+): Span[] {
+  const first = [...firsts].sort()[0];
+  if (first === undefined) return [];
+  const last = [first, ...lasts.filter((t) => t !== undefined)].sort().at(-1) as string;
+  const bounds = [ALL_TIME.from];
+  for (let at = addMs(dayStart(first), chunkMs); at <= last; at = addMs(at, chunkMs))
+    bounds.push(at);
+  bounds.push(ALL_TIME.to);
+  return bounds.slice(1).map((to, i) => ({ from: bounds[i] as string, to }));
+}
+
+/** One chunk of reputation points; each fetch's points in one `writeReputation` call. */
+async function copyReputation(
+  from: DatasetStore,
+  to: DatasetStore,
+  name: string,
+  chunk: Span,
+): Promise<{ written: number; keptNewer: number }> {
+  const [points, stored] = await Promise.all([
+    from.readReputation(name, chunk),
+    to.readReputation(name, chunk),
+  ]);
+  const have = new Map(stored.map((p) => [p.Timestamp, p]));
+  const byFetch = new Map<string, ReputationRow[]>();
+  let keptNewer = 0;
+  for (const point of points) {
+    const old = have.get(point.Timestamp);
+    const write = reputationWrite(old, point);
+    if (write === 'keptNewer') keptNewer++;
+    if (write === undefined || write === 'keptNewer') continue;
+    const rows = byFetch.get(write.fetchedAt) ?? [];
+    const { fetchedAt: _, ...row } = write;
+    rows.push(row);
+    byFetch.set(write.fetchedAt, rows);
+  }
+  let written = 0;
+  for (const [fetchedAt, rows] of byFetch) {
+    const won = await to.writeReputation(name, rows, fetchedAt);
+    // A point lost here was written meanwhile by a newer fetch: the target keeps that one.
+    written += won.filter(Boolean).length;
+    keptNewer += won.filter((w) => !w).length;
+  }
+  return { written, keptNewer };
+}
+
+/**
+ * What copying `point` over the target's `old` writes: the newer fetch's rates, a rate it lacks
+ * taken from the other copy (as a collect keeps a rate CloudWatch left out); nothing when the
+ * target already holds that (or the same rates); 'keptNewer' when the target's copy is from a
+ * newer fetch and lacks nothing the source has.
+ */
+function reputationWrite(
+  old: StoredReputation | undefined,
+  point: StoredReputation,
+): StoredReputation | 'keptNewer' | undefined {
+  if (old === undefined) return point;
+  if (sameReputation(old, point)) return undefined;
+  const [newer, older] = old.fetchedAt >= point.fetchedAt ? [old, point] : [point, old];
+  const merged: StoredReputation = {
+    Timestamp: old.Timestamp,
+    BounceRate: newer.BounceRate ?? older.BounceRate,
+    ComplaintRate: newer.ComplaintRate ?? older.ComplaintRate,
+    fetchedAt: newer.fetchedAt,
+  };
+  if (sameReputation(old, merged)) return old.fetchedAt > point.fetchedAt ? 'keptNewer' : undefined;
+  return merged;
 }
 
 async function copyStatistics(
@@ -447,6 +620,7 @@ function none(source: DatasetMeta): CopyReport {
     hourlyWritten: 0,
     dailyWritten: 0,
     usageWritten: 0,
+    statesWritten: 0,
     metaWritten: false,
   };
 }

@@ -16,10 +16,21 @@ let fake: FakeSes;
 let collect: string[];
 const endpoint = () => ['--dynamodb-endpoint', inject('dynamodbEndpoint')];
 const query = ['query', 'statsData', '--granularity', '15m', '--format', 'json'];
+const states = ['query', 'accountData', '--series', 'state', '--format', 'json'];
+const reputation = ['query', 'accountData', '--series', 'reputation', '--format', 'json'];
 
 beforeAll(async () => {
   fake = await startFakeSes();
   fake.points = twoWeekWindow(new Date(), { seed: 21 });
+  // Two days of hourly reputation, the complaint rate missing every fifth hour.
+  const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+  const hours = Array.from({ length: 48 }, (_, i) => hour - (i + 1) * 3_600_000);
+  fake.reputation = {
+    bounceRate: hours.map((t, i) => ({ timestamp: new Date(t).toISOString(), value: i / 1_000 })),
+    complaintRate: hours
+      .filter((_, i) => i % 5 !== 0)
+      .map((t, i) => ({ timestamp: new Date(t).toISOString(), value: i / 100_000 })),
+  };
   collect = collectArgs(fake.url);
 });
 afterAll(() => fake.close());
@@ -59,10 +70,11 @@ describe('ses-stats copy', () => {
     expect(up.code, up.stderr).toBe(0);
     expect(up.stderr).toMatch(
       new RegExp(
-        `^copied 2 datasets from the local store in .*\\.ses-stats to table "${table}" at http://127\\.0\\.0\\.1:\\d+: \\d+ items written\\n$`,
+        `^copied 3 datasets from the local store in .*\\.ses-stats to table "${table}" at http://127\\.0\\.0\\.1:\\d+: \\d+ items written\\n$`,
       ),
     );
     expect(JSON.parse(up.stdout).copied.map((r: { dataset: string }) => r.dataset)).toEqual([
+      'accountData',
       'statsData',
       'usageData',
     ]);
@@ -73,6 +85,17 @@ describe('ses-stats copy', () => {
     const back = await runCli([...query, '--data-dir', 'store'], keys, other);
     expect(inTable.stdout).toBe(local.stdout);
     expect(back.stdout).toBe(local.stdout);
+    for (const series of [states, reputation]) {
+      const here = await runCli(series, keys, laptop);
+      expect(here.code, here.stderr).toBe(0);
+      expect(JSON.parse(here.stdout).accountData, here.stdout).toHaveLength(
+        series === states ? 1 : 48,
+      );
+      const there = await runCli([...series, '--table', table, ...endpoint()], keys);
+      const returned = await runCli([...series, '--data-dir', 'store'], keys, other);
+      expect(there.stdout).toBe(here.stdout);
+      expect(returned.stdout).toBe(here.stdout);
+    }
     expect(await listed(['--table', table, ...endpoint()])).toEqual(await listed([], laptop));
     expect(await listed(['--data-dir', 'store'], other)).toEqual(await listed([], laptop));
   });
@@ -137,7 +160,7 @@ describe('ses-stats copy', () => {
     );
 
     expect(unknown.stderr).toBe(
-      'ses-stats copy: unknown dataset "nope"; stored datasets: statsData, usageData\n',
+      'ses-stats copy: unknown dataset "nope"; stored datasets: accountData, statsData, usageData\n',
     );
     expect(unknown.code).toBe(2);
     const noRegion = await runCli(['copy', '--from', 'local', '--to', 'table:Tab1'], keys, dir);

@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { copyDatasets } from '../../lambda/core/copy.ts';
-import type { StatisticsRow } from '../../lambda/core/datasets.ts';
+import {
+  type AccountRow,
+  buildAccountRow,
+  buildReputationRows,
+  type StatisticsRow,
+} from '../../lambda/core/datasets.ts';
 import { StoreError, UnknownDatasetError } from '../../lambda/core/errors.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
+import { storeAccountResult } from '../../lambda/core/persist-account.ts';
 import type { ActivitySpec } from '../../lambda/core/results.ts';
 import type { DatasetStore } from '../../lambda/core/store.ts';
 import { ALL_TIME, DAY_MS } from '../../lambda/core/time.ts';
@@ -79,12 +85,84 @@ function failingAt(store: MemoryDatasetStore, at: number): DatasetStore & { call
     readPoints: (n, s) => store.readPoints(n, s),
     readRollups: (n, g, s) => store.readRollups(n, g, s),
     readUsage: (n, s) => store.readUsage(n, s),
+    readAccountStates: (n, s, l) => store.readAccountStates(n, s, l),
+    readReputation: (n, s, l) => store.readReputation(n, s, l),
     putMeta: guard((m) => store.putMeta(m)),
     writePoint: guard((n, p, f, r) => store.writePoint(n, p, f, r)),
     writeRollups: guard((n, g, r) => store.writeRollups(n, g, r)),
     putUsage: guard((n, r) => store.putUsage(n, r)),
+    putAccountState: guard((n, r) => store.putAccountState(n, r)),
+    writeReputation: guard((n, r, f) => store.writeReputation(n, r, f)),
   };
 }
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * A collect of the account dataset on `day` (days after START, noon): the account in `status`,
+ * and the two weeks of hourly reputation CloudWatch answers then, `bump` added to the bounce rate.
+ */
+async function collectAccount(store: DatasetStore, day: number, status: string, bump = 0) {
+  const fetchedAt = new Date(START + day * DAY_MS + DAY_MS / 2);
+  const points = [];
+  for (let t = fetchedAt.getTime() - 14 * DAY_MS; t < fetchedAt.getTime(); t += HOUR_MS) {
+    const hour = Math.floor(t / HOUR_MS);
+    points.push({
+      timestamp: new Date(Math.floor(t / HOUR_MS) * HOUR_MS),
+      bounceRate: (hour % 50) / 1_000 + bump,
+      ...(hour % 9 === 0 ? {} : { complaintRate: (hour % 7) / 10_000 }),
+    });
+  }
+  await storeAccountResult(
+    store,
+    spec,
+    {
+      name: 'account',
+      rows: [
+        buildAccountRow(
+          {
+            enforcementStatus: status,
+            sendingEnabled: status !== 'SHUTDOWN',
+            productionAccessEnabled: day > 3,
+            ...(status === 'PROBATION' ? { reviewStatus: 'PENDING', reviewCaseId: 'c-1' } : {}),
+            max24HourSend: day > 3 ? 50_000 : 200,
+            maxSendRate: day > 3 ? 14 : 1,
+          },
+          fetchedAt,
+        ),
+      ],
+      reputation: buildReputationRows(points),
+    },
+    fetchedAt,
+  );
+}
+
+/** Everything an account dataset holds: its metadata (without version), states and reputation. */
+async function accountState(store: DatasetStore) {
+  const meta = await store.getMeta('account');
+  const { version: _, ...rest } = meta ?? { version: 0 };
+  return {
+    meta: meta === undefined ? undefined : rest,
+    states: await store.readAccountStates('account', ALL_TIME),
+    reputation: await store.readReputation('account', ALL_TIME),
+  };
+}
+
+const accountRow = (
+  FirstSeen: string,
+  LastSeen: string,
+  EnforcementStatus: string,
+): AccountRow => ({
+  FirstSeen,
+  LastSeen,
+  EnforcementStatus,
+  SendingEnabled: true,
+  ProductionAccessEnabled: true,
+  ReviewStatus: null,
+  ReviewCaseId: null,
+  Max24HourSend: 50_000,
+  MaxSendRate: 14,
+});
 
 describe('copy between stores', () => {
   it('copies everything into an empty store exactly, and a second copy writes nothing', async () => {
@@ -365,5 +443,208 @@ describe('copy between stores', () => {
     });
     expect((await to.getMeta('stats'))?.staleRollups).toBeUndefined();
     expect(await to.readRollups('stats', '1d', ALL_TIME)).toEqual(rollupsOf(points, '1d'));
+  });
+
+  describe('an account dataset', () => {
+    /** HEALTHY, then PROBATION, then HEALTHY again, over six weeks of collects. */
+    async function history(): Promise<MemoryDatasetStore> {
+      const store = new MemoryDatasetStore();
+      for (const day of [0, 2, 4]) await collectAccount(store, day, 'HEALTHY');
+      for (const day of [20, 21]) await collectAccount(store, day, 'PROBATION', 0.001);
+      await collectAccount(store, 40, 'HEALTHY', 0.002);
+      return store;
+    }
+
+    it('copies its metadata, every state and every reputation point with its fetch time; a second copy writes nothing', async () => {
+      const from = await history();
+      const source = await accountState(from);
+      const to = new MemoryDatasetStore();
+
+      const [first] = await copyDatasets(from, to, 'account', { now: NOW, chunkDays: 7 });
+      const before = { ...to.accountWrites, meta: to.writes.meta };
+      const [second] = await copyDatasets(from, to, 'account', { now: NOW, chunkDays: 7 });
+
+      // Sandbox then production (two states), probation, healthy again.
+      expect(source.states.map((s) => s.EnforcementStatus)).toEqual([
+        'HEALTHY',
+        'HEALTHY',
+        'PROBATION',
+        'HEALTHY',
+      ]);
+      expect(source.meta).toMatchObject({ kind: 'account', count: 4 });
+      // The reputation reaches back two weeks before the first state: outside the recorded times.
+      expect(source.reputation[0]?.Timestamp).toBe('2026-09-17T12:00:00Z');
+      expect(new Set(source.reputation.map((r) => r.fetchedAt)).size).toBeGreaterThan(3);
+      expect(await accountState(to)).toEqual(source);
+      expect(first).toMatchObject({
+        kind: 'account',
+        statesWritten: 4,
+        pointsWritten: source.reputation.length,
+        pointsKeptNewer: 0,
+        metaWritten: true,
+      });
+      expect(second).toMatchObject({
+        statesWritten: 0,
+        pointsWritten: 0,
+        pointsKeptNewer: 0,
+        metaWritten: false,
+      });
+      expect({ ...to.accountWrites, meta: to.writes.meta }).toEqual(before);
+    });
+
+    it('merges two histories: the later LastSeen and the newer fetch win, a rate one side lacks is kept', async () => {
+      const laptop = new MemoryDatasetStore();
+      const table = new MemoryDatasetStore();
+      const T = (day: number, hour = 12) =>
+        new Date(START + day * DAY_MS + hour * HOUR_MS).toISOString();
+      const H = (hour: number) => T(0, hour).replace('.000Z', 'Z');
+      // Both saw the state first seen on day 0; the table saw it later. The laptop alone saw day 1's.
+      await laptop.putAccountState('account', accountRow(T(0), T(1), 'HEALTHY'));
+      await laptop.putAccountState('account', accountRow(T(1, 13), T(1, 14), 'PROBATION'));
+      await table.putAccountState('account', accountRow(T(0), T(3), 'HEALTHY'));
+      await laptop.writeReputation(
+        'account',
+        [
+          { Timestamp: H(0), BounceRate: 0.01, ComplaintRate: null },
+          { Timestamp: H(1), BounceRate: 0.02, ComplaintRate: 0.001 },
+          { Timestamp: H(2), BounceRate: 0.03, ComplaintRate: 0.001 },
+        ],
+        T(1),
+      );
+      // Hour 0: newer in the table; hour 1: older there and without a complaint rate.
+      await table.writeReputation(
+        'account',
+        [{ Timestamp: H(0), BounceRate: 0.05, ComplaintRate: 0.002 }],
+        T(2),
+      );
+      await table.writeReputation(
+        'account',
+        [{ Timestamp: H(1), BounceRate: 0.04, ComplaintRate: null }],
+        T(0, 20),
+      );
+      for (const [store, count] of [
+        [laptop, 2],
+        [table, 1],
+      ] as const)
+        await store.putMeta({
+          name: 'account',
+          kind: 'account',
+          source: 'SESSession1',
+          activity: 'daily-stats',
+          count,
+          gaps: [],
+          version: 0,
+        });
+
+      const [report] = await copyDatasets(laptop, table, 'account', { now: NOW });
+
+      expect(await table.readAccountStates('account', ALL_TIME)).toEqual([
+        accountRow(T(0), T(3), 'HEALTHY'),
+        accountRow(T(1, 13), T(1, 14), 'PROBATION'),
+      ]);
+      expect(await table.readReputation('account', ALL_TIME)).toEqual([
+        { Timestamp: H(0), BounceRate: 0.05, ComplaintRate: 0.002, fetchedAt: T(2) },
+        { Timestamp: H(1), BounceRate: 0.02, ComplaintRate: 0.001, fetchedAt: T(1) },
+        { Timestamp: H(2), BounceRate: 0.03, ComplaintRate: 0.001, fetchedAt: T(1) },
+      ]);
+      expect(report).toMatchObject({ statesWritten: 1, pointsWritten: 2, pointsKeptNewer: 1 });
+      expect(await table.getMeta('account')).toMatchObject({
+        count: 2,
+        firstTime: T(0),
+        lastTime: T(3),
+        lastChange: T(1, 13),
+        coverage: { from: T(0), to: T(3) },
+        gaps: [],
+      });
+
+      // Back the other way: the laptop now holds the same, keeping the table's newer hour 0.
+      await copyDatasets(table, laptop, 'account', { now: NOW });
+      expect(await accountState(laptop)).toEqual(await accountState(table));
+    });
+
+    it('fills a rate the newer copy lacks from the older one, under the newer fetch time', async () => {
+      const from = new MemoryDatasetStore();
+      const to = new MemoryDatasetStore();
+      const H = '2026-10-01T05:00:00Z';
+      await from.writeReputation(
+        'account',
+        [{ Timestamp: H, BounceRate: 0.01, ComplaintRate: 0.003 }],
+        '2026-10-01T12:00:00.000Z',
+      );
+      await to.writeReputation(
+        'account',
+        [{ Timestamp: H, BounceRate: 0.02, ComplaintRate: null }],
+        '2026-10-02T12:00:00.000Z',
+      );
+      await from.putMeta({
+        name: 'account',
+        kind: 'account',
+        source: 's',
+        activity: 'a',
+        count: 0,
+        gaps: [],
+        version: 0,
+      });
+
+      const [report] = await copyDatasets(from, to, 'account', { now: NOW });
+      const [again] = await copyDatasets(from, to, 'account', { now: NOW });
+
+      expect(await to.readReputation('account', ALL_TIME)).toEqual([
+        {
+          Timestamp: H,
+          BounceRate: 0.02,
+          ComplaintRate: 0.003,
+          fetchedAt: '2026-10-02T12:00:00.000Z',
+        },
+      ]);
+      expect(report).toMatchObject({ pointsWritten: 1, pointsKeptNewer: 0 });
+      expect(again).toMatchObject({ pointsWritten: 0, pointsKeptNewer: 1, metaWritten: false });
+    });
+
+    it('is finished by a rerun after stopping at any write, ending where an uninterrupted copy ends', async () => {
+      const from = await history();
+      const seed = async () => {
+        const to = new MemoryDatasetStore();
+        await collectAccount(to, 21, 'PROBATION', 0.003);
+        return to;
+      };
+      const clean = await seed();
+      const counted = failingAt(clean, 0);
+      await copyDatasets(from, counted, 'account', { now: NOW, chunkDays: 7 });
+      const expected = await accountState(clean);
+      const writes = counted.calls();
+      expect(writes).toBeGreaterThan(10);
+
+      for (let at = 1; at <= writes; at++) {
+        const to = await seed();
+        await expect(
+          copyDatasets(from, failingAt(to, at), 'account', { now: NOW, chunkDays: 7 }),
+        ).rejects.toThrow(`stopped at write ${at}`);
+        await copyDatasets(from, to, 'account', { now: NOW, chunkDays: 7 });
+        expect(await accountState(to), `stopped at write ${at}`).toEqual(expected);
+      }
+    });
+
+    it('refuses to copy it over a statistics dataset of the same name, writing nothing', async () => {
+      const from = await history();
+      const to = new MemoryDatasetStore();
+      await to.putMeta({
+        name: 'account',
+        kind: 'statistics',
+        source: 's',
+        activity: 'a',
+        count: 0,
+        gaps: [],
+        version: 0,
+      });
+      const before = { ...to.accountWrites, meta: to.writes.meta };
+
+      await expect(copyDatasets(from, to, 'account', { now: NOW })).rejects.toThrow(
+        new StoreError(
+          'dataset "account" holds statistics data in the target but account data in the source; it was not copied',
+        ),
+      );
+      expect({ ...to.accountWrites, meta: to.writes.meta }).toEqual(before);
+    });
   });
 });
