@@ -40,6 +40,29 @@ export interface StatisticsSummary {
   readonly coverage?: Coverage;
 }
 
+/** Each reputation rate with its hour (fractions), as the account summary gives them. */
+export interface RatesAt {
+  readonly BounceRate: number | null;
+  readonly BounceRateAt: string | null;
+  readonly ComplaintRate: number | null;
+  readonly ComplaintRateAt: string | null;
+}
+
+/** The summary of an account dataset: its latest state and AWS's reputation rates. */
+export interface AccountSummary {
+  readonly latest: {
+    readonly FirstSeen: string;
+    readonly LastSeen: string;
+    readonly EnforcementStatus: string;
+    readonly SendingEnabled: boolean;
+    readonly ProductionAccessEnabled: boolean;
+    readonly ReviewStatus: string | null;
+    readonly ReviewCaseId: string | null;
+  } | null;
+  readonly stateChanges: number | null;
+  readonly latestReputation: RatesAt | null;
+}
+
 /** An answer the API refused, with its own message (which names the parameter). */
 export class ApiError extends Error {
   constructor(

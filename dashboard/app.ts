@@ -4,6 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import type uPlot from 'uplot';
 import {
+  type AccountSummary,
   allRecords,
   type Coverage,
   type Dataset,
@@ -74,6 +75,8 @@ const ui = {
   totals: element<HTMLParagraphElement>('totals'),
   countsTitle: element<HTMLHeadingElement>('counts-title'),
   quotaNote: element<HTMLParagraphElement>('quota-note'),
+  accountState: element<HTMLParagraphElement>('account-state'),
+  accountReputation: element<HTMLParagraphElement>('account-reputation'),
   tableSummary: element<HTMLElement>('table-summary'),
   tableCaption: element<HTMLTableCaptionElement>('table-caption'),
   rows: element<HTMLTableSectionElement>('rows'),
@@ -230,6 +233,13 @@ function pairedUsage(stats: Dataset): Dataset | undefined {
 }
 
 /** A time the page can place on an axis: not the API's open ends (year 0000 or 9999). */
+/** The account dataset of the same source and activity: its state and AWS's reputation rates. */
+function pairedAccount(stats: Dataset): Dataset | undefined {
+  return datasets.find(
+    (d) => d.kind === 'account' && d.source === stats.source && d.activity === stats.activity,
+  );
+}
+
 function plausible(iso: string | null | undefined): number | undefined {
   if (iso === null || iso === undefined) return undefined;
   const ms = Date.parse(iso);
@@ -281,15 +291,24 @@ async function load(): Promise<void> {
   setState('loading');
   ui.status.textContent = `Loading ${stats.name}…`;
   const usage = pairedUsage(stats);
+  const account = pairedAccount(stats);
   const granularity = granularityOf(sel, stats);
   const params = rangeParams(sel);
   const statsParams = new URLSearchParams(params);
   statsParams.set('granularity', granularity);
   try {
-    const [records, summary, usageRecords] = await Promise.all([
+    const [records, summary, usageRecords, accountSummary] = await Promise.all([
       allRecords<StatisticsRow>(stats.name, statsParams, controller.signal),
       getJson<StatisticsSummary>(datasetPath(stats.name, 'summary'), params, controller.signal),
       usage === undefined ? undefined : allRecords<UsageRow>(usage.name, params, controller.signal),
+      // The account as it is now, whatever the range: its whole history's latest state.
+      account === undefined
+        ? undefined
+        : getJson<AccountSummary>(
+            datasetPath(account.name, 'summary'),
+            undefined,
+            controller.signal,
+          ),
     ]);
     if (controller.signal.aborted) return;
     render({
@@ -303,6 +322,7 @@ async function load(): Promise<void> {
       summary,
       usageRows: usageRecords?.rows,
     });
+    renderAccount(stats, account, accountSummary, sel.zone);
     ui.error.hidden = true;
     loads++;
     document.body.dataset.loads = String(loads);
@@ -497,6 +517,58 @@ function renderQuota(
     levels: [{ value: 100, scale: 'quota', label: '24-hour quota', colour: COLOURS.pause }],
     data: quotaSeries(usageRows, gaps),
   });
+}
+
+/**
+ * The paired account dataset's latest state in words (what is wrong in capitals, never a colour
+ * alone), its last change, and AWS's latest reputation rates against the review levels.
+ */
+function renderAccount(
+  stats: Dataset,
+  account: Dataset | undefined,
+  summary: AccountSummary | undefined,
+  zone: string,
+): void {
+  if (account === undefined || summary === undefined) {
+    ui.accountState.textContent = `No account dataset has the source and activity of ${stats.name} (${stats.source} / ${stats.activity}): no account state to show.`;
+    ui.accountReputation.textContent = '';
+    return;
+  }
+  const time = (iso: string) => formatTime(Date.parse(iso), zone);
+  const state = summary.latest;
+  if (state === null) ui.accountState.textContent = `${account.name}: no account state stored yet.`;
+  else {
+    const review =
+      state.ReviewStatus === null
+        ? ''
+        : `; review ${state.ReviewStatus}${state.ReviewCaseId === null ? '' : ` (case ${state.ReviewCaseId})`}`;
+    ui.accountState.textContent = `${account.name}: ${state.EnforcementStatus}, ${
+      state.SendingEnabled ? 'sending enabled' : 'sending DISABLED'
+    }, ${
+      state.ProductionAccessEnabled ? 'production access' : 'in the SANDBOX (no production access)'
+    }${review}. Last change ${time(state.FirstSeen)}, last seen ${time(state.LastSeen)}; ${formatCount(
+      summary.stateChanges ?? 0,
+    )} ${summary.stateChanges === 1 ? 'change' : 'changes'} stored.`;
+  }
+  const r = summary.latestReputation;
+  const rate = (
+    name: string,
+    value: number | null,
+    at: string | null,
+    levels: typeof BOUNCE_LEVELS,
+  ) =>
+    value === null || at === null
+      ? `${name}: none published`
+      : `${name} ${formatPercent(value * 100)} at ${time(at)} (${levelWords(value, levels)})`;
+  ui.accountReputation.textContent =
+    r === null
+      ? 'AWS reputation rates: none stored.'
+      : `AWS reputation rates: ${rate('bounce', r.BounceRate, r.BounceRateAt, BOUNCE_LEVELS)}; ${rate(
+          'complaint',
+          r.ComplaintRate,
+          r.ComplaintRateAt,
+          COMPLAINT_LEVELS,
+        )}.`;
 }
 
 function renderCoverage(coverage: Coverage, stats: Dataset, zone: string): void {

@@ -336,6 +336,30 @@ describe('the dashboard served by ses-stats serve', () => {
     }
   });
 
+  it("shows the account's latest state, its last change and AWS's reputation rates, and says when there is no account dataset", async () => {
+    const { page } = await open('#range=7d');
+
+    const state = await page.locator('#account-state').textContent();
+    const reputation = await page.locator('#account-reputation').textContent();
+    await loadAfter(
+      page,
+      `/datasets/${SECOND.statisticsDataset}/records`,
+      { since: '7d', granularity: '1h' },
+      () => page.selectOption('#dataset', SECOND.statisticsDataset),
+    );
+
+    // Healthy again after the probation of 5 to 3 days ago: two changes, the last one 3 days ago.
+    expect(state).toMatch(
+      /^accountData: HEALTHY, sending enabled, production access\. Last change .+, last seen .+; 2 changes stored\.$/,
+    );
+    expect(reputation).toMatch(
+      /^AWS reputation rates: bounce \d\.\d\d% at .+ \(below the review level of 5%\); complaint 0\.040% at .+ \(below the review level of 0\.1%\)\.$/,
+    );
+    expect(await page.locator('#account-state').textContent()).toMatch(
+      /^No account dataset has the source and activity of transactional/,
+    );
+  });
+
   it("switches to another account's dataset, showing names from the store as text", async () => {
     const { page } = await open('#range=30d');
     const before = await tableRows(page);

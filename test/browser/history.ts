@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { SqliteDatasetStore } from '../../lambda/adapters/sqlite-dataset-store.ts';
-import type { StatisticsRow } from '../../lambda/core/datasets.ts';
+import { buildAccountRow, type StatisticsRow } from '../../lambda/core/datasets.ts';
 import { storeActivityResult } from '../../lambda/core/persist.ts';
+import { storeAccountResult } from '../../lambda/core/persist-account.ts';
 import type { ActivitySpec } from '../../lambda/core/results.ts';
 import type { Span } from '../../lambda/core/store.ts';
 
@@ -17,6 +18,7 @@ export const MAIN: ActivitySpec = {
   source: 'inline',
   usageDataset: 'usageData',
   statisticsDataset: 'statsData',
+  accountDataset: 'accountData',
 };
 
 /**
@@ -74,6 +76,46 @@ function window(at: number, scale: number): StatisticsRow[] {
   return rows;
 }
 
+/**
+ * The main account as GetAccount and CloudWatch see it at `at`: on probation (review pending)
+ * between 5 and 3 days before `end`, healthy otherwise; the reputation hours of the day before.
+ */
+async function collectAccount(store: SqliteDatasetStore, at: number, end: number): Promise<void> {
+  const probation = at >= end - 5 * DAY_MS && at < end - 3 * DAY_MS;
+  const fetchedAt = new Date(at);
+  const reputation = [];
+  for (let t = Math.floor(at / HOUR_MS) * HOUR_MS - DAY_MS; t < at; t += HOUR_MS)
+    reputation.push({
+      Timestamp: new Date(t).toISOString().replace('.000Z', 'Z'),
+      BounceRate: 0.02 + 0.01 * noise(t, 5),
+      ComplaintRate: 0.0004,
+    });
+  await storeAccountResult(
+    store,
+    MAIN,
+    {
+      name: ACCOUNT_DATASET,
+      rows: [
+        buildAccountRow(
+          {
+            enforcementStatus: probation ? 'PROBATION' : 'HEALTHY',
+            sendingEnabled: true,
+            productionAccessEnabled: true,
+            ...(probation ? { reviewStatus: 'PENDING', reviewCaseId: '4242' } : {}),
+            max24HourSend: 50_000,
+            maxSendRate: 14,
+          },
+          fetchedAt,
+        ),
+      ],
+      reputation,
+    },
+    fetchedAt,
+  );
+}
+
+const ACCOUNT_DATASET = 'accountData';
+
 async function collect(
   store: SqliteDatasetStore,
   activity: ActivitySpec,
@@ -108,7 +150,8 @@ async function collect(
  * Writes the local store `dir/ses-stats.sqlite` as `ses-stats collect` would have over 100 days:
  * the main activity collected weekly, then twice a day in the last week, but not for 3 weeks
  * between 65 and 44 days ago (a gap of a week: SES keeps 14 days); the second activity twice a
- * day for the last 7 days.
+ * day for the last 7 days. The main activity's account dataset is collected with it in the last
+ * 7 days: healthy, on probation 5 to 3 days ago, healthy again (two changes).
  */
 export async function writeHistory(dir: string, now = new Date()): Promise<History> {
   const store = SqliteDatasetStore.open(join(dir, 'ses-stats.sqlite'));
@@ -120,6 +163,7 @@ export async function writeHistory(dir: string, now = new Date()): Promise<Histo
   try {
     for (const at of times) {
       await collect(store, MAIN, at, 400);
+      if (at >= end - 7 * DAY_MS) await collectAccount(store, at, end);
       if (at >= end - 7 * DAY_MS) await collect(store, SECOND, at, 60);
     }
     const meta = await store.getMeta(MAIN.statisticsDataset);
