@@ -78,7 +78,7 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
       const kind = THRESHOLDS[flag].kind;
       if (summary.kind !== kind)
         throw new UsageError(
-          `--${flag}: applies to ${kind} datasets; ${shown(name)} is a ${String(summary.kind)} dataset`,
+          `--${flag}: applies to ${kind} datasets; ${shown(name)} is ${summary.kind === 'account' ? 'an' : 'a'} ${String(summary.kind)} dataset`,
         );
     }
     verdict =

@@ -25,17 +25,13 @@ import {
 } from '../config/parameters.ts';
 import { type Config, type ConfigInput, DEFAULT_CONFIG, parseConfig } from '../config/schema.ts';
 import { collectAll } from '../core/activity.ts';
-import {
-  ACCOUNT_COLUMNS,
-  REPUTATION_COLUMNS,
-  STATISTICS_COLUMNS,
-  USAGE_COLUMNS,
-} from '../core/datasets.ts';
+import { STATISTICS_COLUMNS, USAGE_COLUMNS } from '../core/datasets.ts';
 import { ConfigError, type Problem, problemText, UsageError } from '../core/errors.ts';
 import type { ActivityResult } from '../core/results.ts';
 import { oneOf, parseFlags, wholeNumberFlag } from './args.ts';
 import { EXIT_FAILED, EXIT_OK, type Io } from './io.ts';
 import {
+  accountTables,
   csvOnlyOne,
   datasetFileText,
   type Format,
@@ -295,24 +291,6 @@ function reportStored(result: ActivityResult, where: string, io: Io): void {
   }
 }
 
-/** The tables of an account dataset: the state seen, and the reputation hours. */
-function accountTables(result: ActivityResult): Table[] {
-  const account = result.account;
-  if (account === undefined) return [];
-  return [
-    {
-      name: account.name,
-      columns: ACCOUNT_COLUMNS,
-      rows: account.rows as unknown as Table['rows'],
-    },
-    {
-      name: `${account.name}.reputation`,
-      columns: REPUTATION_COLUMNS,
-      rows: account.reputation as unknown as Table['rows'],
-    },
-  ];
-}
-
 function tablesOf(result: ActivityResult): Table[] {
   return [
     {
@@ -325,7 +303,7 @@ function tablesOf(result: ActivityResult): Table[] {
       columns: STATISTICS_COLUMNS,
       rows: result.statistics.rows as unknown as Table['rows'],
     },
-    ...accountTables(result),
+    ...(result.account === undefined ? [] : accountTables(result.account)),
   ];
 }
 

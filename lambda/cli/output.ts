@@ -175,14 +175,6 @@ export function accountTables(account: AccountDataset): Table[] {
   ];
 }
 
-/** A fetched account dataset printed whole: `formatTables` of its two tables (json or table). */
-export function formatAccountDataset(
-  account: AccountDataset,
-  format: Exclude<Format, 'csv'>,
-): string {
-  return formatTables(accountTables(account), format);
-}
-
 /**
  * An account summary (see `summarize`) as text to read at a glance: the state in one line (what is
  * wrong in capitals: sending DISABLED, the SANDBOX), the review, the quota, the last change, the
