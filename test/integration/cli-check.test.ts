@@ -298,7 +298,7 @@ describe('ses-stats check refusals', () => {
     ],
     [
       ['nope', '--max-bounce-rate', '5%'],
-      'unknown dataset "nope"; stored datasets: statsData, usageData',
+      'unknown dataset "nope"; stored datasets: accountData, statsData, usageData',
     ],
   ])('rejects %j with exit 2 naming the threshold or the dataset', async (args, message) => {
     const run = await check(args);

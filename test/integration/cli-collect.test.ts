@@ -26,7 +26,7 @@ afterEach(() => fake.reset());
 afterAll(() => fake.close());
 
 describe('ses-stats collect', () => {
-  it('prints both datasets under their names as JSON', async () => {
+  it('prints every dataset under its name as JSON: usage, statistics, the account state and its reputation', async () => {
     fake.points = twoWeekWindow(new Date());
     fake.quota = { max24HourSend: 50000, maxSendRate: 14, sentLast24Hours: 321 };
 
@@ -48,7 +48,12 @@ describe('ses-stats collect', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const out = JSON.parse(run.stdout);
-    expect(Object.keys(out)).toEqual(['usageData', 'statsData']);
+    expect(Object.keys(out)).toEqual([
+      'usageData',
+      'statsData',
+      'accountData',
+      'accountData.reputation',
+    ]);
     expect(out.usageData).toEqual([
       {
         CollectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
@@ -67,6 +72,21 @@ describe('ses-stats collect', () => {
         Rejects: p.rejects,
       })),
     );
+    // The fake's default account (HEALTHY, out of the sandbox) with its quota; no reputation hours.
+    expect(out.accountData).toEqual([
+      {
+        FirstSeen: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        LastSeen: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        EnforcementStatus: 'HEALTHY',
+        SendingEnabled: true,
+        ProductionAccessEnabled: true,
+        ReviewStatus: null,
+        ReviewCaseId: null,
+        Max24HourSend: 50000,
+        MaxSendRate: 14,
+      },
+    ]);
+    expect(out['accountData.reputation']).toEqual([]);
   });
 
   it('writes one plain CSV file per dataset with the activity’s column names', async () => {
@@ -346,7 +366,7 @@ describe('ses-stats collect', () => {
       "an unknown field in the file's session, with a flag for that session",
       JSON.stringify({ sessions: { s: { foo: 1 } } }),
       ['--session', 's', '--region', 'eu-west-1'],
-      'sessions.s: unknown field "foo"; allowed: region, serviceUrl, credentials, userAgent, maxErrorRetry, timeoutSeconds, proxy, signatureMethod, signatureVersion, regions, accounts, externalId',
+      'sessions.s: unknown field "foo"; allowed: region, serviceUrl, cloudWatchUrl, credentials, userAgent, maxErrorRetry, timeoutSeconds, proxy, signatureMethod, signatureVersion, regions, accounts, externalId',
     ],
     [
       "a proxy in the file's session that is no object, with a proxy flag",
@@ -425,7 +445,13 @@ describe('ses-stats collect', () => {
 
       expect(run.code).toBe(0);
       expect(proxy.accepted).toBeGreaterThan(before);
-      expect(fake.requests).toHaveLength(2);
+      // The account calls too: with the wrong password below, none of the four reaches the fake.
+      expect(fake.requests.map((r) => r.action).sort()).toEqual([
+        'GetAccount',
+        'GetMetricData',
+        'GetSendQuota',
+        'GetSendStatistics',
+      ]);
     });
 
     it('fails clearly with a wrong password and never prints it', async () => {
@@ -445,9 +471,11 @@ describe('ses-stats collect', () => {
       );
 
       expect(run.code).toBe(1);
-      expect(run.stderr).toContain(
-        'the proxy refused the credentials (HTTP 407 Proxy Authentication Required)',
-      );
+      // Every call, the account ones too, was sent to the proxy and refused there.
+      for (const action of ['GetSendQuota', 'GetSendStatistics', 'GetAccount', 'GetMetricData'])
+        expect(run.stderr).toContain(
+          `${action} failed: the proxy refused the credentials (HTTP 407 Proxy Authentication Required)`,
+        );
       expect(`${run.stdout}${run.stderr}`).not.toContain(wrong);
       expect(fake.requests).toHaveLength(0);
     });

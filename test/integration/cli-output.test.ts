@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectArgs, FAKE_KEYS_ENV, runCli, scratchDir } from '../support/cli.ts';
+import { hourlySeries } from '../support/fake-cloudwatch.ts';
 import { type FakePoint, type FakeSes, startFakeSes, twoWeekWindow } from '../support/fake-ses.ts';
 
 const keys = FAKE_KEYS_ENV;
@@ -20,6 +21,12 @@ beforeAll(async () => {
     (p) => Math.abs(Date.parse(p.timestamp) - edge) > 10 * 60_000,
   );
   fake.points = points;
+  // Complaint rates for only the first half of the hours: the rest have an empty (null) cell.
+  const hoursAgo = new Date(Date.now() - 8 * 3_600_000);
+  fake.reputation = {
+    bounceRate: hourlySeries(hoursAgo, 6, (i) => 0.01 * (i + 1)),
+    complaintRate: hourlySeries(hoursAgo, 3, () => 0.0004),
+  };
   collect = collectArgs(fake.url);
   dir = scratchDir();
   const run = await runCli(collect, keys, dir);
@@ -96,6 +103,7 @@ describe('ses-stats CSV output', () => {
     const [header, ...rows] = parseCsv(run.stdout);
     expect(header?.slice(0, 2)).toEqual(['name', 'kind']);
     expect(rows.map((r) => r.slice(0, 2))).toEqual([
+      ['accountData', 'account'],
       ['statsData', 'statistics'],
       ['usageData', 'usage'],
     ]);
@@ -109,7 +117,7 @@ describe('ses-stats CSV output', () => {
 
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
-      'ses-stats collect: --format: received "csv", but collect prints two datasets per activity (usage and statistics) and CSV holds one table; use --out DIR --out-format csv (one file per dataset) or --format json\n',
+      'ses-stats collect: --format: received "csv", but collect prints two or three datasets per activity (usage, statistics, account) and CSV holds one table; use --out DIR --out-format csv (one file per dataset) or --format json\n',
     );
     expect(fake.requests).toEqual([]);
     expect(readdirSync(cwd)).toEqual([]);
@@ -123,19 +131,31 @@ describe('ses-stats collect --out', () => {
     const cwd = scratchDir();
 
     const run = await runCli([...bare(), '--out', 'exports/today'], keys, cwd);
-    const [stats, usage] = await Promise.all([
+    const [stats, usage, account, reputation] = await Promise.all([
       runCli(['query', 'statsData', '--granularity', '15m', '--format', 'csv'], {}, cwd),
       runCli(['query', 'usageData', '--format', 'csv'], {}, cwd),
+      runCli(['query', 'accountData', '--format', 'csv'], {}, cwd),
+      runCli(['query', 'accountData', '--series', 'reputation', '--format', 'csv'], {}, cwd),
     ]);
 
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('');
     const out = join(cwd, 'exports', 'today');
-    expect(readdirSync(out).sort()).toEqual(['statsData.csv', 'usageData.csv']);
+    expect(readdirSync(out).sort()).toEqual([
+      'accountData.csv',
+      'accountData.reputation.csv',
+      'statsData.csv',
+      'usageData.csv',
+    ]);
     expect(readFileSync(join(out, 'statsData.csv'), 'utf8')).toBe(stats.stdout);
     expect(readFileSync(join(out, 'usageData.csv'), 'utf8')).toBe(usage.stdout);
+    expect(readFileSync(join(out, 'accountData.csv'), 'utf8')).toBe(account.stdout);
+    expect(readFileSync(join(out, 'accountData.reputation.csv'), 'utf8')).toBe(reputation.stdout);
+    expect(parseCsv(reputation.stdout)).toHaveLength(1 + 6);
     expect(run.stderr).toContain('wrote exports/today/usageData.csv (1 row)\n');
     expect(run.stderr).toContain(`wrote exports/today/statsData.csv (${points.length} rows)\n`);
+    expect(run.stderr).toContain('wrote exports/today/accountData.csv (1 row)\n');
+    expect(run.stderr).toContain('wrote exports/today/accountData.reputation.csv (6 rows)\n');
   });
 
   it('writes JSON equal to query --format json, and NDJSON one row a line', async () => {
@@ -147,20 +167,39 @@ describe('ses-stats collect --out', () => {
       keys,
       cwd,
     );
-    const queried = await runCli(
-      ['query', 'statsData', '--granularity', '15m', '--format', 'json'],
-      {},
-      cwd,
-    );
+    const [queried, account, reputation] = await Promise.all([
+      runCli(['query', 'statsData', '--granularity', '15m', '--format', 'json'], {}, cwd),
+      runCli(['query', 'accountData', '--format', 'json'], {}, cwd),
+      runCli(['query', 'accountData', '--series', 'reputation', '--format', 'json'], {}, cwd),
+    ]);
 
     expect([json.code, ndjson.code]).toEqual([0, 0]);
     expect(readFileSync(join(cwd, 'j', 'statsData.json'), 'utf8')).toBe(queried.stdout);
+    expect(readFileSync(join(cwd, 'j', 'accountData.json'), 'utf8')).toBe(account.stdout);
+    // The reputation file is keyed by its table's name, as collect prints it; its rows are query's.
+    const hours = JSON.parse(reputation.stdout).accountData;
+    expect(hours).toHaveLength(6);
+    expect(JSON.parse(readFileSync(join(cwd, 'j', 'accountData.reputation.json'), 'utf8'))).toEqual(
+      { 'accountData.reputation': hours },
+    );
     const lines = readFileSync(join(cwd, 'n', 'statsData.ndjson'), 'utf8').split('\n');
     expect(lines.at(-1)).toBe('');
     expect(lines.slice(0, -1).map((line) => JSON.parse(line))).toEqual(
       JSON.parse(queried.stdout).statsData,
     );
-    expect(readdirSync(join(cwd, 'n')).sort()).toEqual(['statsData.ndjson', 'usageData.ndjson']);
+    const hourLines = readFileSync(join(cwd, 'n', 'accountData.reputation.ndjson'), 'utf8');
+    expect(
+      hourLines
+        .split('\n')
+        .slice(0, -1)
+        .map((line) => JSON.parse(line)),
+    ).toEqual(hours);
+    expect(readdirSync(join(cwd, 'n')).sort()).toEqual([
+      'accountData.ndjson',
+      'accountData.reputation.ndjson',
+      'statsData.ndjson',
+      'usageData.ndjson',
+    ]);
   });
 
   it('replaces an existing file whole and leaves no temporary file', async () => {
@@ -171,7 +210,12 @@ describe('ses-stats collect --out', () => {
     const run = await runCli([...bare(), '--no-store', '--out', 'out'], keys, cwd);
 
     expect(run.code).toBe(0);
-    expect(readdirSync(join(cwd, 'out')).sort()).toEqual(['statsData.csv', 'usageData.csv']);
+    expect(readdirSync(join(cwd, 'out')).sort()).toEqual([
+      'accountData.csv',
+      'accountData.reputation.csv',
+      'statsData.csv',
+      'usageData.csv',
+    ]);
     const [header, ...rows] = parseCsv(readFileSync(join(cwd, 'out', 'statsData.csv'), 'utf8'));
     expect(header).toEqual(['Timestamp', 'DeliveryAttempts', 'Bounces', 'Complaints', 'Rejects']);
     expect(rows).toHaveLength(points.length);
@@ -217,7 +261,13 @@ describe('ses-stats collect --out', () => {
     expect(run.stderr).toMatch(/^error: --out: cannot write out\/statsData\.csv \(E[A-Z]+\)$/m);
     expect(run.stderr).toContain('wrote out/usageData.csv (1 row)\n');
     expect(run.stderr).toMatch(/^stored statsData: /m);
-    expect(readdirSync(join(cwd, 'out')).sort()).toEqual(['statsData.csv', 'usageData.csv']);
+    expect(run.stderr).toMatch(/^stored accountData: /m);
+    expect(readdirSync(join(cwd, 'out')).sort()).toEqual([
+      'accountData.csv',
+      'accountData.reputation.csv',
+      'statsData.csv',
+      'usageData.csv',
+    ]);
   });
 });
 

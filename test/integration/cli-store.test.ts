@@ -32,6 +32,9 @@ describe('ses-stats with the local store', () => {
     expect(collected.stderr).toMatch(
       /^stored statsData: \d+ points, \d+ hourly and 15 daily rollups written \(the local store in .*\.ses-stats\)$/m,
     );
+    expect(collected.stderr).toMatch(
+      /^stored accountData: first state HEALTHY; 0 reputation hours written \(the local store in .*\.ses-stats\)$/m,
+    );
     expect(existsSync(join(dir, '.ses-stats', 'ses-stats.sqlite'))).toBe(true);
     expect(queried.code).toBe(0);
     expect(JSON.parse(queried.stdout).statsData).toEqual(JSON.parse(collected.stdout).statsData);
@@ -41,6 +44,7 @@ describe('ses-stats with the local store', () => {
         d.kind,
       ]),
     ).toEqual([
+      ['accountData', 'account'],
       ['statsData', 'statistics'],
       ['usageData', 'usage'],
     ]);
@@ -66,8 +70,8 @@ describe('ses-stats with the local store', () => {
     expect(existsSync(join(dir, 'home-store', 'ses-stats.sqlite'))).toBe(true);
     expect(existsSync(join(dir, 'flag-store', 'ses-stats.sqlite'))).toBe(true);
     expect(existsSync(join(dir, '.ses-stats'))).toBe(false);
-    expect(fromHome.stdout).toMatch(/^name,kind,.*\nstatsData,statistics,/);
-    expect(fromFlag.stdout).toMatch(/^name,kind,.*\nstatsData,statistics,/);
+    expect(fromHome.stdout).toMatch(/^name,kind,.*\naccountData,account,.*\nstatsData,statistics,/);
+    expect(fromFlag.stdout).toMatch(/^name,kind,.*\naccountData,account,.*\nstatsData,statistics,/);
   });
 
   it('reads an empty history where nothing was collected, creating nothing', async () => {
@@ -162,7 +166,10 @@ describe('ses-stats with --table and --dynamodb-endpoint', () => {
   });
 
   it.each([
-    [['query', 'nope'], 'unknown dataset "nope"; stored datasets: statsData, usageData'],
+    [
+      ['query', 'nope'],
+      'unknown dataset "nope"; stored datasets: accountData, statsData, usageData',
+    ],
     [['summary', 'nope'], 'unknown dataset "nope"'],
     [
       ['query', 'statsData', '--from', '2026-11-20', '--to', '2026-11-10'],

@@ -20,7 +20,10 @@ export const FAKE_KEYS_ENV: Readonly<Record<string, string>> = {
   AWS_SECRET_ACCESS_KEY: FAKE_SECRET_ACCESS_KEY,
 };
 
-/** `collect` of the default datasets `usageData` and `statsData` from a fake SES, as JSON. */
+/**
+ * `collect` of the default datasets from a fake SES, as JSON: `usageData` and `statsData` named,
+ * and the account dataset `accountData` (state and reputation) by default, as a user gets it.
+ */
 export function collectArgs(serviceUrl: string): string[] {
   return [
     'collect',
