@@ -53,6 +53,7 @@ const COLUMNS = [
   'hourlyWritten',
   'dailyWritten',
   'usageWritten',
+  'statesWritten',
   'metaWritten',
 ];
 
@@ -134,6 +135,7 @@ function summaryLine(reports: readonly CopyReport[], from: string, to: string): 
       r.hourlyWritten +
       r.dailyWritten +
       r.usageWritten +
+      r.statesWritten +
       (r.metaWritten ? 1 : 0),
     0,
   );
