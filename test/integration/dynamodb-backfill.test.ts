@@ -68,16 +68,24 @@ describe('a first fetch on DynamoDB Local (backfill)', () => {
       .map((r, i) => ({ ...r, DeliveryAttempts: r.DeliveryAttempts + 1 + (i % 4) }));
     // The older backfill's first transaction goes out; its later ones wait until the newer
     // fetch has stored everything (its own backfill), so they meet the newer copies.
+    // The later transactions may leave while the first is still in flight: they wait for it to
+    // land first, so the first (the window's oldest buckets) always precedes the newer fetch.
     let transactions = 0;
+    let first: Promise<unknown> | undefined;
     let newer: Promise<unknown> | undefined;
     olderClient.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'TransactWriteItemsCommand' && ++transactions > 1) {
-          newer ??= storeActivityResult(newerStore, fetchAt(NEWER, newerRows), {
-            fetchedAt: new Date(NEWER),
-          });
-          await newer;
+        if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+        if (++transactions === 1) {
+          const sent = next(args);
+          first = sent.catch(() => undefined);
+          return sent;
         }
+        await first;
+        newer ??= storeActivityResult(newerStore, fetchAt(NEWER, newerRows), {
+          fetchedAt: new Date(NEWER),
+        });
+        await newer;
         return next(args);
       },
       { step: 'initialize', name: 'holdLaterTransactions' },
