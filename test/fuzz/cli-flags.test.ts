@@ -123,6 +123,13 @@ const collectArg = fc.oneof(
       ),
     ),
   },
+  {
+    weight: 1,
+    arbitrary: stringFlag(
+      'cloudwatch-url',
+      fc.oneof(fc.constantFrom('http://127.0.0.1:4566', 'ftp://monitoring', ''), userInfoUrl),
+    ),
+  },
   { weight: 1, arbitrary: stringFlag('user-agent', fc.constant('AutoMate')) },
   {
     weight: 1,
@@ -149,6 +156,10 @@ const collectArg = fc.oneof(
   { weight: 1, arbitrary: stringFlag('sign-version', fc.constantFrom('4', '2')) },
   { weight: 1, arbitrary: stringFlag('usage-dataset', fc.constantFrom('usageData', 'statsData')) },
   { weight: 1, arbitrary: stringFlag('statistics-dataset', fc.constantFrom('statsData', 'x y')) },
+  {
+    weight: 1,
+    arbitrary: stringFlag('account-dataset', fc.constantFrom('accountData', 'usageData', 'x y')),
+  },
   { weight: 1, arbitrary: stringFlag('format', fc.constantFrom('json', 'csv', 'table')) },
   { weight: 1, arbitrary: stringFlag('table', fc.constantFrom('ses-stats', 'x')) },
   { weight: 1, arbitrary: stringFlag('table-region', fc.constantFrom('eu-west-1', 'x')) },

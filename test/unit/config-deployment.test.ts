@@ -2,6 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { type ConfigInput, parseConfig } from '../../lambda/config/schema.ts';
 import { problemsOf } from '../support/config-problems.ts';
 
+/** AWS's own levels for its reputation rates: the alarms' defaults. */
+const REPUTATION_DEFAULTS = {
+  reputationBounceWarning: 0.05,
+  reputationBounceReview: 0.1,
+  reputationComplaintWarning: 0.001,
+  reputationComplaintReview: 0.005,
+};
+
 const base: ConfigInput = {
   sessions: { SESSession1: {} },
   activities: [
@@ -78,6 +86,7 @@ describe('parseConfig deployment settings', () => {
         complaintRateWarning: 0.0005,
         minDeliveryAttempts: 100,
         quotaUtilisation: 0.8,
+        ...REPUTATION_DEFAULTS,
       });
     });
 
@@ -100,6 +109,7 @@ describe('parseConfig deployment settings', () => {
         complaintRateWarning: 0.0009,
         minDeliveryAttempts: 1,
         quotaUtilisation: 0.8,
+        ...REPUTATION_DEFAULTS,
       });
     });
 
@@ -129,6 +139,7 @@ describe('parseConfig deployment settings', () => {
         complaintRateWarning: 0.0005,
         minDeliveryAttempts: 100,
         quotaUtilisation: 0.8,
+        ...REPUTATION_DEFAULTS,
       });
     });
 
@@ -184,7 +195,7 @@ describe('parseConfig deployment settings', () => {
       ],
       [
         { sns: 'arn' },
-        'alarms: unknown field "sns"; allowed: email, bounceRate, bounceRateWarning, complaintRate, complaintRateWarning, minDeliveryAttempts, quotaUtilisation',
+        'alarms: unknown field "sns"; allowed: email, bounceRate, bounceRateWarning, complaintRate, complaintRateWarning, minDeliveryAttempts, quotaUtilisation, reputationBounceWarning, reputationBounceReview, reputationComplaintWarning, reputationComplaintReview',
       ],
     ])('rejects %j, naming the field and the value', (alarms, problem) => {
       expect(problemsOf(withFields({ alarms }))).toEqual([problem]);
