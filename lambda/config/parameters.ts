@@ -142,7 +142,7 @@ export const CONNECTION_PARAMETERS = {
     markup: [],
     help: 'CloudWatch endpoint for the reputation rates of an account dataset (tests, private endpoints)',
     notes:
-      "the SDK's CloudWatch endpoint for the region; with a `serviceUrl` that is not an SES host (a local endpoint), that same URL",
+      "the SDK's CloudWatch endpoint for the region; with a `serviceUrl` that is not an AWS host (a local endpoint), that same URL",
     kind: 'text',
     schema: z
       .string({ error: 'expected a URL such as https://monitoring.us-east-1.amazonaws.com' })

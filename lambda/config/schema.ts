@@ -58,7 +58,7 @@ import {
 } from './parameters.ts';
 import {
   endpointOf,
-  isSesHost,
+  isAwsHost,
   REGION_PATTERN,
   type ResolvedEndpoint,
   resolveServiceUrl,
@@ -515,14 +515,14 @@ export function parseConfig(input: unknown): Config {
 
 /**
  * The connection with its CloudWatch endpoint: `cloudWatchUrl` when given; else a `serviceUrl`
- * that is not an SES host (a local endpoint serves every API the activity calls); else none, the
- * SDK's CloudWatch endpoint for the region.
+ * that is not an AWS host (a local endpoint serves every API the activity calls; an SES VPC
+ * endpoint serves SES only); else none, the SDK's CloudWatch endpoint for the region.
  */
 function withCloudWatch(c: Connection): Connection {
   const cloudWatchEndpoint =
     c.cloudWatchUrl !== undefined
       ? endpointOf(c.cloudWatchUrl)
-      : c.endpoint !== undefined && !isSesHost(c.endpoint)
+      : c.endpoint !== undefined && !isAwsHost(c.endpoint)
         ? c.endpoint
         : undefined;
   return cloudWatchEndpoint === undefined ? c : { ...c, cloudWatchEndpoint };

@@ -94,7 +94,10 @@ export function endpointOf(text: string): string {
   return `${url.protocol}//${url.host}`;
 }
 
-/** An SES host (`email.<region>.amazonaws.com` and its FIPS and dual-stack forms). */
-export function isSesHost(endpoint: string): boolean {
-  return AWS_HOST.test(new URL(endpoint).hostname);
+/**
+ * A host of AWS's own (`*.amazonaws.com`, `*.api.aws`, `*.amazonaws.com.cn`): an SES endpoint or
+ * an SES VPC endpoint, which serve SES only. Any other host (a local endpoint) may serve more.
+ */
+export function isAwsHost(endpoint: string): boolean {
+  return /(^|\.)(amazonaws\.com|api\.aws|amazonaws\.com\.cn)$/.test(new URL(endpoint).hostname);
 }

@@ -59,6 +59,13 @@ describe('the CloudWatch endpoint', () => {
   it('is the SDK default with no URL or an SES host, cloudWatchUrl when given', () => {
     expect(endpointOf({ region: 'us-east-1' })).toBeUndefined();
     expect(endpointOf({ serviceUrl: 'email.eu-west-1.amazonaws.com' })).toBeUndefined();
+    // An SES VPC endpoint serves SES only.
+    expect(
+      endpointOf({
+        serviceUrl: 'vpce-0abc-12345.email.us-east-1.vpce.amazonaws.com',
+        region: 'us-east-1',
+      }),
+    ).toBeUndefined();
     expect(
       endpointOf({
         serviceUrl: 'email.eu-west-1.amazonaws.com',
