@@ -118,12 +118,7 @@ export class DynamoDbDatasetStore implements DatasetStore {
   }
 
   async putMeta(meta: DatasetMeta): Promise<boolean> {
-    const { name, version, ...rest } = meta;
-    return this.conditionalPut(
-      { [PK]: META_PK, [SK]: name, ...rest, version: version + 1 },
-      version === 0 ? 'attribute_not_exists(#pk)' : 'version = :version',
-      version === 0 ? undefined : { ':version': version },
-    );
+    return this.conditionalPut(metaWrite(meta));
   }
 
   async readPoints(name: string, span: Span, limit?: number): Promise<StoredPoint[]> {
@@ -140,8 +135,10 @@ export class DynamoDbDatasetStore implements DatasetStore {
     retentionDays?: number,
   ): Promise<boolean> {
     // `<=`: a retried write whose first attempt landed (its answer lost) must still win.
-    return this.conditionalPut(pointItem(name, point, fetchedAt, retentionDays), POINT_CONDITION, {
-      ':fetchedAt': fetchedAt,
+    return this.conditionalPut({
+      item: pointItem(name, point, fetchedAt, retentionDays),
+      condition: POINT_CONDITION,
+      values: { ':fetchedAt': fetchedAt },
     });
   }
 
@@ -246,7 +243,8 @@ export class DynamoDbDatasetStore implements DatasetStore {
   }
 
   async readAccountStates(name: string, span: Span, limit?: number): Promise<AccountRow[]> {
-    return (await this.query(`${name}#account`, span, limit)).map((item) => ({
+    // Strongly consistent: the latest state decides what a run writes.
+    return (await this.query(`${name}#account`, span, limit, true)).map((item) => ({
       FirstSeen: String(item[SK]),
       LastSeen: String(item.LastSeen),
       EnforcementStatus: String(item.EnforcementStatus),
@@ -265,43 +263,24 @@ export class DynamoDbDatasetStore implements DatasetStore {
    * columns and leaves that LastSeen; the two conditions are complements, so one of them holds.
    */
   async putAccountState(name: string, row: AccountRow): Promise<void> {
-    const { FirstSeen, LastSeen, ...state } = row;
-    const key = { [PK]: `${name}#account`, [SK]: FirstSeen };
     for (let attempt = 1; attempt <= STATE_ATTEMPTS; attempt++) {
-      if (
-        await this.conditionalPut({ ...key, LastSeen, ...state }, STATE_CONDITION, {
-          ':lastSeen': LastSeen,
-        })
-      )
-        return;
-      if (await this.keepLastSeen(key, LastSeen, state)) return;
+      if (await this.conditionalPut(stateWrite(name, row))) return;
+      if (await this.keepLastSeen(name, row)) return;
     }
-    throw new StoreError(
-      `DynamoDB table "${this.table}": account state ${FirstSeen} of dataset "${name}" was neither written nor found with a later LastSeen in ${STATE_ATTEMPTS} attempts (was it deleted meanwhile?); rerun to write it`,
+    throw this.stateLeftError(name, row.FirstSeen);
+  }
+
+  private stateLeftError(name: string, firstSeen: string): StoreError {
+    return new StoreError(
+      `DynamoDB table "${this.table}": account state ${firstSeen} of dataset "${name}" was neither written nor found with a later LastSeen in ${STATE_ATTEMPTS} attempts (was it deleted meanwhile?); rerun to write it`,
     );
   }
 
-  /** The other columns of a state stored with a LastSeen later than `lastSeen`; false if it is not. */
-  private async keepLastSeen(
-    key: Record<string, string>,
-    lastSeen: string,
-    state: Omit<AccountRow, 'FirstSeen' | 'LastSeen'>,
-  ): Promise<boolean> {
-    const columns = Object.keys(state);
+  /** The other columns of a state stored with a LastSeen later than `row`'s; false if it is not. */
+  private async keepLastSeen(name: string, row: AccountRow): Promise<boolean> {
     try {
       const out = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: key,
-          UpdateExpression: `SET ${columns.map((c) => `#${c} = :${c}`).join(', ')}`,
-          ConditionExpression: 'LastSeen > :lastSeen',
-          ExpressionAttributeNames: Object.fromEntries(columns.map((c) => [`#${c}`, c])),
-          ExpressionAttributeValues: {
-            ':lastSeen': lastSeen,
-            ...Object.fromEntries(Object.entries(state).map(([c, v]) => [`:${c}`, v])),
-          },
-          ...this.capacity,
-        }),
+        new UpdateCommand({ ...this.lastSeenUpdate(name, row), ...this.capacity }),
       );
       this.consumed('UpdateItem', out.ConsumedCapacity);
       return true;
@@ -312,6 +291,72 @@ export class DynamoDbDatasetStore implements DatasetStore {
       }
       throw this.storeError('UpdateItem', error);
     }
+  }
+
+  /**
+   * One TransactWriteItems: `putAccountState`'s conditional Put of the state and `putMeta`'s
+   * conditional Put of the metadata. A failed version check cancels both (false). When only the
+   * state's condition fails (a later LastSeen is stored under this FirstSeen), the state goes as
+   * `putAccountState`'s Update instead, in a new transaction with the metadata, and back, at most
+   * `STATE_ATTEMPTS` times each. Conflicts and throttling are sent again, after a backoff, until
+   * the deadline, as `writePoints` does. A transaction the SDK retries after losing its answer
+   * carries the same idempotency token, so DynamoDB answers it as it answered the first.
+   */
+  async putAccountChange(name: string, row: AccountRow, meta: DatasetMeta): Promise<boolean> {
+    const metaPut = { Put: this.putInput(metaWrite(meta)) };
+    const statePut = { Put: this.putInput(stateWrite(name, row)) };
+    const stateUpdate = { Update: this.lastSeenUpdate(name, row) };
+    const deadline = Date.now() + this.deadlineMs;
+    let keep = false;
+    for (let attempt = 0, switches = 0, wait = false; ; attempt++) {
+      if (attempt > 0 && Date.now() >= deadline) throw this.changeLeftError(name, row.FirstSeen);
+      if (wait) await backoff(attempt);
+      try {
+        const out = await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [keep ? stateUpdate : statePut, metaPut],
+            ...this.capacity,
+          }),
+        );
+        this.consumed('TransactWriteItems', out.ConsumedCapacity);
+        return true;
+      } catch (error) {
+        const reasons = cancellationReasons(error, 2);
+        if (reasons === undefined) throw this.storeError('TransactWriteItems', error);
+        const [stateReason, metaReason] = reasons as [CancellationReason, CancellationReason];
+        if (metaReason.Code === 'ConditionalCheckFailed') return false;
+        this.checkRetried(name, `account state ${row.FirstSeen}`, stateReason, error);
+        this.checkRetried(name, 'metadata', metaReason, error);
+        wait = stateReason.Code !== 'ConditionalCheckFailed';
+        if (wait) continue;
+        // The complementary condition holds now, unless the state changed again meanwhile.
+        if (++switches === 2 * STATE_ATTEMPTS) throw this.stateLeftError(name, row.FirstSeen);
+        keep = !keep;
+      }
+    }
+  }
+
+  private changeLeftError(name: string, firstSeen: string): StoreError {
+    return new StoreError(
+      `DynamoDB table "${this.table}": account state ${firstSeen} of dataset "${name}" and its metadata were still refused (transaction conflicts or throttling) at the ${this.deadlineMs} ms deadline; rerun to write them`,
+    );
+  }
+
+  /** `putAccountState`'s Update: the columns other than LastSeen, where a later LastSeen is stored. */
+  private lastSeenUpdate(name: string, row: AccountRow) {
+    const { FirstSeen, LastSeen, ...state } = row;
+    const columns = Object.keys(state);
+    return {
+      TableName: this.table,
+      Key: { [PK]: `${name}#account`, [SK]: FirstSeen },
+      UpdateExpression: `SET ${columns.map((c) => `#${c} = :${c}`).join(', ')}`,
+      ConditionExpression: 'LastSeen > :lastSeen',
+      ExpressionAttributeNames: Object.fromEntries(columns.map((c) => [`#${c}`, c])),
+      ExpressionAttributeValues: {
+        ':lastSeen': LastSeen,
+        ...Object.fromEntries(Object.entries(state).map(([c, v]) => [`:${c}`, v])),
+      },
+    };
   }
 
   async readReputation(name: string, span: Span, limit?: number): Promise<StoredReputation[]> {
@@ -348,15 +393,18 @@ export class DynamoDbDatasetStore implements DatasetStore {
 
   /**
    * A Query of partition `pk`, every page; with a span, from <= sk < to; with a limit, pages of
-   * at most that many items until it is reached (a page reads about what it returns).
+   * at most that many items until it is reached (a page reads about what it returns). With
+   * `consistent`, strongly consistent reads (twice the read units).
    */
   private async query(
     pk: string,
     span: Span | undefined,
     limit?: number,
+    consistent = false,
   ): Promise<Record<string, unknown>[]> {
     const input: QueryCommandInput = {
       TableName: this.table,
+      ...(consistent ? { ConsistentRead: true } : {}),
       KeyConditionExpression:
         span === undefined ? '#pk = :pk' : '#pk = :pk AND #sk BETWEEN :from AND :to',
       ExpressionAttributeNames: span === undefined ? { '#pk': PK } : { '#pk': PK, '#sk': SK },
@@ -385,23 +433,12 @@ export class DynamoDbDatasetStore implements DatasetStore {
     return span === undefined ? items : items.filter((item) => String(item[SK]) < span.to);
   }
 
-  private async conditionalPut(
-    item: Record<string, unknown>,
-    condition: string,
-    values: Record<string, unknown> | undefined,
-  ): Promise<boolean> {
+  private async conditionalPut(write: ConditionalItem): Promise<boolean> {
     const deadline = Date.now() + this.deadlineMs;
     for (let attempt = 1; ; attempt++) {
       try {
         const out = await this.doc.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: item,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: condition.includes('#pk') ? { '#pk': PK } : undefined,
-            ExpressionAttributeValues: values,
-            ...this.capacity,
-          }),
+          new PutCommand({ ...this.putInput(write), ...this.capacity }),
         );
         this.consumed('PutItem', out.ConsumedCapacity);
         return true;
@@ -420,6 +457,35 @@ export class DynamoDbDatasetStore implements DatasetStore {
         throw this.storeError('PutItem', error);
       }
     }
+  }
+
+  /** A conditional Put's parameters, for a PutItem or a transaction's Put. */
+  private putInput({ item, condition, values }: ConditionalItem) {
+    return {
+      TableName: this.table,
+      Item: item,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: condition.includes('#pk') ? { '#pk': PK } : undefined,
+      ExpressionAttributeValues: values,
+    };
+  }
+
+  /**
+   * A transaction's cancellation reason for `what` either says nothing about it (sent again) or
+   * is a failed condition (the caller decides); anything else fails the write.
+   */
+  private checkRetried(
+    name: string,
+    what: string,
+    reason: CancellationReason,
+    cause: unknown,
+  ): void {
+    const code = reason.Code ?? 'None';
+    if (code === 'ConditionalCheckFailed' || RETRIED_REASONS.has(code)) return;
+    throw new StoreError(
+      `DynamoDB TransactWriteItems on table "${this.table}" failed for ${what} of dataset "${name}": ${code}${reason.Message === undefined ? '' : ` (${reason.Message})`}`,
+      { cause },
+    );
   }
 
   /**
@@ -466,12 +532,8 @@ export class DynamoDbDatasetStore implements DatasetStore {
         reasons.forEach((reason, k) => {
           const i = pending[k] as number;
           const code = reason.Code ?? 'None';
+          this.checkRetried(name, `${noun.one} ${String(items[i]?.[SK])}`, reason, error);
           if (code === 'ConditionalCheckFailed') return; // a newer fetch holds this point
-          if (!RETRIED_REASONS.has(code))
-            throw new StoreError(
-              `DynamoDB TransactWriteItems on table "${this.table}" failed for ${noun.one} ${String(items[i]?.[SK])} of dataset "${name}": ${code}${reason.Message === undefined ? '' : ` (${reason.Message})`}`,
-              { cause: error },
-            );
           if (code !== 'None') wait = true;
           next.push(i);
         });
@@ -556,6 +618,33 @@ export class DynamoDbDatasetStore implements DatasetStore {
       { cause: error },
     );
   }
+}
+
+/** An item and the condition it is written on. */
+interface ConditionalItem {
+  readonly item: Record<string, unknown>;
+  readonly condition: string;
+  readonly values: Record<string, unknown> | undefined;
+}
+
+/** `putMeta`'s write: a create when `meta.version` is 0, else an update of that version. */
+function metaWrite(meta: DatasetMeta): ConditionalItem {
+  const { name, version, ...rest } = meta;
+  return {
+    item: { [PK]: META_PK, [SK]: name, ...rest, version: version + 1 },
+    condition: version === 0 ? 'attribute_not_exists(#pk)' : 'version = :version',
+    values: version === 0 ? undefined : { ':version': version },
+  };
+}
+
+/** `putAccountState`'s Put: a new state, or one stored with a LastSeen no later than `row`'s. */
+function stateWrite(name: string, row: AccountRow): ConditionalItem {
+  const { FirstSeen, ...columns } = row;
+  return {
+    item: { [PK]: `${name}#account`, [SK]: FirstSeen, ...columns },
+    condition: STATE_CONDITION,
+    values: { ':lastSeen': row.LastSeen },
+  };
 }
 
 function countsOf(item: Record<string, unknown>): StatisticsRow {

@@ -126,6 +126,7 @@ export class SqliteDatasetStore implements DatasetStore {
   private readonly readUsageStatement;
   private readonly writeRollupsTransaction;
   private readonly writePointsTransaction;
+  private readonly putAccountChangeTransaction;
   private pendingPoints: PendingPoint[] = [];
   /** Prepared on first use: a read-only open of a version-1 file has no account tables yet. */
   private accountStatements: AccountStatements | undefined;
@@ -199,6 +200,13 @@ export class SqliteDatasetStore implements DatasetStore {
     this.writePointsTransaction = db.transaction((batch: readonly Pick<PendingPoint, 'args'>[]) =>
       batch.map((write) => this.writePointStatement.run(...write.args).changes === 1),
     );
+    this.putAccountChangeTransaction = db.transaction(
+      (name: string, row: AccountRow, meta: DatasetMeta) => {
+        if (!this.runPutMeta(meta)) return false;
+        this.writableAccount().putState.run(...accountArgs(name, row));
+        return true;
+      },
+    );
     this.writeRollupsTransaction = db.transaction(
       (name: string, granularity: Granularity, rows: readonly RollupRow[]) => {
         for (const row of rows)
@@ -266,16 +274,19 @@ export class SqliteDatasetStore implements DatasetStore {
   }
 
   async putMeta(meta: DatasetMeta): Promise<boolean> {
+    return this.write('putMeta', () => this.runPutMeta(meta));
+  }
+
+  /** `meta` if the stored version is still `meta.version`; true if it was written. */
+  private runPutMeta(meta: DatasetMeta): boolean {
     const { name, version, ...rest } = meta;
     // Optional fields left undefined are dropped by JSON, so they read back absent.
     const body = JSON.stringify(rest);
-    return this.write('putMeta', () => {
-      const out =
-        version === 0
-          ? this.createMetaStatement.run(name, body)
-          : this.updateMetaStatement.run(version + 1, body, name, version);
-      return out.changes === 1;
-    });
+    const out =
+      version === 0
+        ? this.createMetaStatement.run(name, body)
+        : this.updateMetaStatement.run(version + 1, body, name, version);
+    return out.changes === 1;
   }
 
   async readPoints(name: string, span: Span, limit?: number): Promise<StoredPoint[]> {
@@ -386,18 +397,17 @@ export class SqliteDatasetStore implements DatasetStore {
   /** Keyed by FirstSeen; a rewrite keeps the later LastSeen of the stored and the new row. */
   async putAccountState(name: string, row: AccountRow): Promise<void> {
     this.write('putAccountState', () =>
-      this.writableAccount().putState.run(
-        name,
-        row.FirstSeen,
-        row.LastSeen,
-        row.EnforcementStatus,
-        row.SendingEnabled ? 1 : 0,
-        row.ProductionAccessEnabled ? 1 : 0,
-        row.ReviewStatus,
-        row.ReviewCaseId,
-        row.Max24HourSend,
-        row.MaxSendRate,
-      ),
+      this.writableAccount().putState.run(...accountArgs(name, row)),
+    );
+  }
+
+  /**
+   * One IMMEDIATE transaction: `putMeta`'s versioned write first, then, only if it won,
+   * `putAccountState`'s. A lost version check writes nothing.
+   */
+  async putAccountChange(name: string, row: AccountRow, meta: DatasetMeta): Promise<boolean> {
+    return this.write('putAccountChange', () =>
+      this.putAccountChangeTransaction.immediate(name, row, meta),
     );
   }
 
@@ -465,6 +475,22 @@ interface PendingPoint {
   readonly args: PointArgs;
   resolve(won: boolean): void;
   reject(error: unknown): void;
+}
+
+/** The account state statement's parameters for one state. */
+function accountArgs(name: string, row: AccountRow): AccountArgs {
+  return [
+    name,
+    row.FirstSeen,
+    row.LastSeen,
+    row.EnforcementStatus,
+    row.SendingEnabled ? 1 : 0,
+    row.ProductionAccessEnabled ? 1 : 0,
+    row.ReviewStatus,
+    row.ReviewCaseId,
+    row.Max24HourSend,
+    row.MaxSendRate,
+  ];
 }
 
 /** The write statement's parameters for one point. */

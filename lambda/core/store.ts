@@ -116,6 +116,17 @@ export interface DatasetStore {
    * LastSeen of the two (an older fetch never moves it back); the other columns are the new row's.
    */
   putAccountState(name: string, row: AccountRow): Promise<void>;
+  /**
+   * A new account state and the metadata that counts it, in one atomic write: `row` is written as
+   * `putAccountState` writes it (keyed by FirstSeen; a state already stored under that FirstSeen
+   * keeps the later LastSeen) and `meta` (dataset `name`'s) exactly as `putMeta` writes it, only
+   * if the stored version is still `meta.version` (stores version + 1). When the version check
+   * fails, nothing is written and the answer is false, so two runs that saw the same change never
+   * both add a state, and no state is stored that the metadata does not count. A retried write
+   * whose first attempt landed (its answer lost) may answer false, as `putMeta` does: the caller
+   * re-reads the metadata and finds its own write there (see `updateMeta`).
+   */
+  putAccountChange(name: string, row: AccountRow, meta: DatasetMeta): Promise<boolean>;
   /** Reputation points with from <= Timestamp < to, ascending; with `limit`, only the first `limit`. */
   readReputation(name: string, span: Span, limit?: number): Promise<StoredReputation[]>;
   /**

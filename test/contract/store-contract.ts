@@ -804,6 +804,92 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Con
           state(day(0), seen[4] as string),
         ]);
       });
+
+      describe('with the metadata that counts them (putAccountChange)', () => {
+        /** The metadata counting states up to `i`, as a caller would write it from `version`. */
+        const counting = (i: number, version: number): DatasetMeta => ({
+          ...accountMeta('account', version),
+          count: i + 1,
+          lastChange: day(i),
+        });
+
+        it('writes the state and the metadata when the version matches, creating and updating', async () => {
+          const store = await fresh();
+          const probation = state(day(1), day(1), { EnforcementStatus: 'PROBATION' });
+
+          const created = await store.putAccountChange(
+            'account',
+            state(day(0), day(0)),
+            counting(0, 0),
+          );
+          const updated = await store.putAccountChange('account', probation, counting(1, 1));
+
+          expect([created, updated]).toEqual([true, true]);
+          expect(await store.readAccountStates('account', ALL_TIME)).toEqual([
+            state(day(0), day(0)),
+            probation,
+          ]);
+          expect(await store.getMeta('account')).toEqual(counting(1, 2));
+        });
+
+        it('writes neither when the version does not match: stale, ahead, or a create of a stored dataset', async () => {
+          const store = await fresh();
+          await store.putMeta(counting(0, 0));
+          await store.putMeta(counting(0, 1));
+
+          const answers = [
+            await store.putAccountChange('account', state(day(1), day(1)), counting(1, 0)),
+            await store.putAccountChange('account', state(day(2), day(2)), counting(2, 1)),
+            await store.putAccountChange('account', state(day(3), day(3)), counting(3, 5)),
+            await store.putAccountChange('ghost', state(day(1), day(1)), {
+              ...counting(1, 3),
+              name: 'ghost',
+            }),
+          ];
+
+          expect(answers).toEqual([false, false, false, false]);
+          expect(await store.readAccountStates('account', ALL_TIME)).toEqual([]);
+          expect(await store.readAccountStates('ghost', ALL_TIME)).toEqual([]);
+          expect(await store.getMeta('account')).toEqual(counting(0, 2));
+          expect(await store.getMeta('ghost')).toBeUndefined();
+        });
+
+        it('lets exactly one of two concurrent changes from the same version write its state', async () => {
+          const store = await fresh();
+          await store.putMeta(counting(0, 0));
+          const changes = [1, 2].map((i) => ({
+            row: state(day(i), day(i), { MaxSendRate: i }),
+            meta: counting(i, 1),
+          }));
+
+          const answers = await Promise.all(
+            changes.map(({ row, meta }) => store.putAccountChange('account', row, meta)),
+          );
+
+          expect(answers.filter(Boolean)).toHaveLength(1);
+          const winner = changes[answers.indexOf(true)];
+          expect(await store.readAccountStates('account', ALL_TIME)).toEqual([winner?.row]);
+          expect(await store.getMeta('account')).toEqual({ ...winner?.meta, version: 2 });
+        });
+
+        it('rewrites a state stored under the same FirstSeen as putAccountState does, keeping the later LastSeen', async () => {
+          const store = await fresh();
+          await store.putAccountState('account', state(day(0), day(3)));
+          await store.putMeta(counting(0, 0));
+
+          const written = await store.putAccountChange(
+            'account',
+            state(day(0), day(1), { ReviewCaseId: 'case-1' }),
+            counting(0, 1),
+          );
+
+          expect(written).toBe(true);
+          expect(await store.readAccountStates('account', ALL_TIME)).toEqual([
+            state(day(0), day(3), { ReviewCaseId: 'case-1' }),
+          ]);
+          expect(await store.getMeta('account')).toEqual(counting(0, 2));
+        });
+      });
     });
 
     describe('reputation points', () => {

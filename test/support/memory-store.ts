@@ -34,8 +34,9 @@ export class MemoryDatasetStore implements DatasetStore {
   /** Point write calls: `writePoint` once per point, `writePoints` once per batch of points. */
   readonly pointCalls = { writePoint: 0, writePoints: 0 };
   /**
-   * Account dataset items written: states (`putAccountState` calls) and reputation points (those
-   * that won). Kept apart from `writes`, whose shape tests compare whole.
+   * Account dataset items written: states (`putAccountState` calls, and `putAccountChange` calls
+   * that won) and reputation points (those that won). Kept apart from `writes`, whose shape tests
+   * compare whole.
    */
   readonly accountWrites = { states: 0, reputation: 0 };
   private readonly metas = new Map<string, DatasetMeta>();
@@ -54,8 +55,8 @@ export class MemoryDatasetStore implements DatasetStore {
   readonly retention = new Map<string, number>();
 
   /**
-   * The next `count` putMeta calls (for dataset `name` only, when given) lose, as if another
-   * writer had written first (its version moves on).
+   * The next `count` putMeta and putAccountChange calls (for dataset `name` only, when given)
+   * lose, as if another writer had written first (its version moves on).
    */
   losePutMeta(count: number, name?: string): void {
     this.metaLosses = count;
@@ -79,6 +80,14 @@ export class MemoryDatasetStore implements DatasetStore {
   }
 
   async putMeta(meta: DatasetMeta): Promise<boolean> {
+    return this.writeMeta(meta, () => undefined);
+  }
+
+  /**
+   * `meta` if the stored version is still `meta.version` (a simulated loss moves it on), and
+   * `alongside` with it; neither otherwise.
+   */
+  private writeMeta(meta: DatasetMeta, alongside: () => void): boolean {
     const stored = this.metas.get(meta.name);
     if (
       this.metaLosses > 0 &&
@@ -90,6 +99,7 @@ export class MemoryDatasetStore implements DatasetStore {
       return false;
     }
     if ((stored?.version ?? 0) !== meta.version) return false;
+    alongside();
     this.metas.set(meta.name, { ...meta, version: meta.version + 1 });
     this.writes.meta++;
     return true;
@@ -175,6 +185,15 @@ export class MemoryDatasetStore implements DatasetStore {
 
   /** Keyed by FirstSeen; a rewrite keeps the later LastSeen of the stored and the new row. */
   async putAccountState(name: string, row: AccountRow): Promise<void> {
+    this.putState(name, row);
+  }
+
+  /** The state as `putAccountState` writes it, and `meta` with `putMeta`'s check: both or neither. */
+  async putAccountChange(name: string, row: AccountRow, meta: DatasetMeta): Promise<boolean> {
+    return this.writeMeta(meta, () => this.putState(name, row));
+  }
+
+  private putState(name: string, row: AccountRow): void {
     const stored = this.accountStates.get(name)?.get(row.FirstSeen);
     const lastSeen =
       stored !== undefined && stored.LastSeen > row.LastSeen ? stored.LastSeen : row.LastSeen;
