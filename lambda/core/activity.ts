@@ -190,6 +190,9 @@ function accountDataset(
     rows:
       state === undefined ? [] : [buildAccountRow(state.value, state.serverTime ?? state.hostTime)],
     reputation: reputation === undefined ? [] : buildReputationRows(reputation.value),
+    ...(reputation === undefined
+      ? {}
+      : { reputationFetchedAt: reputation.serverTime ?? reputation.hostTime }),
   };
 }
 
@@ -295,6 +298,9 @@ export async function stalestFirst<R extends ActivityRun>(
     .map(({ run }) => run);
 }
 
+/** The account dataset's calls: only they failing still stores the other two datasets. */
+const ACCOUNT_ACTIONS: ReadonlySet<SesAction> = new Set(['GetAccount', 'GetMetricData']);
+
 const SES_ACTIONS: readonly SesAction[] = [
   'GetSendQuota',
   'GetSendStatistics',
@@ -362,12 +368,12 @@ async function store(
 
 function failureMessage(activity: ActivitySpec, cause: unknown): string {
   const where = `activity "${activity.name}" (session ${activity.source})`;
+  if (cause instanceof SourceError && ACCOUNT_ACTIONS.has(cause.action)) {
+    const calls = cause instanceof SourceCallsError ? cause.errors : [cause];
+    if (calls.every((e) => ACCOUNT_ACTIONS.has(e.action)))
+      return `${where}: ${calls.map((e) => `${e.action} failed`).join(' and ')} (the usage and statistics datasets were still collected): ${calls.map((e) => e.message).join('; ')}`;
+  }
   if (cause instanceof SourceCallsError) return `${where}: ${cause.message}`;
-  if (
-    cause instanceof SourceError &&
-    (cause.action === 'GetAccount' || cause.action === 'GetMetricData')
-  )
-    return `${where}: ${cause.action} failed (the usage and statistics datasets were still collected): ${cause.message}`;
   if (cause instanceof SourceError) return `${where}: ${cause.action} failed: ${cause.message}`;
   if (cause instanceof ClockSkewError) return `${where}: fetched, but not stored: ${cause.message}`;
   if (cause instanceof StoreError) return `${where}: fetched, but storing failed: ${cause.message}`;

@@ -4,10 +4,14 @@ import {
   sameAccountState,
   sameReputation,
 } from './datasets.ts';
+import { StoreError } from './errors.ts';
 import { checkKind, extend, updateMeta } from './persist-meta.ts';
 import type { AccountDataset, AccountStoreReport, ActivitySpec } from './results.ts';
 import type { DatasetMeta, DatasetStore } from './store.ts';
 import { ALL_TIME, addMs } from './time.ts';
+
+/** Attempts at a new state before a run gives up to writers that keep changing the dataset. */
+const CHANGE_ATTEMPTS = 5;
 
 /**
  * Stores one account fetch: the state seen, as a new row only when a field changed since the
@@ -15,9 +19,11 @@ import { ALL_TIME, addMs } from './time.ts';
  * hours that are new or whose rates changed, each conditional on the fetch time so an older fetch
  * never overwrites a newer one. An hour CloudWatch left out in this fetch keeps its stored rate.
  *
- * Crash safety: the state row is written before the metadata that counts it. A run stopped in
- * between leaves a row after the metadata's `lastChange`; the next run reads from `lastChange`
- * on, so it finds and counts that row (and compares with it) before deciding anything.
+ * A new state and the metadata that counts it are written in one atomic step, conditional on the
+ * metadata's version (`putAccountChange`): of two runs that see one change at once, one writes it
+ * and the other, finding the version moved, reads again and only moves its LastSeen; a run stopped
+ * anywhere leaves either both or neither. A row an older version wrote without its metadata
+ * (after the metadata's `lastChange`) is still found, compared with and counted.
  */
 export async function storeAccountResult(
   store: DatasetStore,
@@ -26,29 +32,53 @@ export async function storeAccountResult(
   fetchedAt: Date,
 ): Promise<AccountStoreReport> {
   const { name } = account;
-  const meta = await store.getMeta(name);
-  checkKind(meta, name, 'account');
-  const fetched = fetchedAt.toISOString();
-  const [states, reputation] = await Promise.all([
-    store.readAccountStates(name, { from: meta?.lastChange ?? ALL_TIME.from, to: ALL_TIME.to }),
-    writeReputation(store, name, account.reputation, fetched),
-  ]);
-  const latest = states.at(-1);
+  const reputation = writeReputation(
+    store,
+    name,
+    account.reputation,
+    (account.reputationFetchedAt ?? fetchedAt).toISOString(),
+  );
+  reputation.catch(() => undefined);
   const seen = account.rows[0];
-  const decision = decide(latest, seen);
-  if (decision.write !== undefined) await store.putAccountState(name, decision.write);
-  const rows = withWrite(states, decision.write);
-  if (rows.length > 0 || meta === undefined)
-    await updateMeta(store, name, 'account', meta, (current) =>
-      countStates(current, rows, activity),
-    );
-  return {
-    changed: decision.changed,
-    ...(decision.changed && latest !== undefined ? { previous: latest } : {}),
-    ...(rows.length === 0 ? {} : { lastChange: (decision.changed ? seen : latest)?.FirstSeen }),
-    reputationWritten: reputation.written,
-    reputationSkipped: reputation.skipped,
-  };
+  for (let attempt = 1; attempt <= CHANGE_ATTEMPTS; attempt++) {
+    const meta = await store.getMeta(name);
+    checkKind(meta, name, 'account');
+    const states = await store.readAccountStates(name, {
+      from: meta?.lastChange ?? ALL_TIME.from,
+      to: ALL_TIME.to,
+    });
+    const latest = states.at(-1);
+    const decision = decide(latest, seen);
+    const rows = withWrite(states, decision.write);
+    const report = async (): Promise<AccountStoreReport> => {
+      const { written, skipped } = await reputation;
+      return {
+        changed: decision.changed,
+        ...(decision.changed && latest !== undefined ? { previous: latest } : {}),
+        ...(rows.length === 0 ? {} : { lastChange: (decision.changed ? seen : latest)?.FirstSeen }),
+        reputationWritten: written,
+        reputationSkipped: skipped,
+      };
+    };
+    if (decision.changed && decision.write !== undefined) {
+      const next = countStates(meta ?? emptyAccountMeta(name), rows, activity);
+      if (await store.putAccountChange(name, decision.write, next)) return report();
+      continue; // another run changed the dataset: decide again on what it stored
+    }
+    if (decision.write !== undefined) await store.putAccountState(name, decision.write);
+    if (rows.length > 0 || meta === undefined)
+      await updateMeta(store, name, 'account', meta, (current) =>
+        countStates(current, rows, activity),
+      );
+    return report();
+  }
+  throw new StoreError(
+    `dataset "${name}": other runs kept changing its account states; ${CHANGE_ATTEMPTS} attempts failed`,
+  );
+}
+
+function emptyAccountMeta(name: string): DatasetMeta {
+  return { name, kind: 'account', source: '', activity: '', count: 0, gaps: [], version: 0 };
 }
 
 /** The states from `lastChange` on as they are after `write` (a new state, or a later sighting). */

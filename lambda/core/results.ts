@@ -35,6 +35,8 @@ export interface AccountDataset {
   readonly name: string;
   readonly rows: readonly AccountRow[];
   readonly reputation: readonly ReputationRow[];
+  /** The time of CloudWatch's answer: decides which write of a reputation hour wins. */
+  readonly reputationFetchedAt?: Date;
 }
 
 /** What storing an account fetch wrote. */

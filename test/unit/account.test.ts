@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { METRICS } from '../../lambda/constants.ts';
 import { AccountTally } from '../../lambda/core/account-health.ts';
 import { collectAll } from '../../lambda/core/activity.ts';
-import type { AccountState } from '../../lambda/core/datasets.ts';
+import { type AccountState, buildAccountRow } from '../../lambda/core/datasets.ts';
 import { SourceError } from '../../lambda/core/errors.ts';
 import { Pacer } from '../../lambda/core/pacer.ts';
+import { storeAccountResult } from '../../lambda/core/persist-account.ts';
 import type { ActivityResult, ActivitySpec } from '../../lambda/core/results.ts';
 import { ALL_TIME, HOUR_MS, MINUTE_MS } from '../../lambda/core/time.ts';
 import { FakeClock, FakeSource, point } from '../support/fakes.ts';
@@ -212,6 +213,52 @@ describe('the account dataset', () => {
     expect(await w.store.getMeta('accountData')).toMatchObject({ count: 2, lastChange: crashedAt });
   });
 
+  it('of two runs storing one change at once, one writes it and the other moves its LastSeen; the count is exact', async () => {
+    for (const order of [0, 1]) {
+      const store = new MemoryDatasetStore();
+      const at = (iso: string, state: AccountState) => ({
+        name: 'accountData',
+        rows: [buildAccountRow(state, new Date(iso))],
+        reputation: [],
+      });
+      await storeAccountResult(store, activity, at('2026-11-28T10:00:00Z', HEALTHY), new Date());
+      const early = at('2026-11-28T11:00:00Z', PROBATION);
+      const late = at('2026-11-28T11:00:01Z', PROBATION);
+      const [a, b] = order === 0 ? [early, late] : [late, early];
+      await Promise.all([
+        storeAccountResult(store, activity, a, new Date()),
+        storeAccountResult(store, activity, b, new Date()),
+      ]);
+      const rows = await store.readAccountStates('accountData', ALL_TIME);
+      expect(rows.map((r) => r.EnforcementStatus)).toEqual(['HEALTHY', 'PROBATION']);
+      expect((await store.getMeta('accountData'))?.count).toBe(2);
+    }
+  });
+
+  it('of two runs storing two different changes at once, the count equals the rows stored', async () => {
+    for (const order of [0, 1]) {
+      const store = new MemoryDatasetStore();
+      const at = (iso: string, state: AccountState) => ({
+        name: 'accountData',
+        rows: [buildAccountRow(state, new Date(iso))],
+        reputation: [],
+      });
+      await storeAccountResult(store, activity, at('2026-11-28T10:00:00Z', HEALTHY), new Date());
+      const runs = [
+        at('2026-11-28T11:00:00Z', PROBATION),
+        at('2026-11-28T11:00:01Z', { ...HEALTHY, sendingEnabled: false }),
+      ];
+      if (order === 1) runs.reverse();
+      await Promise.all(runs.map((r) => storeAccountResult(store, activity, r, new Date())));
+      const rows = await store.readAccountStates('accountData', ALL_TIME);
+      const meta = await store.getMeta('accountData');
+      expect(meta?.count).toBe(rows.length);
+      expect(meta?.lastChange).toBe(rows.at(-1)?.FirstSeen);
+      // The newer fetch's state is the latest whatever landed first.
+      expect(rows.at(-1)?.SendingEnabled).toBe(false);
+    }
+  });
+
   it('when GetAccount is denied, fails the source naming the action and still stores the usage, statistics and reputation', async () => {
     const w = world();
     w.source.reputation = [{ timestamp: new Date('2026-11-28T10:00:00Z'), bounceRate: 0.02 }];
@@ -231,6 +278,16 @@ describe('the account dataset', () => {
     expect(await w.store.readReputation('accountData', ALL_TIME)).toHaveLength(1);
     // The datasets fetched still reach the caller (the CLI prints them).
     expect(w.results).toHaveLength(1);
+  });
+
+  it('says the other datasets were collected when both account calls fail', async () => {
+    const w = world();
+    w.source.failWith = { GetAccount: 'denied', GetMetricData: 'throttled' };
+    const { failures } = await w.run();
+    expect(failures[0]?.message).toBe(
+      'activity "main" (session SESSession1): GetAccount failed and GetMetricData failed (the usage and statistics datasets were still collected): denied; throttled',
+    );
+    expect((await w.store.getMeta('statsData'))?.count).toBe(1);
   });
 
   it('names every failed call when SES and the account calls fail together', async () => {

@@ -92,6 +92,7 @@ function failingAt(store: MemoryDatasetStore, at: number): DatasetStore & { call
     writeRollups: guard((n, g, r) => store.writeRollups(n, g, r)),
     putUsage: guard((n, r) => store.putUsage(n, r)),
     putAccountState: guard((n, r) => store.putAccountState(n, r)),
+    putAccountChange: guard((n, r, m) => store.putAccountChange(n, r, m)),
     writeReputation: guard((n, r, f) => store.writeReputation(n, r, f)),
   };
 }
