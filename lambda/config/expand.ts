@@ -152,8 +152,11 @@ export function expandActivities<C extends BaseConnection>(
         activity.statisticsDataset,
         use(templates.statisticsDataset),
       );
-      if (templates.accountDataset !== undefined && activity.accountDataset !== undefined)
-        collisions.dataset(activity.accountDataset, use(templates.accountDataset));
+      if (templates.accountDataset !== undefined && activity.accountDataset !== undefined) {
+        const accountUse = use(templates.accountDataset);
+        if (collisions.dataset(activity.accountDataset, accountUse))
+          collisions.reputationTable(`${activity.accountDataset}.reputation`, accountUse);
+      }
       // A name left out is the statistics dataset's: its collision is already reported.
       if (templates.name !== undefined) collisions.name(activity.name, use(templates.name));
       else if (statsFree)
@@ -449,6 +452,16 @@ class Collisions {
   /** Whether `value` was still free. */
   dataset(value: string, use: Use): boolean {
     return this.check(this.datasets, value, use, 'dataset names must be unique across activities');
+  }
+
+  /** An account dataset's reputation table (`NAME.reputation` in output and files). */
+  reputationTable(value: string, use: Use): void {
+    this.check(
+      this.datasets,
+      value,
+      use,
+      'dataset names must be unique across activities, and an account dataset NAME also names its reputation table NAME.reputation',
+    );
   }
 
   name(value: string, use: Use): void {

@@ -33,7 +33,8 @@ export interface AccountHealth {
 export function accountHealth(result: ActivityResult): AccountHealth | undefined {
   const account = result.account;
   if (account === undefined) return undefined;
-  const state = account.rows[0];
+  // When GetAccount failed, the last state stored: an account under review stays counted.
+  const state = account.rows[0] ?? result.accountStored?.latest;
   const bounce = latest(account.reputation, 'BounceRate');
   const complaint = latest(account.reputation, 'ComplaintRate');
   const at = [bounce?.Timestamp, complaint?.Timestamp]

@@ -55,7 +55,9 @@ export async function storeAccountResult(
       return {
         changed: decision.changed,
         ...(decision.changed && latest !== undefined ? { previous: latest } : {}),
-        ...(rows.length === 0 ? {} : { lastChange: (decision.changed ? seen : latest)?.FirstSeen }),
+        ...(rows.length === 0
+          ? {}
+          : { lastChange: (decision.changed ? seen : latest)?.FirstSeen, latest: rows.at(-1) }),
         reputationWritten: written,
         reputationSkipped: skipped,
       };

@@ -47,6 +47,11 @@ export interface AccountStoreReport {
   readonly previous?: AccountRow;
   /** The FirstSeen of the latest stored state: the account's last change. */
   readonly lastChange?: string;
+  /**
+   * The latest stored state after this fetch: the state seen, or, when GetAccount failed, the
+   * last one known (the alarms keep counting it rather than clearing).
+   */
+  readonly latest?: AccountRow;
   readonly reputationWritten: number;
   readonly reputationSkipped: number;
 }

@@ -280,6 +280,21 @@ describe('the account dataset', () => {
     expect(w.results).toHaveLength(1);
   });
 
+  it('keeps counting the last known state when GetAccount fails, so an alarm does not clear', async () => {
+    const w = world();
+    w.source.account = PROBATION;
+    await w.run();
+    w.source.failWith = { GetAccount: 'throttled' };
+    const { failures } = await w.run();
+    expect(failures).toHaveLength(1);
+    const tally = new AccountTally(LEVELS);
+    expect(tally.add(w.results[1] as ActivityResult)).toMatchObject({
+      enforcementStatus: 'PROBATION',
+      lastChange: '2026-11-28T12:00:00.000Z',
+    });
+    expect(tally.metrics().find((m) => m.name === METRICS.ACCOUNTS_NOT_HEALTHY)?.value).toBe(1);
+  });
+
   it('says the other datasets were collected when both account calls fail', async () => {
     const w = world();
     w.source.failWith = { GetAccount: 'denied', GetMetricData: 'throttled' };

@@ -42,6 +42,31 @@ describe('the account dataset in the config', () => {
     expect(clash.join('\n')).toMatch(/activities\[0\]\.accountDataset.*"u"/);
   });
 
+  it("refuses a name that is another account dataset's reputation table, either way round", () => {
+    const session = { sessions: { SESSession1: {} } };
+    expect(
+      problemsOf({
+        ...session,
+        activities: [{ usageDataset: 'u', statisticsDataset: 'a.reputation', accountDataset: 'a' }],
+      }),
+    ).toEqual([
+      'activities[0].accountDataset: received "a.reputation", already used by activities[0].statisticsDataset; dataset names must be unique across activities, and an account dataset NAME also names its reputation table NAME.reputation',
+    ]);
+    expect(
+      problemsOf({
+        ...session,
+        activities: [
+          { usageDataset: 'u1', statisticsDataset: 's1', accountDataset: 'a' },
+          { usageDataset: 'a.reputation', statisticsDataset: 's2' },
+        ],
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^activities\[1\]\.usageDataset: received "a\.reputation", already used by activities\[0\]\.accountDataset/,
+      ),
+    ]);
+  });
+
   it('refuses a bad name, naming the field and the value', () => {
     expect(
       problemsOf({
