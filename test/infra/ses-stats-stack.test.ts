@@ -140,6 +140,28 @@ describe('defineSesStatsApp', () => {
     expect(stack.stackName).toBe('SesStats');
   });
 
+  it('gives the default config its account dataset: the two account actions on "*" and the six account alarms', () => {
+    const template = Template.fromStack(defineSesStatsApp(newApp()));
+
+    const star = identityStatements(template).filter(
+      (s) => s.Resource === '*' && actionsOf(s).includes('ses:GetAccount'),
+    );
+    expect(star.map((s) => [...actionsOf(s)].sort())).toEqual([
+      ['cloudwatch:GetMetricData', 'ses:GetAccount', 'ses:GetSendQuota', 'ses:GetSendStatistics'],
+    ]);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties.MetricName,
+    );
+    expect(alarms.filter((m) => typeof m === 'string' && m.startsWith('Accounts')).sort()).toEqual([
+      'AccountsNotHealthy',
+      'AccountsOverReputationBounceReview',
+      'AccountsOverReputationBounceWarning',
+      'AccountsOverReputationComplaintReview',
+      'AccountsOverReputationComplaintWarning',
+      'AccountsSendingDisabled',
+    ]);
+  });
+
   it('reads the config file named by -c config', () => {
     const app = newApp({ config: EXAMPLE_CONFIG });
 
