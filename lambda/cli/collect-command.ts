@@ -64,7 +64,8 @@ NAME.reputation, the reputation hours).
 Options:
   --config FILE                a ses-stats JSON config (see docs/configuration.md)
   --format table|json          output format (default: table on a terminal, json otherwise); for
-                               CSV use --out (CSV holds one table, collect prints two per activity)
+                               CSV use --out (CSV holds one table, collect prints up to four
+                               tables per activity)
   --out DIR                    write each dataset to DIR/<dataset>.<ext> instead of stdout (DIR is
                                created if missing; each file is replaced whole)
   --out-format csv|json|ndjson with --out: the files' format (default: csv)
@@ -281,7 +282,7 @@ function reportStored(result: ActivityResult, where: string, io: Io): void {
     const sending = state?.SendingEnabled === false ? ', sending disabled' : '';
     const left = a.reputationSkipped > 0 ? `, ${a.reputationSkipped} left to a newer fetch` : '';
     io.stderr.write(
-      `stored ${result.account.name}: ${change}${sending}${sandbox}; ${a.reputationWritten} reputation hours written${left} (${where})\n`,
+      `stored ${result.account.name}: ${change}${sending}${sandbox}; ${a.reputationWritten} reputation ${a.reputationWritten === 1 ? 'hour' : 'hours'} written${left} (${where})\n`,
     );
   }
   for (const gap of s.newGaps) {

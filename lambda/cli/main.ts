@@ -18,12 +18,12 @@ type Command = (args: string[], io: Io) => Promise<number>;
 const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<Command> }>> = {
   collect: {
     summary:
-      'run the email statistics activity (GetSendQuota + GetSendStatistics) and print both datasets',
+      'run the email statistics activity and print its usage, statistics and account datasets',
     load: async () => (await import('./collect-command.ts')).collectCommand,
   },
   query: {
     summary:
-      "print a stored dataset's rows (raw 15-minute points, hourly or daily rollups, snapshots)",
+      "print a stored dataset's rows (points, rollups, snapshots, account states or reputation)",
     load: async () => (await import('./read-commands.ts')).queryCommand,
   },
   datasets: {
@@ -31,7 +31,8 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     load: async () => (await import('./read-commands.ts')).datasetsCommand,
   },
   summary: {
-    summary: 'totals and window rates of a statistics dataset, or quota use of a usage dataset',
+    summary:
+      'totals and rates (statistics), quota use (usage), account state and reputation (account)',
     load: async () => (await import('./read-commands.ts')).summaryCommand,
   },
   check: {

@@ -37,6 +37,11 @@ describe('ses-stats import-aml', () => {
       /^note: line 1: SECRETKEY is encrypted in the markup and is never copied/m,
     );
     expect(`${run.stdout}${run.stderr}`).not.toContain('AM3i6P77pVEBOw=aME');
+    // The original activity keeps no account state: none is added, and the note says how to.
+    expect(config.activities[0]).not.toHaveProperty('accountDataset');
+    expect(run.stderr).toContain(
+      `note: no account dataset added: the original activity has none; to keep the SES account state (GetAccount) and AWS's reputation rates, add "accountDataset": "<name>" to an activity (such as "accountData"; one name per activity)\n`,
+    );
   });
 
   it('writes the config to --out and upgrades Signature Version 2 with a warning', async () => {
@@ -56,6 +61,8 @@ describe('ses-stats import-aml', () => {
       'note: line 1: warning: SIGNVERSION "2" changed to "4" because SES accepts only Signature Version 4 (HMAC-SHA256) since 2020-10-01',
     );
     expect(run.stderr).toContain('wrote config.json');
+    expect(config.activities[0]).not.toHaveProperty('accountDataset');
+    expect(run.stderr).toMatch(/^note: no account dataset added: .*"accountDataset": "<name>"/m);
   });
 
   it('exits 2 naming the line of a broken step', async () => {
