@@ -130,7 +130,7 @@ describe('the account dataset through the CLI', () => {
       complaintRate: [],
     };
     const second = await runCli(['collect', ...target, '--format', 'json'], FAKE_KEYS_ENV, dir);
-    expect(second.stderr).toContain('1 reputation hours written');
+    expect(second.stderr).toContain('1 reputation hour written');
     const query = await runCli(
       ['query', 'accountData', '--series', 'reputation', '--format', 'json'],
       {},
