@@ -2,7 +2,7 @@
 // behind a path prefix), JSON only.
 
 import type { DatasetInfo } from '../lambda/api/datasets.ts';
-import type { StatisticsRow, UsageRow } from '../lambda/core/datasets.ts';
+import type { AccountRow, StatisticsRow, UsageRow } from '../lambda/core/datasets.ts';
 import type { Span } from '../lambda/core/store.ts';
 
 // The API's shapes are the server's own types (type-only imports: esbuild drops them, so nothing
@@ -50,15 +50,7 @@ export interface RatesAt {
 
 /** The summary of an account dataset: its latest state and AWS's reputation rates. */
 export interface AccountSummary {
-  readonly latest: {
-    readonly FirstSeen: string;
-    readonly LastSeen: string;
-    readonly EnforcementStatus: string;
-    readonly SendingEnabled: boolean;
-    readonly ProductionAccessEnabled: boolean;
-    readonly ReviewStatus: string | null;
-    readonly ReviewCaseId: string | null;
-  } | null;
+  readonly latest: AccountRow | null;
   readonly stateChanges: number | null;
   readonly latestReputation: RatesAt | null;
 }

@@ -4,6 +4,7 @@ import { ALL_TIME } from '../../lambda/core/time.ts';
 import {
   bundleCollectorWithCdk,
   invokeBundle,
+  jsonLines,
   lambdaEnvironment,
 } from '../support/collect-bundle.ts';
 import { freshStore } from '../support/dynamodb.ts';
@@ -22,12 +23,8 @@ afterAll(() => fake.close());
 
 /** The bundled handler's scheduled run in a fresh Node process: its JSON log and EMF lines. */
 async function scheduledRun(config: unknown, tableName: string) {
-  const { code, stdout, stderr } = await invokeBundle(bundle, lambdaEnvironment(config, tableName));
-  const lines = `${stdout}\n${stderr}`
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { code, stderr, lines };
+  const run = await invokeBundle(bundle, lambdaEnvironment(config, tableName));
+  return { ...run, lines: jsonLines(run) };
 }
 
 const ACCOUNT_COUNTS = [

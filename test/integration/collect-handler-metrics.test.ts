@@ -4,6 +4,7 @@ import { PER_DATASET_ALARM_LIMIT } from '../../lambda/core/metrics.ts';
 import {
   bundleCollectorWithCdk,
   invokeBundle,
+  jsonLines,
   lambdaEnvironment,
 } from '../support/collect-bundle.ts';
 import { freshStore } from '../support/dynamodb.ts';
@@ -23,14 +24,10 @@ async function scheduledRun(
   config: unknown,
   tableName: string,
 ): Promise<Record<string, unknown>[]> {
-  const { code, stdout, stderr } = await invokeBundle(bundle, lambdaEnvironment(config, tableName));
-  if (code !== 0) throw new Error(`the handler exited with ${code}: ${stderr.slice(-2000)}`);
-  // Powertools writes warnings and errors to stderr; Lambda sends both to the log group.
-  return `${stdout}\n${stderr}`
-    .split('\n')
-    .map((l) => (l.startsWith('RESULT ') ? `{"RESULT":${l.slice('RESULT '.length)}}` : l))
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
+  const run = await invokeBundle(bundle, lambdaEnvironment(config, tableName));
+  if (run.code !== 0)
+    throw new Error(`the handler exited with ${run.code}: ${run.stderr.slice(-2000)}`);
+  return jsonLines(run);
 }
 
 /** More sources than PER_DATASET_ALARM_LIMIT, on one session (paced: one SES call a second). */

@@ -353,48 +353,6 @@ describe('SesStatisticsSource account calls over the connection', () => {
     ]);
   });
 
-  it('builds the clients again after release from the secret already read', async () => {
-    let reads = 0;
-    const counted = {
-      read: (
-        ref: Parameters<typeof secrets.read>[0],
-        options?: Parameters<typeof secrets.read>[1],
-      ) => {
-        reads++;
-        return secrets.read(ref, options);
-      },
-    };
-    const connection = connectionSchema.parse({
-      serviceUrl: fake.url,
-      region: 'us-east-1',
-      credentials: {
-        type: 'keys',
-        accessKeyId: FAKE_ACCESS_KEY_ID,
-        secretAccessKey: { env: 'SES_SECRET' },
-      },
-    });
-    const source = new SesStatisticsSource(
-      { ...connection, cloudWatchEndpoint: fake.url },
-      { secrets: counted as typeof secrets },
-    );
-    sources.push(source);
-
-    await source.getAccount();
-    await source.getReputation(DAY, NEXT_DAY);
-    source.release();
-    const again = await source.getAccount();
-    await source.getReputation(DAY, NEXT_DAY);
-
-    expect(again.value.enforcementStatus).toBe('HEALTHY');
-    expect(reads).toBe(1);
-    expect(fake.requests.map((r) => r.action)).toEqual([
-      'GetAccount',
-      'GetMetricData',
-      'GetAccount',
-      'GetMetricData',
-    ]);
-  });
-
   describe('through a proxy', () => {
     let proxy: TestProxy;
     beforeAll(async () => {

@@ -51,7 +51,7 @@ afterEach(() => {
 afterAll(() => fake.close());
 
 describe('SesStatisticsSource', () => {
-  it('builds a client again after release from the secret already read, and still answers', async () => {
+  it('builds its clients again after release from the secret already read, and still answers', async () => {
     let reads = 0;
     const counted = {
       read: (
@@ -71,15 +71,33 @@ describe('SesStatisticsSource', () => {
         secretAccessKey: { env: 'SES_SECRET' },
       },
     });
-    const source = new SesStatisticsSource(connection, { secrets: counted as typeof secrets });
+    // The account dataset's SES v2 and CloudWatch clients are built again the same way.
+    const source = new SesStatisticsSource(
+      { ...connection, cloudWatchEndpoint: fake.url },
+      { secrets: counted as typeof secrets },
+    );
     sources.push(source);
+    const [from, to] = [new Date('2026-11-27T00:00:00Z'), new Date('2026-11-28T00:00:00Z')];
 
-    await source.getSendQuota();
+    await Promise.all([source.getSendQuota(), source.getAccount(), source.getReputation(from, to)]);
     source.release();
-    const quota = await source.getSendQuota();
+    const [quota, account] = await Promise.all([
+      source.getSendQuota(),
+      source.getAccount(),
+      source.getReputation(from, to),
+    ]);
 
     expect(quota.value).toEqual({ max24HourSend: 50000, maxSendRate: 14, sentLast24Hours: 1234 });
+    expect(account.value.enforcementStatus).toBe('HEALTHY');
     expect(reads).toBe(1);
+    expect(fake.requests.map((r) => r.action).sort()).toEqual([
+      'GetAccount',
+      'GetAccount',
+      'GetMetricData',
+      'GetMetricData',
+      'GetSendQuota',
+      'GetSendQuota',
+    ]);
   });
 
   it('returns the quota and every point of the window, signed with the configured keys', async () => {

@@ -86,3 +86,15 @@ export function invokeBundle(
     child.on('close', (code) => done({ code, stdout, stderr }));
   });
 }
+
+/**
+ * The JSON lines of an invocation (Powertools logs, EMF documents, `RESULT` as `{"RESULT": …}`),
+ * stdout first: Powertools writes warnings and errors to stderr, and Lambda sends both to the log.
+ */
+export function jsonLines(run: Invocation): Record<string, unknown>[] {
+  return `${run.stdout}\n${run.stderr}`
+    .split('\n')
+    .map((l) => (l.startsWith('RESULT ') ? `{"RESULT":${l.slice('RESULT '.length)}}` : l))
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
