@@ -70,6 +70,8 @@ Options:
                                created if missing; each file is replaced whole)
   --out-format csv|json|ndjson with --out: the files' format (default: csv)
   --no-store                   print only, do not store
+  --no-account-dataset         leave the account datasets out (no GetAccount or GetMetricData:
+                               for credentials allowed only the two SES actions)
   --concurrency N              sources collected at once, 1-256 (default: the config's
                                concurrency, 32); sources on one account and region still
                                call SES at most once per second per action
@@ -94,6 +96,7 @@ const FLAGS = {
   out: { type: 'string' },
   'out-format': { type: 'string' },
   'no-store': { type: 'boolean' },
+  'no-account-dataset': { type: 'boolean' },
   concurrency: { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -124,7 +127,11 @@ export async function collectCommand(args: string[], io: Io): Promise<number> {
     max: MAX_CONCURRENCY,
     what: 'sources collected at once',
   });
-  const config = loadConfig(values, io.cwd);
+  if (values['no-account-dataset'] && flagText(values, 'account-dataset') !== undefined)
+    throw new UsageError(
+      '--no-account-dataset: cannot be combined with --account-dataset (which names the dataset it leaves out)',
+    );
+  const config = withoutAccounts(loadConfig(values, io.cwd), values['no-account-dataset'] === true);
   const secrets = createSecretReader({ env: io.env, secretsManager: powertoolsSecretsManager });
   const runs = sourcesFor(config.activities, { secrets });
   const target: OpenStore | undefined =
@@ -340,6 +347,15 @@ function loadConfig(values: Values, cwd: string): Config {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(error.problems.map((p) => toFlagProblem(p, session, values, base)));
   }
+}
+
+/** The config with no account dataset anywhere, when `--no-account-dataset` says so. */
+function withoutAccounts(config: Config, drop: boolean): Config {
+  if (!drop) return config;
+  return {
+    ...config,
+    activities: config.activities.map(({ accountDataset: _, ...activity }) => activity),
+  };
 }
 
 /** The text of a flag given on the command line (the parameter flags are all strings). */

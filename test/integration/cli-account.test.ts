@@ -109,6 +109,29 @@ describe('the account dataset through the CLI', () => {
     );
   });
 
+  it('--no-account-dataset leaves the account calls out (credentials allowed only the SES actions)', async () => {
+    fake.inject({ kind: 'denied' }, { action: 'GetAccount' });
+    const run = await runCli(
+      ['collect', '--no-store', ...target, '--no-account-dataset', '--format', 'json'],
+      FAKE_KEYS_ENV,
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(Object.keys(json(run.stdout))).toEqual(['usageData', 'statsData']);
+    expect(fake.requests.map((r) => r.action).sort()).toEqual([
+      'GetSendQuota',
+      'GetSendStatistics',
+    ]);
+    const both = await runCli(
+      ['collect', '--no-store', ...target, '--no-account-dataset', '--account-dataset', 'a'],
+      FAKE_KEYS_ENV,
+    );
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain(
+      '--no-account-dataset: cannot be combined with --account-dataset',
+    );
+  });
+
   it('says the account is in the sandbox', async () => {
     const dir = scratchDir();
     fake.account = { ...HEALTHY_ACCOUNT, productionAccessEnabled: false };
