@@ -40,6 +40,13 @@ const LEVELS = {
   reputationComplaintReview: 0.005,
 };
 
+/** An account fetch of `state`, seen at `iso`. */
+const at = (iso: string, state: AccountState) => ({
+  name: 'accountData',
+  rows: [buildAccountRow(state, new Date(iso))],
+  reputation: [],
+});
+
 /** A store, a clock and a source that runs share, one hour apart by default. */
 function world() {
   const clock = new FakeClock(Date.parse('2026-11-28T12:00:00Z'));
@@ -216,11 +223,6 @@ describe('the account dataset', () => {
   it('of two runs storing one change at once, one writes it and the other moves its LastSeen; the count is exact', async () => {
     for (const order of [0, 1]) {
       const store = new MemoryDatasetStore();
-      const at = (iso: string, state: AccountState) => ({
-        name: 'accountData',
-        rows: [buildAccountRow(state, new Date(iso))],
-        reputation: [],
-      });
       await storeAccountResult(store, activity, at('2026-11-28T10:00:00Z', HEALTHY), new Date());
       const early = at('2026-11-28T11:00:00Z', PROBATION);
       const late = at('2026-11-28T11:00:01Z', PROBATION);
@@ -238,11 +240,6 @@ describe('the account dataset', () => {
   it('of two runs storing two different changes at once, the count equals the rows stored', async () => {
     for (const order of [0, 1]) {
       const store = new MemoryDatasetStore();
-      const at = (iso: string, state: AccountState) => ({
-        name: 'accountData',
-        rows: [buildAccountRow(state, new Date(iso))],
-        reputation: [],
-      });
       await storeAccountResult(store, activity, at('2026-11-28T10:00:00Z', HEALTHY), new Date());
       const runs = [
         at('2026-11-28T11:00:00Z', PROBATION),
