@@ -223,8 +223,20 @@ export class RunTally {
     return numbers;
   }
 
-  addFailed(sources: number): void {
-    this.failed += count('addFailed', sources);
+  /**
+   * Counts failed sources; `afterAdd` of them were counted by `add` first (their usage and
+   * statistics were collected, then an account call failed): they move from collected to failed,
+   * so each source is counted once.
+   */
+  addFailed(sources: number, afterAdd = 0): void {
+    const failed = count('addFailed', sources);
+    const moved = count('addFailed', afterAdd);
+    if (moved > failed || moved > this.collected)
+      throw new Error(
+        `RunTally addFailed: received ${moved} sources counted by add, of ${sources} failed and ${this.collected} collected; expected at most both`,
+      );
+    this.failed += failed;
+    this.collected -= moved;
   }
 
   addSkipped(sources: number): void {

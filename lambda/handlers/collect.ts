@@ -192,6 +192,8 @@ async function collect(
   const tally = mode === 'perKind' ? new RunTally(config.alarms) : undefined;
   // Both modes: six account counts per invocation, whatever the number of accounts.
   const accounts = hasAccounts ? new AccountTally(config.alarms) : undefined;
+  // A source whose account call failed after its datasets were reported is counted as failed only.
+  const reported = new Set<string>();
   const outcome = await collectAll(ordered, {
     clock: systemClock,
     ...(pacer === undefined ? {} : { pacer }),
@@ -199,11 +201,17 @@ async function collect(
     concurrency: config.concurrency,
     rawRetentionDays: config.rawRetentionDays,
     remainingMs: context === undefined ? undefined : () => context.getRemainingTimeInMillis(),
-    onResult: (result) => report(result, tally, accounts),
+    onResult: (result) => {
+      reported.add(result.activity.name);
+      report(result, tally, accounts);
+    },
   });
   if (accounts !== undefined && accounts.accounts > 0) publishCounts(accounts);
   if (tally !== undefined) {
-    tally.addFailed(outcome.failures.length);
+    tally.addFailed(
+      outcome.failures.length,
+      outcome.failures.filter((f) => reported.has(f.activity.name)).length,
+    );
     tally.addSkipped(outcome.skipped.length);
     publishCounts(tally);
   }

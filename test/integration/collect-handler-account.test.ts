@@ -130,4 +130,23 @@ describe('the bundled collect handler with an account dataset', () => {
     expect((await store.getMeta('u'))?.count).toBe(1);
     expect(await store.readAccountStates('a', ALL_TIME)).toEqual([]);
   });
+
+  it('per kind: a source whose account call failed counts as failed only, not also as collected', async () => {
+    const { tableName } = await freshStore();
+    const names = Array.from({ length: 12 }, (_, i) => `s${i}`);
+    const config = {
+      sessions: { main: { serviceUrl: fake.url, region: 'us-east-1', maxErrorRetry: 0 } },
+      activities: names.map((n) => ({
+        session: 'main',
+        usageDataset: `${n}-usage`,
+        statisticsDataset: `${n}-stats`,
+        accountDataset: `${n}-account`,
+      })),
+    };
+    fake.inject({ kind: 'denied' }, { action: 'GetAccount', times: 3 });
+    const run = await scheduledRun(config, tableName);
+    expect(run.code).not.toBe(0);
+    const tally = run.lines.find((l) => 'SourcesCollected' in l);
+    expect([tally?.SourcesCollected, tally?.SourcesFailed]).toEqual([9, 3]);
+  });
 });

@@ -230,6 +230,18 @@ describe('RunTally', () => {
     ]);
   });
 
+  it('counts a source added and then failed (an account call) as failed only', () => {
+    const tally = new RunTally(LEVELS);
+    tally.add(result([]));
+    tally.add(result([]));
+    tally.addFailed(3, 1);
+    const byName = Object.fromEntries(tally.metrics().map((m) => [m.name, m.value]));
+    expect([byName.SourcesCollected, byName.SourcesFailed]).toEqual([1, 3]);
+    expect(() => tally.addFailed(1, 2)).toThrow(
+      'RunTally addFailed: received 2 sources counted by add, of 1 failed and 1 collected; expected at most both',
+    );
+  });
+
   it('rejects levels that are not fractions and a minimum volume below 1', () => {
     expect(() => new RunTally({ ...LEVELS, bounceRate: 5 })).toThrow(
       'RunTally bounceRate: received 5; expected a fraction above 0 and at most 1',
