@@ -44,7 +44,8 @@ export class ApiError extends Error {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const CSV_TYPE = 'text/csv; charset=utf-8';
 const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
-const RECORD_PARAMETERS = [
+/** The records route's query parameters; any other is refused by name. */
+export const RECORD_PARAMETERS = [
   'from',
   'to',
   'since',

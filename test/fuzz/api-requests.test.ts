@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { handleApiRequest } from '../../lambda/api/router.ts';
+import { handleApiRequest, RECORD_PARAMETERS } from '../../lambda/api/router.ts';
 import { fillAccountHistory } from '../support/account-history.ts';
 import { fillHistory } from '../support/api-scenario.ts';
 import { MemoryDatasetStore } from '../support/memory-store.ts';
@@ -65,20 +65,7 @@ const value = fc.oneof(
   ),
   fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
 );
-const key = fc.oneof(
-  fc.constantFrom(
-    'from',
-    'to',
-    'since',
-    'granularity',
-    'tz',
-    'limit',
-    'nextToken',
-    'format',
-    'series',
-  ),
-  text,
-);
+const key = fc.oneof(fc.constantFrom(...RECORD_PARAMETERS), text);
 const query = fc.array(fc.tuple(key, value), { maxLength: 5 });
 const method = fc.oneof(
   fc.constant('GET'),
